@@ -1,0 +1,30 @@
+// Matrix products through Eigen. Nothing Eigen-typed leaves this file.
+#pragma once
+// GCC 12 flags the self-initialised `__Y` of _mm512_undefined_ps() when Eigen's AVX-512 transpose is inlined
+// (GCC bug 105593, fixed in 13): silenced for the Eigen code of this file only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Core>
+
+#include "tfx/core/view.hpp"
+
+namespace tfx::cpu::eigen {
+
+/// Y[rows, n] = X[rows, k] . W[n, k]^T (+ Y if accumulate), all row-major with leading dimensions.
+inline void gemm_nt(Rows<const float> x, Rows<const float> w, Rows<float> y) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Stride = Eigen::OuterStride<>;
+  Eigen::Map<const RowMajor, 0, Stride> X(x.data, x.rows, x.cols, Stride(x.ld));
+  Eigen::Map<const RowMajor, 0, Stride> W(w.data, w.rows, w.cols, Stride(w.ld));
+  Eigen::Map<RowMajor, 0, Stride> Y(y.data, y.rows, y.cols, Stride(y.ld));
+  Y.noalias() = X * W.transpose();
+}
+
+}  // namespace tfx::cpu::eigen
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

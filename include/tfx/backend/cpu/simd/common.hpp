@@ -1,0 +1,81 @@
+// Helpers shared by the xsimd kernels. The only place that names xsimd APIs that changed between versions.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <xsimd/xsimd.hpp>
+
+#include "tfx/backend/cpu/simd/policy.hpp"
+#include "tfx/core/dtype.hpp"
+#include "tfx/core/view.hpp"
+#include "tfx/kernels/types.hpp"
+
+namespace tfx::cpu::vec {
+
+template <class A>
+using fbatch = xsimd::batch<float, A>;
+
+template <class A>
+inline float reduce_sum(fbatch<A> b) {
+  return xsimd::hadd(b);  // xsimd >= 9 renames this reduce_add
+}
+
+template <class A>
+inline float reduce_max(fbatch<A> b) {
+  alignas(64) float lanes[fbatch<A>::size];
+  b.store_aligned(lanes);
+  return *std::max_element(lanes, lanes + fbatch<A>::size);
+}
+
+/// sum_i a[i] * b[i] in f32 with vector accumulators.
+template <class A>
+inline float dot(const float* a, const float* b, index n) {
+  constexpr index W = fbatch<A>::size;
+  fbatch<A> acc0(0.f), acc1(0.f);
+  index i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    acc0 = xsimd::fma(fbatch<A>::load_unaligned(a + i), fbatch<A>::load_unaligned(b + i), acc0);
+    acc1 = xsimd::fma(fbatch<A>::load_unaligned(a + i + W), fbatch<A>::load_unaligned(b + i + W), acc1);
+  }
+  for (; i + W <= n; i += W) acc0 = xsimd::fma(fbatch<A>::load_unaligned(a + i), fbatch<A>::load_unaligned(b + i), acc0);
+  float s = reduce_sum<A>(acc0 + acc1);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+/// y[i] += alpha * x[i]
+template <class A>
+inline void axpy(float alpha, const float* x, float* y, index n) {
+  constexpr index W = fbatch<A>::size;
+  const fbatch<A> va(alpha);
+  index i = 0;
+  for (; i + W <= n; i += W) xsimd::fma(va, fbatch<A>::load_unaligned(x + i), fbatch<A>::load_unaligned(y + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+/// Widens n storage values to f32 (a plain loop the compiler vectorises; identity copy for float).
+template <class T>
+inline void to_f32(const T* src, float* dst, index n) {
+  for (index i = 0; i < n; ++i) dst[i] = to_float(src[i]);
+}
+
+/// A pointer to n f32 values of src: src itself for float, else widened into `buf`.
+template <class T>
+inline const float* as_f32(const T* src, float* buf, index n) {
+  if constexpr (std::is_same_v<T, float>) {
+    return src;
+  } else {
+    to_f32(src, buf, n);
+    return buf;
+  }
+}
+
+inline int threads_for(const Context& ctx, index work_items) {
+  return static_cast<int>(std::max<index>(1, std::min<index>(ctx.threads, work_items)));
+}
+
+}  // namespace tfx::cpu::vec

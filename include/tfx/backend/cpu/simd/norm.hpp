@@ -1,0 +1,68 @@
+#pragma once
+#include "tfx/backend/cpu/simd/common.hpp"
+#include "tfx/core/context.hpp"
+
+namespace tfx::cpu {
+
+template <class A, class T>
+void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T> w, float eps, float weight_offset,
+                   Rows<float> y) {
+  using B = vec::fbatch<A>;
+  constexpr index W = B::size;
+  const index n = x.cols;
+  ScratchScope scratch(ctx.scratch);
+  float* g = scratch.floats(static_cast<std::size_t>(n)).data();
+  for (index c = 0; c < n; ++c) g[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
+#pragma omp parallel for num_threads(vec::threads_for(ctx, x.rows * n / 8192 + 1)) schedule(static)
+  for (index r = 0; r < x.rows; ++r) {
+    const float* xr = x.row(r);
+    float* yr = y.row(r);
+    const float inv = 1.f / std::sqrt(vec::dot<A>(xr, xr, n) / static_cast<float>(n) + eps);
+    const B vinv(inv);
+    index c = 0;
+    for (; c + W <= n; c += W) (B::load_unaligned(xr + c) * vinv * B::load_unaligned(g + c)).store_unaligned(yr + c);
+    for (; c < n; ++c) yr[c] = xr[c] * inv * g[c];
+  }
+}
+
+template <class A, class T>
+void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T> gamma, std::span<const T> beta,
+                     float eps, Rows<float> y) {
+  using B = vec::fbatch<A>;
+  constexpr index W = B::size;
+  const index n = x.cols;
+  ScratchScope scratch(ctx.scratch);
+  float* g = scratch.floats(static_cast<std::size_t>(n)).data();
+  float* b = scratch.floats(static_cast<std::size_t>(n)).data();
+  for (index c = 0; c < n; ++c) {
+    g[c] = to_float(gamma[static_cast<std::size_t>(c)]);
+    b[c] = beta.empty() ? 0.f : to_float(beta[static_cast<std::size_t>(c)]);
+  }
+#pragma omp parallel for num_threads(vec::threads_for(ctx, x.rows * n / 8192 + 1)) schedule(static)
+  for (index r = 0; r < x.rows; ++r) {
+    const float* xr = x.row(r);
+    float* yr = y.row(r);
+    // Two passes (mean, then centred squares): one-pass E[x^2] - E[x]^2 cancels badly for offset inputs.
+    B acc(0.f);
+    index c = 0;
+    for (; c + W <= n; c += W) acc += B::load_unaligned(xr + c);
+    float sum = vec::reduce_sum<A>(acc);
+    for (; c < n; ++c) sum += xr[c];
+    const float mean = sum / static_cast<float>(n);
+    const B vm(mean);
+    acc = B(0.f);
+    for (c = 0; c + W <= n; c += W) {
+      const B d = B::load_unaligned(xr + c) - vm;
+      acc = xsimd::fma(d, d, acc);
+    }
+    float var = vec::reduce_sum<A>(acc);
+    for (; c < n; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+    const float inv = 1.f / std::sqrt(var / static_cast<float>(n) + eps);
+    const B vinv(inv);
+    for (c = 0; c + W <= n; c += W)
+      xsimd::fma((B::load_unaligned(xr + c) - vm) * vinv, B::load_unaligned(g + c), B::load_unaligned(b + c)).store_unaligned(yr + c);
+    for (; c < n; ++c) yr[c] = (xr[c] - mean) * inv * g[c] + b[c];
+  }
+}
+
+}  // namespace tfx::cpu

@@ -1,0 +1,19 @@
+// cpu::simd<Arch>: xsimd + Eigen + OpenMP kernels. The ISA is part of the type, so two translation units built
+// with different -m flags cannot mix their instantiations.
+#pragma once
+#include <xsimd/xsimd.hpp>
+
+#include "tfx/core/policy.hpp"
+
+namespace tfx::cpu {
+
+template <class Arch = xsimd::default_arch>
+struct simd {
+  using memory_space = host_space;
+  using context_type = Context;
+  using arch = Arch;
+  using fallback = scalar;  // explicit: an op without a SIMD kernel runs the reference kernel
+  static constexpr std::string_view name = "cpu.simd";
+};
+
+}  // namespace tfx::cpu

@@ -1,0 +1,102 @@
+// Runtime state for CPU kernels: thread count and a scratch arena. Policies are types; this is a value.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+namespace tfx::cpu {
+
+/// A bump allocator over a list of blocks. `mark()`/`release()` bracket a layer's temporaries. A span stays
+/// valid until released (a full block gets a new one beside it, nothing moves); when everything is released the
+/// blocks merge into one, so a decode step that fits in what prefill needed allocates nothing.
+class Arena {
+ public:
+  static constexpr std::size_t alignment = 64;
+  struct Mark {
+    std::size_t block = 0, offset = 0;
+  };
+
+  std::span<float> floats(std::size_t n) { return take<float>(n); }
+
+  /// n uninitialised values of a trivial type U, aligned to 64 bytes.
+  template <class U>
+  std::span<U> take(std::size_t n) {
+    static_assert(std::is_trivially_copyable_v<U> && std::is_trivially_destructible_v<U>);
+    const std::size_t bytes = (n * sizeof(U) + alignment - 1) / alignment * alignment;
+    if (blocks_.empty() || used_ + bytes > blocks_[current_].size) {
+      if (!blocks_.empty() && current_ + 1 < blocks_.size() && bytes <= blocks_[current_ + 1].size) {
+        ++current_;
+      } else {
+        std::size_t cap = blocks_.empty() ? std::size_t{1} << 16 : blocks_.back().size * 2;
+        while (cap < bytes) cap *= 2;
+        blocks_.push_back(Block{cap});
+        current_ = blocks_.size() - 1;
+      }
+      used_ = 0;
+    }
+    U* p = reinterpret_cast<U*>(blocks_[current_].ptr.get() + used_);
+    used_ += bytes;
+    return {p, n};
+  }
+  Mark mark() const { return {current_, used_}; }
+  void release(Mark m) {
+    current_ = m.block;
+    used_ = m.offset;
+    if (current_ == 0 && used_ == 0 && blocks_.size() > 1) {  // merge into one block sized for the peak
+      std::size_t total = 0;
+      for (auto& b : blocks_) total += b.size;
+      blocks_.clear();
+      blocks_.push_back(Block{total});
+    }
+  }
+  std::size_t capacity() const {
+    std::size_t total = 0;
+    for (auto& b : blocks_) total += b.size;
+    return total;
+  }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{alignment}); }
+  };
+  struct Block {
+    explicit Block(std::size_t n)
+        : ptr(static_cast<std::byte*>(::operator new[](n, std::align_val_t{alignment}))), size(n) {}
+    std::unique_ptr<std::byte[], Free> ptr;
+    std::size_t size;
+  };
+  std::vector<Block> blocks_;
+  std::size_t current_ = 0;
+  std::size_t used_ = 0;
+};
+
+/// RAII scope over an arena: everything taken inside is given back at the end.
+class ScratchScope {
+ public:
+  explicit ScratchScope(Arena& a) : arena_(a), mark_(a.mark()) {}
+  ~ScratchScope() { arena_.release(mark_); }
+  ScratchScope(const ScratchScope&) = delete;
+  ScratchScope& operator=(const ScratchScope&) = delete;
+  std::span<float> floats(std::size_t n) { return arena_.floats(n); }
+  template <class U>
+  std::span<U> take(std::size_t n) {
+    return arena_.take<U>(n);
+  }
+
+ private:
+  Arena& arena_;
+  Arena::Mark mark_;
+};
+
+struct Context {
+  int threads = 1;
+  Arena scratch{};
+
+  Context() = default;
+  explicit Context(int n_threads) : threads(n_threads < 1 ? 1 : n_threads) {}
+};
+
+}  // namespace tfx::cpu

@@ -1,0 +1,56 @@
+// Execution policies: empty tag types that pick kernels at compile time. cpu::simd<Arch> names xsimd and so
+// lives in backend/cpu/simd/policy.hpp; this header is free of xsimd, Eigen and CUDA.
+#pragma once
+#include <concepts>
+#include <string_view>
+#include <type_traits>
+
+#include "tfx/core/context.hpp"
+
+namespace tfx {
+
+struct host_space {};
+struct device_space {};
+
+namespace cpu {
+/// Reference kernels: plain loops, double accumulation. The yardstick every fast kernel is checked against.
+struct scalar {
+  using memory_space = host_space;
+  using context_type = Context;
+  static constexpr std::string_view name = "cpu.scalar";
+};
+}  // namespace cpu
+
+template <class P>
+concept ExecutionPolicy = std::is_empty_v<P> && std::is_trivially_copyable_v<P> && requires {
+  typename P::memory_space;
+  typename P::context_type;
+  { P::name } -> std::convertible_to<std::string_view>;
+};
+
+template <class P>
+concept CpuPolicy = ExecutionPolicy<P> && std::is_same_v<typename P::memory_space, host_space>;
+
+template <class>
+inline constexpr bool dependent_false = false;
+
+}  // namespace tfx
+
+/// Defines the dispatcher tfx::kernels::OP(policy, args...): it calls OP_impl(policy, args...) found by
+/// argument-dependent lookup in the policy's namespace, else the policy's named fallback, else fails to compile
+/// with one sentence. Backends add overloads; layers never branch on the policy.
+#define TFX_KERNEL_DISPATCHER(OP)                                                                     \
+  namespace tfx::kernels {                                                                            \
+  template <class P, class... Args>                                                                   \
+  void OP(P p, Args&&... args) {                                                                      \
+    if constexpr (requires { OP##_impl(p, std::forward<Args>(args)...); }) {                          \
+      OP##_impl(p, std::forward<Args>(args)...);                                                      \
+    } else if constexpr (requires { typename P::fallback; }) {                                        \
+      OP(typename P::fallback{}, std::forward<Args>(args)...);                                        \
+    } else {                                                                                          \
+      static_assert(::tfx::dependent_false<P>, "tfx: no " #OP " kernel for this policy and no fallback"); \
+    }                                                                                                 \
+  }                                                                                                   \
+  template <class P, class... Args>                                                                   \
+  constexpr bool has_native_##OP = requires(P p, Args&&... args) { OP##_impl(p, std::forward<Args>(args)...); }; \
+  }

@@ -1,0 +1,73 @@
+// Non-owning row-major matrix views and a small owning matrix.
+#pragma once
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+namespace tfx {
+
+using index = std::int64_t;
+
+/// A row-major matrix view [rows, cols] with a row stride `ld` (>= cols). Non-owning.
+template <class T>
+struct Rows {
+  T* data = nullptr;
+  index rows = 0;
+  index cols = 0;
+  index ld = 0;
+
+  constexpr Rows() = default;
+  constexpr Rows(T* d, index r, index c) : data(d), rows(r), cols(c), ld(c) {}
+  constexpr Rows(T* d, index r, index c, index stride) : data(d), rows(r), cols(c), ld(stride) {}
+  /// A view of T is a view of const T.
+  template <class U>
+    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
+  constexpr Rows(Rows<U> o) : data(o.data), rows(o.rows), cols(o.cols), ld(o.ld) {}
+
+  T* row(index i) const {
+    assert(i >= 0 && i < rows);
+    return data + i * ld;
+  }
+  T& operator()(index i, index j) const { return data[i * ld + j]; }
+  std::span<T> row_span(index i) const { return {row(i), static_cast<std::size_t>(cols)}; }
+  /// Rows [first, first + count).
+  Rows slice_rows(index first, index count) const { return {data + first * ld, count, cols, ld}; }
+  /// Columns [first, first + count) of every row.
+  Rows slice_cols(index first, index count) const { return {data + first, rows, count, ld}; }
+  bool empty() const { return data == nullptr; }
+  index size() const { return rows * cols; }
+};
+
+template <class T>
+using ConstRows = Rows<const T>;
+
+/// An owning row-major matrix, for tests, examples and model buffers.
+template <class T>
+class Matrix {
+ public:
+  Matrix() = default;
+  Matrix(index rows, index cols, T fill = T{}) : rows_(rows), cols_(cols), data_(static_cast<std::size_t>(rows * cols), fill) {}
+  Matrix(index rows, index cols, std::vector<T> data) : rows_(rows), cols_(cols), data_(std::move(data)) {
+    assert(static_cast<index>(data_.size()) == rows * cols);
+  }
+  Rows<T> view() { return {data_.data(), rows_, cols_}; }
+  Rows<const T> view() const { return {data_.data(), rows_, cols_}; }
+  Rows<const T> cview() const { return view(); }
+  T& operator()(index i, index j) { return data_[static_cast<std::size_t>(i * cols_ + j)]; }
+  const T& operator()(index i, index j) const { return data_[static_cast<std::size_t>(i * cols_ + j)]; }
+  index rows() const { return rows_; }
+  index cols() const { return cols_; }
+  T* data() { return data_.data(); }
+  const T* data() const { return data_.data(); }
+  std::vector<T>& storage() { return data_; }
+  const std::vector<T>& storage() const { return data_; }
+
+ private:
+  index rows_ = 0, cols_ = 0;
+  std::vector<T> data_;
+};
+
+}  // namespace tfx

@@ -1,0 +1,52 @@
+// Argument types shared by the kernel dispatchers and every backend.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "tfx/core/view.hpp"
+
+namespace tfx {
+
+/// Element-wise activations, with PyTorch's definitions.
+enum class activation {
+  silu,       // x * sigmoid(x)
+  gelu_erf,   // 0.5 x (1 + erf(x / sqrt 2))                         nn.GELU()
+  gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))      nn.GELU(approximate='tanh')
+  relu,       // max(x, 0)
+};
+
+/// The two rotary layouts. They are not interchangeable: a checkpoint is trained with one.
+enum class rope_layout {
+  half_split,   // Hugging Face rotate_half / GPT-NeoX: dim j pairs with j + d/2
+  interleaved,  // Meta reference / GPT-J / llama2.c: dim 2j pairs with 2j + 1
+};
+
+/// Keys and values of one layer, kv-head-major: element (h, j, d) of K is k[h * head_stride + j * head_dim + d].
+struct KvView {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  index len = 0;          // number of valid key positions
+  index head_stride = 0;  // floats between consecutive kv heads (capacity * head_dim in a cache)
+  int kv_heads = 0;
+  int head_dim = 0;
+};
+
+/// Scaled dot-product attention over one sequence. Query row i sits at absolute position q_offset + i and
+/// may see key j iff (!causal || j <= pos) && (window == 0 || j > pos - window) && !key_padding[j].
+struct SdpaArgs {
+  Rows<const float> q;                         // [q_len, heads * head_dim]
+  KvView kv;                                   // kv.len keys
+  Rows<float> out;                             // [q_len, heads * head_dim]
+  int heads = 0;
+  float scale = 0;                             // multiplies q.k
+  bool causal = true;
+  index q_offset = 0;                          // absolute position of query row 0 (past length)
+  index window = 0;                            // sliding window W (W keys including self); 0: none
+  Rows<const float> mask{};                    // optional additive mask [q_len, kv.len], shared by heads
+  std::span<const std::uint8_t> key_padding{};  // optional [kv.len]; nonzero = padding, never attended
+  std::span<const float> alibi_slopes{};       // optional [heads]; adds slope_h * (j - pos)
+  float* weights = nullptr;                    // optional out [heads, q_len, kv.len]
+  float* entropy = nullptr;                    // optional out [heads, q_len], natural log
+};
+
+}  // namespace tfx

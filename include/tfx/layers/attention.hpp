@@ -1,0 +1,108 @@
+// Attention module, Hugging Face Llama / Qwen2 / Qwen3 order of operations:
+//   q, k, v = q_proj(x), k_proj(x), v_proj(x)            (bias optional per projection)
+//   q, k    = rms_norm_per_head(q), rms_norm_per_head(k)  (Qwen3 only: one head_dim weight shared by all heads)
+//   q, k    = rope(q, pos), rope(k, pos)                   (pos = start_pos + t)
+//   cache  <- k, v                                         (the cache holds normed, rotated keys)
+//   out     = o_proj(sdpa(q, cache, causal, window))
+// MHA, GQA and MQA follow from the shapes (kv_heads == heads, divides heads, == 1).
+#pragma once
+#include <optional>
+#include <span>
+
+#include "tfx/core/error.hpp"
+#include "tfx/layers/kv_cache.hpp"
+#include "tfx/layers/linear.hpp"
+#include "tfx/layers/rms_norm.hpp"
+#include "tfx/layers/rotary_embedding.hpp"
+#include "tfx/layers/scaled_dot_product_attention.hpp"
+
+namespace tfx {
+
+struct AttentionConfig {
+  int hidden = 0;
+  int heads = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
+  float rms_norm_eps = 1e-6f;  // q/k norm
+  index sliding_window = 0;    // 0: full attention
+  std::optional<float> scale{};
+};
+
+template <StorageType T = float, ExecutionPolicy P = cpu::simd<>, class Layout = rope::half_split>
+class Attention {
+ public:
+  static constexpr std::string_view name = "attention";
+  using Rope = RotaryEmbedding<Layout, P>;
+  struct Weights {
+    Linear<T, P> q_proj, k_proj, v_proj, o_proj;
+    std::span<const T> q_norm{}, k_norm{};  // both or neither
+  };
+
+  Attention() = default;
+  /// rope may be null (absolute-position models); it must outlive the module.
+  Attention(const AttentionConfig& c, const Weights& w, const Rope* rope)
+      : c_(c), w_(w), rope_(rope), sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, true, c.sliding_window}) {
+    const index q_width = static_cast<index>(c.heads) * c.head_dim, kv_width = static_cast<index>(c.kv_heads) * c.head_dim;
+    auto check = [&](const Linear<T, P>& l, index out, index in, const char* what) {
+      TFX_CHECK(l.out_features() == out && l.in_features() == in, "Attention: ", what, " is [", l.out_features(), ", ",
+                l.in_features(), "], expected [", out, ", ", in, "]");
+    };
+    check(w.q_proj, q_width, c.hidden, "q_proj");
+    check(w.k_proj, kv_width, c.hidden, "k_proj");
+    check(w.v_proj, kv_width, c.hidden, "v_proj");
+    check(w.o_proj, c.hidden, q_width, "o_proj");
+    TFX_CHECK(w.q_norm.empty() == w.k_norm.empty(), "Attention: q_norm and k_norm must be given together");
+    TFX_CHECK(w.q_norm.empty() || (static_cast<index>(w.q_norm.size()) == c.head_dim &&
+                                   static_cast<index>(w.k_norm.size()) == c.head_dim),
+              "Attention: q_norm / k_norm have ", w.q_norm.size(), " / ", w.k_norm.size(), " elements, expected head_dim ",
+              c.head_dim);
+    TFX_CHECK(!rope || rope->head_dim() == c.head_dim, "Attention: RoPE head_dim ", rope ? rope->head_dim() : 0,
+              " differs from head_dim ", c.head_dim);
+  }
+  const AttentionConfig& config() const { return c_; }
+
+  /// x, out: [T, hidden]; the T positions are start_pos .. start_pos + T - 1 and are appended to `cache`,
+  /// which must hold exactly start_pos positions.
+  void forward(cpu::Context& ctx, Rows<const float> x, index start_pos, KvCache& cache, Rows<float> out) const {
+    const index T_ = x.rows;
+    TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == T_, "Attention: input [", x.rows, ", ", x.cols,
+              "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden);
+    TFX_CHECK(cache.size() == start_pos, "Attention: the KV cache holds ", cache.size(), " positions but start_pos is ",
+              start_pos);
+    cpu::ScratchScope scratch(ctx.scratch);
+    const index qw = static_cast<index>(c_.heads) * c_.head_dim, kw = static_cast<index>(c_.kv_heads) * c_.head_dim;
+    Rows<float> q(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
+    Rows<float> k(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
+    Rows<float> v(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
+    Rows<float> attn(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
+    std::span<std::int64_t> pos = scratch.take<std::int64_t>(static_cast<std::size_t>(T_));
+    for (index t = 0; t < T_; ++t) pos[static_cast<std::size_t>(t)] = start_pos + t;
+
+    w_.q_proj.forward(ctx, x, q);
+    w_.k_proj.forward(ctx, x, k);
+    w_.v_proj.forward(ctx, x, v);
+    if (!w_.q_norm.empty()) {  // per head: view [T, heads*head_dim] as [T*heads, head_dim]
+      RMSNorm<T, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
+      Rows<float> qh(q.data, T_ * c_.heads, c_.head_dim), kh(k.data, T_ * c_.kv_heads, c_.head_dim);
+      qn.forward(ctx, qh, qh);
+      kn.forward(ctx, kh, kh);
+    }
+    if (rope_) {
+      rope_->apply(ctx, q, c_.heads, pos);
+      rope_->apply(ctx, k, c_.kv_heads, pos);
+    }
+    cache.append(k, v);
+    SdpaExtras extras;
+    extras.q_offset = start_pos;
+    sdpa_.forward(ctx, q, cache.view(), attn, extras);
+    w_.o_proj.forward(ctx, attn, out);
+  }
+
+ private:
+  AttentionConfig c_{};
+  Weights w_{};
+  const Rope* rope_ = nullptr;
+  ScaledDotProductAttention<P> sdpa_{};
+};
+
+}  // namespace tfx

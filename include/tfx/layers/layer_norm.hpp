@@ -1,0 +1,35 @@
+// LayerNorm (PyTorch): y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta, biased variance, beta optional.
+#pragma once
+#include <span>
+
+#include "tfx/core/error.hpp"
+#include "tfx/kernels/norm.hpp"
+
+namespace tfx {
+
+template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+class LayerNorm {
+ public:
+  static constexpr std::string_view name = "layer_norm";
+  LayerNorm() = default;
+  LayerNorm(std::span<const T> weight, std::span<const T> bias, float eps = 1e-5f) : w_(weight), b_(bias), eps_(eps) {
+    TFX_CHECK(!weight.empty(), "LayerNorm: empty weight");
+    TFX_CHECK(bias.empty() || bias.size() == weight.size(), "LayerNorm: bias has ", bias.size(),
+              " elements, weight has ", weight.size());
+    TFX_CHECK(eps >= 0, "LayerNorm: eps must be >= 0, got ", eps);
+  }
+  index dim() const { return static_cast<index>(w_.size()); }
+
+  /// x, y: [rows, dim]; y may alias x.
+  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
+    TFX_CHECK(x.cols == dim() && y.cols == dim() && y.rows == x.rows, "LayerNorm: input [", x.rows, ", ", x.cols,
+              "] / output [", y.rows, ", ", y.cols, "] do not match dim ", dim());
+    kernels::layer_norm(P{}, ctx, x, w_, b_, eps_, y);
+  }
+
+ private:
+  std::span<const T> w_{}, b_{};
+  float eps_ = 1e-5f;
+};
+
+}  // namespace tfx

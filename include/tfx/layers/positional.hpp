@@ -1,0 +1,91 @@
+// Absolute and bias position encodings.
+//   Sinusoidal ("Attention is all you need"): PE[p, 2i] = sin(p / base^(2i/d)), PE[p, 2i+1] = cos(p / base^(2i/d))
+//   Learned absolute (GPT-2 wpe): x[t] += table[offset + t]
+//   ALiBi (Press et al.; BLOOM's slopes): score[h, i, j] += slope_h * (j - pos_i), see SdpaArgs::alibi_slopes
+#pragma once
+#include <cmath>
+#include <vector>
+
+#include "tfx/core/error.hpp"
+#include "tfx/kernels/elementwise.hpp"
+
+namespace tfx {
+
+/// The [max_len, dim] sinusoidal table, computed in double and rounded once.
+inline Matrix<float> sinusoidal_table(index max_len, index dim, double base = 10000.0) {
+  TFX_CHECK(max_len > 0 && dim > 0 && dim % 2 == 0, "sinusoidal_table: need max_len > 0 and an even dim > 0, got [",
+            max_len, ", ", dim, "]");
+  Matrix<float> pe(max_len, dim);
+  for (index p = 0; p < max_len; ++p)
+    for (index i = 0; i < dim / 2; ++i) {
+      const double angle = static_cast<double>(p) / std::pow(base, 2.0 * static_cast<double>(i) / static_cast<double>(dim));
+      pe(p, 2 * i) = static_cast<float>(std::sin(angle));
+      pe(p, 2 * i + 1) = static_cast<float>(std::cos(angle));
+    }
+  return pe;
+}
+
+/// ALiBi slopes for n heads: a geometric sequence 2^(-8/n') for the largest power of two n' <= n, then the odd
+/// powers of the next power of two's base for the remaining heads (the rule for head counts that are not powers of 2).
+inline std::vector<float> alibi_slopes(int n_heads) {
+  TFX_CHECK(n_heads > 0, "alibi_slopes: n_heads must be positive, got ", n_heads);
+  int cp = 1;
+  while (cp * 2 <= n_heads) cp *= 2;
+  std::vector<float> s;
+  const double base = std::pow(2.0, -std::pow(2.0, -(std::log2(cp) - 3)));
+  for (int i = 1; i <= cp; ++i) s.push_back(static_cast<float>(std::pow(base, i)));
+  if (cp != n_heads) {
+    const double extra = std::pow(2.0, -std::pow(2.0, -(std::log2(2 * cp) - 3)));
+    for (int i = 0; i < n_heads - cp; ++i) s.push_back(static_cast<float>(std::pow(extra, 2 * i + 1)));
+  }
+  return s;
+}
+
+/// Adds rows [offset, offset + T) of a position table (learned or sinusoidal) to x [T, dim].
+template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+class AbsolutePositionEmbedding {
+ public:
+  static constexpr std::string_view name = "absolute_position_embedding";
+  explicit AbsolutePositionEmbedding(Rows<const T> table) : table_(table) {
+    TFX_CHECK(table.rows > 0 && table.cols > 0, "AbsolutePositionEmbedding: empty table");
+  }
+  index max_positions() const { return table_.rows; }
+
+  void forward(cpu::Context& ctx, Rows<float> x, index offset) const {
+    TFX_CHECK(x.cols == table_.cols, "AbsolutePositionEmbedding: input has ", x.cols, " columns, table has ", table_.cols);
+    TFX_CHECK(offset >= 0 && offset + x.rows <= table_.rows, "AbsolutePositionEmbedding: positions [", offset, ", ",
+              offset + x.rows, ") exceed the ", table_.rows, " positions of the table");
+    if constexpr (std::is_same_v<T, float>) {
+      kernels::add(P{}, ctx, x, table_.slice_rows(offset, x.rows));
+    } else {
+      cpu::ScratchScope scratch(ctx.scratch);
+      Rows<float> rows(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
+      for (index t = 0; t < x.rows; ++t)
+        for (index c = 0; c < x.cols; ++c) rows(t, c) = to_float(table_(offset + t, c));
+      kernels::add(P{}, ctx, x, Rows<const float>(rows));
+    }
+  }
+
+ private:
+  Rows<const T> table_;
+};
+
+template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+using LearnedPositionEmbedding = AbsolutePositionEmbedding<T, P>;
+
+/// The original Transformer's fixed encoding: owns its table.
+template <ExecutionPolicy P = cpu::simd<>>
+class SinusoidalPositionEncoding {
+ public:
+  static constexpr std::string_view name = "sinusoidal_position_encoding";
+  SinusoidalPositionEncoding(index max_len, index dim, double base = 10000.0) : table_(sinusoidal_table(max_len, dim, base)) {}
+  const Matrix<float>& table() const { return table_; }
+  void forward(cpu::Context& ctx, Rows<float> x, index offset) const {
+    AbsolutePositionEmbedding<float, P>(table_.view()).forward(ctx, x, offset);
+  }
+
+ private:
+  Matrix<float> table_;
+};
+
+}  // namespace tfx

@@ -1,0 +1,54 @@
+// TransformerBlock with residuals.
+//   pre-norm  (Llama, Qwen):            h = x + attn(norm1(x));  out = h + mlp(norm2(h))
+//   post-norm (original Transformer):   h = norm1(x + attn(x));  out = norm2(h + mlp(h))
+#pragma once
+#include "tfx/kernels/elementwise.hpp"
+#include "tfx/layers/attention.hpp"
+#include "tfx/layers/concepts.hpp"
+
+namespace tfx {
+
+enum class norm_placement { pre, post };
+
+template <Norm N, class Attn, Mlp M, norm_placement Placement = norm_placement::pre, ExecutionPolicy P = cpu::simd<>>
+class TransformerBlock {
+ public:
+  static constexpr std::string_view name = "transformer_block";
+  static constexpr norm_placement placement = Placement;
+  TransformerBlock() = default;
+  TransformerBlock(N norm1, Attn attn, N norm2, M mlp) : norm1_(norm1), attn_(attn), norm2_(norm2), mlp_(mlp) {
+    TFX_CHECK(mlp.hidden() == attn.config().hidden, "TransformerBlock: MLP hidden size ", mlp.hidden(),
+              " differs from attention hidden size ", attn.config().hidden);
+  }
+  const Attn& attention() const { return attn_; }
+
+  /// x: [T, hidden], the residual stream, updated in place; positions start_pos.. go through `cache`.
+  void forward(cpu::Context& ctx, Rows<float> x, index start_pos, KvCache& cache) const {
+    cpu::ScratchScope scratch(ctx.scratch);
+    Rows<float> a(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
+    Rows<float> b(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
+    if constexpr (Placement == norm_placement::pre) {
+      norm1_.forward(ctx, x, a);
+      attn_.forward(ctx, a, start_pos, cache, b);
+      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      norm2_.forward(ctx, x, a);
+      mlp_.forward(ctx, a, b);
+      kernels::add(P{}, ctx, x, Rows<const float>(b));
+    } else {
+      attn_.forward(ctx, x, start_pos, cache, b);
+      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      norm1_.forward(ctx, x, x);
+      mlp_.forward(ctx, x, b);
+      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      norm2_.forward(ctx, x, x);
+    }
+  }
+
+ private:
+  N norm1_{};
+  Attn attn_{};
+  N norm2_{};
+  M mlp_{};
+};
+
+}  // namespace tfx

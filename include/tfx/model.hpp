@@ -1,0 +1,3 @@
+// The front door: layers and model composition.
+#pragma once
+#include "tfx/layers.hpp"

@@ -1,0 +1,3 @@
+// Everything in tfx.
+#pragma once
+#include "tfx/model.hpp"

@@ -1,0 +1,12 @@
+file(REMOVE_RECURSE ${TFX_WORK_DIR})
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install ${TFX_BUILD_DIR} --prefix ${TFX_WORK_DIR}/prefix)
+run(${CMAKE_COMMAND} -S ${TFX_CONSUMER_DIR} -B ${TFX_WORK_DIR}/build -G ${TFX_GENERATOR}
+    -DCMAKE_CXX_COMPILER=${TFX_CXX} -DCMAKE_PREFIX_PATH=${TFX_WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build ${TFX_WORK_DIR}/build)
+run(${TFX_WORK_DIR}/build/consumer)

@@ -1,0 +1,825 @@
+#!/usr/bin/python3
+"""Generate the golden reference files under tests/golden/ for the tfx tests.
+
+Regenerate with (from the repository root):
+
+    /usr/bin/python3 tools/make_golden.py
+
+Requirements: Debian's python3-torch (tested with torch 1.13) and numpy.
+Output is deterministic: every case re-seeds torch with a fixed seed derived
+from the file and case name, so regenerating on the same torch version gives
+byte-identical files.
+
+Conventions shared by every file:
+
+* Format: {"layer": ..., "generator": "tools/make_golden.py", "torch": ...,
+  "cases": [{"name": ..., "params": {...},
+             "tensors": {name: {"shape": [...], "data": [flat row-major]}}}]}
+* Inputs are drawn in float32 and written as the exact float32 values.
+  Outputs are computed in float64 from float64 copies of those inputs.
+* Weights of a case whose "dtype" param is "bf16"/"f16" are first rounded to
+  that dtype (all parameters of the layer, biases included); the rounded
+  values are stored and used.
+* Non-finite numbers are written as the strings "inf", "-inf", "nan".
+  Integer tensors (ids, positions, bit patterns) are written as JSON ints.
+"""
+
+import json
+import math
+import os
+import struct
+import zlib
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.path.join(ROOT, "tests", "golden")
+F64 = torch.float64
+F32 = torch.float32
+
+
+# ----------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------
+
+def seed(layer, name):
+    torch.manual_seed(zlib.crc32(("%s/%s" % (layer, name)).encode()) & 0x7FFFFFFF)
+
+
+def num(v):
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def T(t):
+    """Serialize a tensor (float -> doubles / strings, int/bool -> ints)."""
+    t = torch.as_tensor(t)
+    shape = list(t.shape)
+    if t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.bool):
+        data = [int(v) for v in t.reshape(-1).tolist()]
+    else:
+        data = [num(v) for v in t.detach().to(F64).reshape(-1).tolist()]
+    return {"shape": shape, "data": data}
+
+
+def randn(*shape, scale=1.0, offset=0.0):
+    """float32 random input (scaling/offset applied in float32)."""
+    x = torch.randn(*shape, dtype=F32)
+    if scale != 1.0:
+        x = x * scale
+    if offset != 0.0:
+        x = x + offset
+    return x
+
+
+def round_dtype(w, dtype):
+    if dtype == "f32":
+        return w.to(F32)
+    if dtype == "bf16":
+        return w.to(torch.bfloat16).to(F32)
+    if dtype == "f16":
+        return w.to(torch.float16).to(F32)
+    raise ValueError(dtype)
+
+
+def d(t):
+    return t.to(F64)
+
+
+def write(layer, cases):
+    os.makedirs(OUT_DIR, exist_ok=True)
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names)), "duplicate case names in " + layer
+    doc = {"layer": layer, "generator": "tools/make_golden.py",
+           "torch": torch.__version__, "cases": cases}
+    path = os.path.join(OUT_DIR, layer + ".json")
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"), allow_nan=False)
+        f.write("\n")
+    print("%-40s %8d bytes  %d cases" % (os.path.relpath(path, ROOT), os.path.getsize(path), len(cases)))
+
+
+# ----------------------------------------------------------------------------
+# float64 reference building blocks
+# ----------------------------------------------------------------------------
+
+def linear_ref(x, w, b=None):
+    y = d(x) @ d(w).T
+    if b is not None:
+        y = y + d(b)
+    return y
+
+
+def layer_norm_ref(x, w, b, eps):
+    x = d(x)
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # biased
+    y = (x - mean) / torch.sqrt(var + eps) * d(w)
+    if b is not None:
+        y = y + d(b)
+    return y
+
+
+def rms_norm_ref(x, w, eps, variant="llama"):
+    x = d(x)
+    n = x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
+    if variant == "llama":
+        return d(w) * n
+    if variant == "gemma":
+        return n * (1.0 + d(w))
+    raise ValueError(variant)
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def gelu_erf(x):
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+def silu(x):
+    return x * torch.sigmoid(x)
+
+
+ACTS = {"swiglu": silu, "geglu": gelu_tanh, "gelu": gelu_erf,
+        "gelu_tanh": gelu_tanh, "relu": torch.relu}
+
+
+def mlp_ref(kind, x, W):
+    """W: dict of tensors with mlp.json names (no prefix)."""
+    act = ACTS[kind]
+    if kind in ("swiglu", "geglu"):
+        g = linear_ref(x, W["gate_weight"], W.get("gate_bias"))
+        u = linear_ref(x, W["up_weight"], W.get("up_bias"))
+        return linear_ref(act(g) * u, W["down_weight"], W.get("down_bias"))
+    h = act(linear_ref(x, W["fc1_weight"], W.get("fc1_bias")))
+    return linear_ref(h, W["fc2_weight"], W.get("fc2_bias"))
+
+
+def make_mlp_weights(kind, hidden, inter, bias, dtype="f32"):
+    W = {}
+    if kind in ("swiglu", "geglu"):
+        names = [("gate", inter, hidden), ("up", inter, hidden), ("down", hidden, inter)]
+    else:
+        names = [("fc1", inter, hidden), ("fc2", hidden, inter)]
+    for n, o, i in names:
+        W[n + "_weight"] = round_dtype(randn(o, i, scale=1.0 / math.sqrt(i)), dtype)
+        if bias:
+            W[n + "_bias"] = round_dtype(randn(o, scale=0.1), dtype)
+    return W
+
+
+def safe_softmax(s):
+    """softmax along the last dim; rows that are entirely -inf give zeros."""
+    m = s.max(dim=-1, keepdim=True).values
+    finite_row = torch.isfinite(m)
+    m = torch.where(finite_row, m, torch.zeros_like(m))
+    e = torch.exp(s - m)  # exp(-inf) = 0
+    z = e.sum(dim=-1, keepdim=True)
+    z = torch.where(z > 0, z, torch.ones_like(z))
+    return torch.where(finite_row, e / z, torch.zeros_like(e))
+
+
+def sdpa_ref(q, k, v, n_heads, n_kv_heads, head_dim, scale, causal, q_offset,
+             sliding_window=0, mask=None, key_padding=None, alibi_slopes=None):
+    q, k, v = d(q), d(k), d(v)
+    q_len, kv_len = q.shape[0], k.shape[1]
+    qh = q.view(q_len, n_heads, head_dim)
+    group = n_heads // n_kv_heads
+    pos_i = torch.arange(q_len, dtype=F64)[:, None] + q_offset
+    j = torch.arange(kv_len, dtype=F64)[None, :]
+    allowed = torch.ones(q_len, kv_len, dtype=torch.bool)
+    if causal:
+        allowed &= j <= pos_i
+    if sliding_window:
+        allowed &= j > pos_i - sliding_window
+    if key_padding is not None:
+        allowed &= (key_padding == 0)[None, :]
+    out = torch.zeros(q_len, n_heads, head_dim, dtype=F64)
+    weights = torch.zeros(n_heads, q_len, kv_len, dtype=F64)
+    entropy = torch.zeros(n_heads, q_len, dtype=F64)
+    for h in range(n_heads):
+        kv = h // group
+        s = scale * (qh[:, h, :] @ k[kv].T)
+        if mask is not None:
+            s = s + d(mask)
+        if alibi_slopes is not None:
+            s = s + d(alibi_slopes)[h] * (j - pos_i)
+        s = torch.where(allowed, s, torch.full_like(s, -math.inf))
+        w = safe_softmax(s)
+        weights[h] = w
+        out[:, h, :] = w @ v[kv]
+        plogp = torch.where(w > 0, w * torch.log(torch.where(w > 0, w, torch.ones_like(w))),
+                            torch.zeros_like(w))
+        entropy[h] = -plogp.sum(dim=-1)
+    return out.reshape(q_len, n_heads * head_dim), weights, entropy
+
+
+def rope_default_inv_freq(base, dim):
+    return 1.0 / (base ** (torch.arange(0, dim, 2, dtype=F64) / dim))
+
+
+def rope_apply(x, positions, inv_freq, n_heads, head_dim, rot_dim, layout, attention_scaling=1.0):
+    x = d(x)
+    Tn = x.shape[0]
+    xh = x.view(Tn, n_heads, head_dim)
+    ang = positions.to(F64)[:, None] * inv_freq[None, :]  # [T, rot_dim/2]
+    cos = (torch.cos(ang) * attention_scaling)[:, None, :]
+    sin = (torch.sin(ang) * attention_scaling)[:, None, :]
+    y = xh.clone()
+    half = rot_dim // 2
+    if layout == "half_split":
+        x1, x2 = xh[..., :half], xh[..., half:rot_dim]
+        y[..., :half] = x1 * cos - x2 * sin
+        y[..., half:rot_dim] = x2 * cos + x1 * sin
+    elif layout == "interleaved":
+        xe, xo = xh[..., 0:rot_dim:2], xh[..., 1:rot_dim:2]
+        y[..., 0:rot_dim:2] = xe * cos - xo * sin
+        y[..., 1:rot_dim:2] = xo * cos + xe * sin
+    else:
+        raise ValueError(layout)
+    return y.reshape(Tn, n_heads * head_dim)
+
+
+def alibi_slopes(n):
+    cp = 2 ** math.floor(math.log2(n))
+    base = 2.0 ** (-(2.0 ** -(math.log2(cp) - 3)))
+    slopes = [base ** p for p in range(1, cp + 1)]
+    if cp != n:
+        extra_base = 2.0 ** (-(2.0 ** -(math.log2(2 * cp) - 3)))
+        rem = min(cp, n - cp)
+        slopes += [extra_base ** p for p in range(1, 1 + 2 * rem, 2)]
+    return torch.tensor(slopes, dtype=F64)
+
+
+# ----------------------------------------------------------------------------
+# 1. dtype
+# ----------------------------------------------------------------------------
+
+def f32_bits_of(v):
+    return struct.unpack("<I", struct.pack("<f", v))[0]
+
+
+def bf16_rne_manual(bits):
+    """Independent bit-level bf16 round-to-nearest-even (cross-check only)."""
+    if (bits & 0x7F800000) == 0x7F800000 and (bits & 0x007FFFFF):
+        return None  # NaN: payload not cross-checked
+    lsb = (bits >> 16) & 1
+    return ((bits + 0x7FFF + lsb) >> 16) & 0xFFFF
+
+
+def gen_dtype():
+    layer = "dtype"
+    seed(layer, "conversions")
+    bits = []
+    for v in [0.0, 1.0, -1.0, 1.0 / 3.0, -1.0 / 3.0, math.pi, 65504.0, 65519.0, 65520.0,
+              -65520.0, 1e5, 1e-8, 6e-8, 3e-5, -3e-5, 6.1e-5, 3e38, -3e38, 2.0, 0.1, 1e-30]:
+        bits.append(f32_bits_of(v))
+    bits += [
+        0x80000000,  # -0
+        0x00000001, 0x80000001, 0x00000002, 0x00400000, 0x007FFFFF, 0x00800000,  # f32 subnormals / min normal
+        0x7F7FFFFF, 0xFF7FFFFF, 0x7F7F0000, 0x7F7F7FFF, 0x7F7F8000,  # near f32 max (bf16 overflow)
+        0x7F800000, 0xFF800000, 0x7FC00000,  # inf, -inf, NaN
+        # bf16 ties and near-ties
+        0x3F808000, 0x3F818000, 0xBF808000, 0xBF818000, 0x3F807FFF, 0x3F808001,
+        0x3F81FFFF, 0x3FFF8000, 0x00008000, 0x00018000, 0x40490FDB,
+    ]
+    # f16 ties: halfway cases (round to even)
+    for v in [1.0 + 2.0 ** -11, 1.0 + 3 * 2.0 ** -11, -(1.0 + 2.0 ** -11), 2049.0, 2051.0,
+              1.0 + 2.0 ** -11 + 2.0 ** -23, 1.0 + 2.0 ** -11 - 2.0 ** -23,
+              2.0 ** -25, 3 * 2.0 ** -25, 5 * 2.0 ** -25, 2.0 ** -24, 2.0 ** -14,
+              2.0 ** -14 - 2.0 ** -25, 2.0 ** -14 - 2.0 ** -24, 2.0 ** -25 + 2.0 ** -40,
+              65504.0 + 8.0, 65504.0 + 15.99, 2.0 ** -26]:
+        bits.append(f32_bits_of(v))
+    # 200 random floats of widely varying magnitude
+    mant = torch.randn(200, dtype=F64)
+    expo = torch.rand(200, dtype=F64) * 20.0 - 10.0
+    rnd = (mant * 10.0 ** expo).to(F32)
+    bits += [int(b) & 0xFFFFFFFF for b in rnd.view(torch.int32).tolist()]
+
+    arr = np.array(bits, dtype=np.uint32)
+    f = torch.from_numpy(arr.view(np.float32).copy())
+    # Scalar (element-wise) conversion is the reference.  For NaN, torch
+    # 1.13's vectorized CPU bf16 path yields 0xFFFF while the scalar path
+    # yields the canonical quiet NaN 0x7FC0; consumers should only check that
+    # a NaN input produces a NaN bit pattern.
+    bf = torch.tensor([f[i].to(torch.bfloat16).view(torch.int16).item() & 0xFFFF
+                       for i in range(len(bits))], dtype=torch.int64)
+    hf = torch.tensor([f[i].to(torch.float16).view(torch.int16).item() & 0xFFFF
+                       for i in range(len(bits))], dtype=torch.int64)
+    # vectorized conversion must agree with the element-wise one (except NaN)
+    bf_vec = f.to(torch.bfloat16).view(torch.int16).to(torch.int64) & 0xFFFF
+    hf_vec = f.to(torch.float16).view(torch.int16).to(torch.int64) & 0xFFFF
+    not_nan = ~torch.isnan(f)
+    assert torch.equal(bf[not_nan], bf_vec[not_nan])
+    assert torch.equal(hf[not_nan], hf_vec[not_nan])
+    assert bool(((bf[~not_nan] & 0x7F80) == 0x7F80).all() and ((bf[~not_nan] & 0x7F) != 0).all())
+    assert bool(((hf[~not_nan] & 0x7C00) == 0x7C00).all() and ((hf[~not_nan] & 0x3FF) != 0).all())
+    # cross-checks: numpy float16 and a manual bf16 RNE
+    with np.errstate(over="ignore"):
+        np_hf = arr.view(np.float32).astype(np.float16).view(np.uint16).astype(np.int64)
+    for i, b in enumerate(bits):
+        is_nan = (b & 0x7F800000) == 0x7F800000 and (b & 0x7FFFFF)
+        if not is_nan:
+            assert np_hf[i] == hf[i].item(), (hex(b), hex(np_hf[i]), hex(hf[i].item()))
+            assert bf16_rne_manual(b) == bf[i].item(), (hex(b), hex(bf[i].item()))
+    case = {"name": "conversions", "params": {"count": len(bits)},
+            "tensors": {"f32_bits": T(torch.tensor(bits, dtype=torch.int64)),
+                        "bf16_bits": T(bf), "f16_bits": T(hf)}}
+    write(layer, [case])
+
+
+# ----------------------------------------------------------------------------
+# 2. embedding
+# ----------------------------------------------------------------------------
+
+def gen_embedding():
+    layer = "embedding"
+    cases = []
+    for dtype in ["f32", "bf16", "f16"]:
+        name = dtype
+        seed(layer, name)
+        vocab, dim = 11, 7
+        w = round_dtype(randn(vocab, dim), dtype)
+        ids = torch.tensor([0, 3, vocab - 1, 3, 7, 0, 1, vocab - 1, 5], dtype=torch.int64)
+        out = d(w)[ids]
+        cases.append({"name": name, "params": {"vocab": vocab, "dim": dim, "dtype": dtype},
+                      "tensors": {"weight": T(w), "ids": T(ids), "out": T(out)}})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 3. linear
+# ----------------------------------------------------------------------------
+
+def gen_linear():
+    layer = "linear"
+    specs = [
+        ("f32_bias", 4, 8, 6, True, "f32"),
+        ("f32_nobias", 4, 8, 6, False, "f32"),
+        ("rows1", 1, 8, 6, True, "f32"),
+        ("odd_sizes", 3, 17, 5, True, "f32"),
+        ("bf16_bias", 4, 8, 6, True, "bf16"),
+        ("f16_nobias", 4, 8, 6, False, "f16"),
+        ("large", 5, 129, 33, True, "f32"),
+    ]
+    cases = []
+    for name, rows, fin, fout, bias, dtype in specs:
+        seed(layer, name)
+        x = randn(rows, fin)
+        w = round_dtype(randn(fout, fin, scale=1.0 / math.sqrt(fin)), dtype)
+        b = round_dtype(randn(fout, scale=0.5), dtype) if bias else None
+        y = linear_ref(x, w, b)
+        t = {"x": T(x), "weight": T(w)}
+        if bias:
+            t["bias"] = T(b)
+        t["y"] = T(y)
+        cases.append({"name": name, "params": {"in": fin, "out": fout, "bias": bias, "dtype": dtype,
+                                               "rows": rows},
+                      "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 4. layer_norm
+# ----------------------------------------------------------------------------
+
+def gen_layer_norm():
+    layer = "layer_norm"
+    specs = [("dim8", 3, 8, 1e-5, True, 0.0),
+             ("dim17_nobias", 4, 17, 1e-12, False, 0.0),
+             ("offset100", 1, 33, 1e-5, True, 100.0)]
+    cases = []
+    for name, rows, dim, eps, bias, off in specs:
+        seed(layer, name)
+        x = randn(rows, dim, offset=off)
+        w = randn(dim, scale=0.5, offset=1.0)
+        b = randn(dim, scale=0.5) if bias else None
+        y = layer_norm_ref(x, w, b, eps)
+        t = {"x": T(x), "weight": T(w)}
+        if bias:
+            t["bias"] = T(b)
+        t["y"] = T(y)
+        cases.append({"name": name, "params": {"dim": dim, "eps": eps, "bias": bias, "rows": rows},
+                      "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 5. rms_norm
+# ----------------------------------------------------------------------------
+
+def gen_rms_norm():
+    layer = "rms_norm"
+    specs = [("llama_dim8", 3, 8, 1e-6, "llama", "f32"),
+             ("llama_dim17", 4, 17, 1e-5, "llama", "f32"),
+             ("gemma_dim8", 3, 8, 1e-6, "gemma", "f32"),
+             ("llama_bf16_dim16", 3, 16, 1e-6, "llama", "bf16"),
+             ("llama_rows1_dim65", 1, 65, 1e-6, "llama", "f32")]
+    cases = []
+    for name, rows, dim, eps, variant, dtype in specs:
+        seed(layer, name)
+        x = randn(rows, dim, scale=2.0)
+        if variant == "gemma":
+            w = randn(dim, scale=0.1)
+        else:
+            w = randn(dim, scale=0.5, offset=1.0)
+        w = round_dtype(w, dtype)
+        y = rms_norm_ref(x, w, eps, variant)
+        cases.append({"name": name,
+                      "params": {"dim": dim, "eps": eps, "variant": variant, "dtype": dtype, "rows": rows},
+                      "tensors": {"x": T(x), "weight": T(w), "y": T(y)}})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 6. rope
+# ----------------------------------------------------------------------------
+
+def rope_inv_freq(scaling, base, dim, max_pos, positions):
+    """Returns (inv_freq float64 [dim/2], attention_scaling)."""
+    rt = scaling["rope_type"]
+    if rt == "default":
+        return rope_default_inv_freq(base, dim), 1.0
+    if rt == "linear":
+        return rope_default_inv_freq(base, dim) / scaling["factor"], 1.0
+    if rt == "dynamic":
+        factor = scaling["factor"]
+        seq_len = int(positions.max().item()) + 1
+        if seq_len > max_pos:
+            base = base * ((factor * seq_len / max_pos) - (factor - 1)) ** (dim / (dim - 2))
+        return rope_default_inv_freq(base, dim), 1.0
+    if rt == "yarn":
+        factor = scaling["factor"]
+        orig = scaling["original_max_position_embeddings"]
+        beta_fast, beta_slow = scaling["beta_fast"], scaling["beta_slow"]
+        truncate = scaling.get("truncate", True)
+        pos_freqs = base ** (torch.arange(0, dim, 2, dtype=F64) / dim)
+        inv_extra = 1.0 / pos_freqs
+        inv_inter = 1.0 / (factor * pos_freqs)
+
+        def find_correction_dim(r):
+            return (dim * math.log(orig / (r * 2 * math.pi))) / (2 * math.log(base))
+
+        low = find_correction_dim(beta_fast)
+        high = find_correction_dim(beta_slow)
+        if truncate:
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, dim - 1)
+        if low == high:
+            high += 0.001
+        ramp = torch.clamp((torch.arange(dim // 2, dtype=F64) - low) / (high - low), 0, 1)
+        extra_factor = 1.0 - ramp
+        inv = inv_inter * (1 - extra_factor) + inv_extra * extra_factor
+        att = 0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0
+        return inv, att
+    if rt == "llama3":
+        factor = scaling["factor"]
+        L = scaling["original_max_position_embeddings"]
+        lo, hi = scaling["low_freq_factor"], scaling["high_freq_factor"]
+        inv_freq = rope_default_inv_freq(base, dim)
+        low_wl, high_wl = L / lo, L / hi
+        wavelen = 2 * math.pi / inv_freq
+        inv = torch.where(wavelen > low_wl, inv_freq / factor, inv_freq)
+        smooth = (L / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * inv / factor + smooth * inv
+        is_medium = (~(wavelen < high_wl)) & (~(wavelen > low_wl))
+        inv = torch.where(is_medium, smoothed, inv)
+        # sanity: all three regions are present in the llama3 golden case
+        assert bool((wavelen < high_wl).any()) and bool(is_medium.any()) and bool((wavelen > low_wl).any())
+        return inv, 1.0
+    raise ValueError(rt)
+
+
+def gen_rope():
+    layer = "rope"
+    dflt = {"rope_type": "default"}
+    specs = [
+        # name, layout, head_dim, n_heads, partial, theta, max_pos, scaling, positions
+        ("default_half_split", "half_split", 8, 2, 1.0, 10000.0, 2048, dflt, [0, 1, 2, 5]),
+        ("default_interleaved", "interleaved", 8, 2, 1.0, 10000.0, 2048, dflt, [0, 1, 2, 5]),
+        ("partial_half_split", "half_split", 16, 2, 0.5, 10000.0, 2048, dflt, [0, 1, 3, 7]),
+        ("partial_interleaved", "interleaved", 16, 2, 0.5, 10000.0, 2048, dflt, [0, 1, 3, 7]),
+        ("large_positions", "half_split", 128, 1, 1.0, 1e6, 131072, dflt, [1000, 4095, 100000]),
+        ("linear", "half_split", 8, 2, 1.0, 10000.0, 2048, {"rope_type": "linear", "factor": 2.0},
+         [0, 1, 4, 9]),
+        ("dynamic_extended", "half_split", 8, 2, 1.0, 10000.0, 16, {"rope_type": "dynamic", "factor": 2.0},
+         [0, 3, 17, 40]),
+        ("dynamic_within", "half_split", 8, 2, 1.0, 10000.0, 16, {"rope_type": "dynamic", "factor": 2.0},
+         [0, 1, 5, 15]),
+        ("yarn", "half_split", 32, 2, 1.0, 10000.0, 256,
+         {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+          "beta_fast": 32.0, "beta_slow": 1.0, "truncate": True}, [0, 1, 7, 63, 200]),
+        ("yarn_no_truncate", "half_split", 32, 2, 1.0, 10000.0, 256,
+         {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+          "beta_fast": 32.0, "beta_slow": 1.0, "truncate": False}, [0, 1, 7, 63, 200]),
+        ("llama3", "half_split", 32, 2, 1.0, 10000.0, 512,
+         {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 64,
+          "low_freq_factor": 1.0, "high_freq_factor": 4.0}, [0, 1, 9, 63, 300]),
+    ]
+    cases = []
+    for name, layout, hd, nh, partial, theta, max_pos, scaling, positions in specs:
+        seed(layer, name)
+        rot = int(hd * partial)
+        pos = torch.tensor(positions, dtype=torch.int64)
+        inv, att = rope_inv_freq(scaling, theta, rot, max_pos, pos)
+        x = randn(len(positions), nh * hd)
+        y = rope_apply(x, pos, inv, nh, hd, rot, layout, att)
+        params = {"layout": layout, "head_dim": hd, "n_heads": nh, "partial_rotary_factor": partial,
+                  "rope_theta": theta, "max_position_embeddings": max_pos, "scaling": dict(scaling),
+                  "attention_scaling": att}
+        if scaling["rope_type"] == "yarn":
+            params["factor_as_given"] = True  # no HF "factor = max_pos / orig" recomputation
+        cases.append({"name": name, "params": params,
+                      "tensors": {"positions": T(pos), "inv_freq": T(inv), "x": T(x), "y": T(y)}})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 7. positional
+# ----------------------------------------------------------------------------
+
+def gen_positional():
+    layer = "positional"
+    cases = []
+    for name, dim in [("sinusoidal", 16), ("sinusoidal_dim6", 6)]:
+        max_len, base = 12, 10000.0
+        pe = torch.zeros(max_len, dim, dtype=F64)
+        p = torch.arange(max_len, dtype=F64)[:, None]
+        i2 = torch.arange(0, dim, 2, dtype=F64)[None, :]
+        ang = p / (base ** (i2 / dim))
+        pe[:, 0::2] = torch.sin(ang)
+        pe[:, 1::2] = torch.cos(ang)
+        cases.append({"name": name, "params": {"dim": dim, "max_len": max_len, "base": base},
+                      "tensors": {"pe": T(pe)}})
+    seed(layer, "learned")
+    maxp, dim, off = 10, 5, 3
+    table = randn(maxp, dim)
+    x = randn(4, dim)
+    y = d(x) + d(table)[off:off + 4]
+    cases.append({"name": "learned", "params": {"max_positions": maxp, "dim": dim, "offset": off},
+                  "tensors": {"table": T(table), "x": T(x), "y": T(y)}})
+    for n in [1, 2, 4, 8, 12, 16, 6, 5, 3, 20]:
+        cases.append({"name": "alibi_%d" % n, "params": {"n_heads": n},
+                      "tensors": {"slopes": T(alibi_slopes(n))}})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 8. softmax
+# ----------------------------------------------------------------------------
+
+def gen_softmax():
+    layer = "softmax"
+    cases = []
+    for name, temp in [("plain", 1.0), ("temp0.5", 0.5), ("temp2", 2.0)]:
+        seed(layer, name)
+        x = randn(3, 7, scale=2.0)
+        y = safe_softmax(d(x) / temp)
+        cases.append({"name": name, "params": {"temperature": temp}, "tensors": {"x": T(x), "y": T(y)}})
+    seed(layer, "special")
+    ninf = -math.inf
+    x = randn(5, 7, scale=2.0)
+    x[0, 1] = ninf
+    x[0, 4] = ninf
+    x[1, :] = ninf
+    x[2, :] = torch.tensor([1e4, 1e4 - 1, 1e4 - 2, 1e4 - 5, 1e4 - 0.5, -1e4, 1e4 - 30], dtype=F32)
+    x[3, :] = ninf
+    x[3, 2] = 0.5  # single finite entry -> one-hot
+    x[4, :] = torch.tensor([-1e4, -1e4 - 1, ninf, -1e4 + 2, ninf, -1e4, -1e4 - 0.25], dtype=F32)
+    y = safe_softmax(d(x))
+    assert not torch.isnan(y).any()
+    cases.append({"name": "special", "params": {"temperature": 1.0}, "tensors": {"x": T(x), "y": T(y)}})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 9. sdpa
+# ----------------------------------------------------------------------------
+
+def gen_sdpa():
+    layer = "sdpa"
+    # name, H, KVH, D, q_len, kv_len, scale(None=default), causal, window, extras
+    specs = [
+        ("mha_nomask", 2, 2, 8, 3, 3, None, False, 0, {}),
+        ("causal_prefill", 2, 2, 8, 5, 5, None, True, 0, {}),
+        ("causal_decode", 2, 2, 8, 1, 6, None, True, 0, {}),
+        ("causal_chunk", 2, 2, 8, 3, 7, None, True, 0, {}),
+        ("gqa", 4, 2, 8, 4, 4, None, True, 0, {}),
+        ("mqa", 4, 1, 8, 4, 4, None, True, 0, {}),
+        ("custom_scale", 2, 2, 8, 3, 4, 0.3, True, 0, {}),
+        ("sliding_window_prefill", 2, 2, 8, 6, 6, None, True, 3, {}),
+        ("sliding_window_decode", 2, 2, 8, 2, 9, None, True, 4, {}),
+        ("additive_mask", 2, 2, 8, 4, 5, None, False, 0, {"mask": True}),
+        ("key_padding_left", 2, 2, 8, 5, 5, None, True, 0, {"key_padding": [1, 1, 0, 0, 0]}),
+        ("alibi_causal", 4, 4, 8, 5, 5, None, True, 0, {"alibi": True}),
+        ("head_dim17", 2, 2, 17, 3, 4, None, True, 0, {}),
+        ("head_dim64_kv33", 2, 2, 64, 2, 33, None, True, 0, {}),
+    ]
+    cases = []
+    for name, H, KVH, D, ql, kvl, scale, causal, window, ex in specs:
+        seed(layer, name)
+        default_scale = scale is None
+        if default_scale:
+            scale = 1.0 / math.sqrt(D)
+        q_offset = kvl - ql
+        q = randn(ql, H * D)
+        k = randn(KVH, kvl, D)
+        v = randn(KVH, kvl, D)
+        mask = None
+        if ex.get("mask"):
+            mask = randn(ql, kvl, scale=0.5)
+            mask[0, 1] = -math.inf
+            mask[1, 0] = -math.inf
+            mask[1, 3] = -math.inf
+            mask[3, 4] = -math.inf
+            mask[2, 2] = -math.inf
+        kp = torch.tensor(ex["key_padding"], dtype=torch.int64) if "key_padding" in ex else None
+        slopes = alibi_slopes(H) if ex.get("alibi") else None
+        out, w, ent = sdpa_ref(q, k, v, H, KVH, D, scale, causal, q_offset, window, mask, kp, slopes)
+        if kp is not None:
+            assert float(w[:, 0, :].abs().sum()) == 0.0  # row 0 fully masked
+        t = {"q": T(q), "k": T(k), "v": T(v)}
+        if mask is not None:
+            t["mask"] = T(mask)
+        if kp is not None:
+            t["key_padding"] = T(kp)
+        if slopes is not None:
+            t["alibi_slopes"] = T(slopes)
+        t.update({"out": T(out), "weights": T(w), "entropy": T(ent)})
+        params = {"n_heads": H, "n_kv_heads": KVH, "head_dim": D, "q_len": ql, "kv_len": kvl,
+                  "scale": scale, "default_scale": default_scale, "causal": causal,
+                  "q_offset": q_offset, "sliding_window": window, "has_mask": mask is not None,
+                  "has_key_padding": kp is not None, "has_alibi": slopes is not None}
+        cases.append({"name": name, "params": params, "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 10. mlp
+# ----------------------------------------------------------------------------
+
+def gen_mlp():
+    layer = "mlp"
+    specs = [("swiglu", "swiglu", 8, 12, False), ("swiglu_bias", "swiglu", 7, 13, True),
+             ("geglu", "geglu", 8, 12, False), ("gelu_bias", "gelu", 8, 12, True),
+             ("gelu_tanh_bias", "gelu_tanh", 8, 12, True), ("relu_bias", "relu", 8, 12, True)]
+    cases = []
+    for name, kind, H, I, bias in specs:
+        seed(layer, name)
+        x = randn(3, H, scale=2.0)
+        W = make_mlp_weights(kind, H, I, bias)
+        y = mlp_ref(kind, x, W)
+        t = {"x": T(x)}
+        t.update({k: T(v) for k, v in W.items()})
+        t["y"] = T(y)
+        cases.append({"name": name, "params": {"kind": kind, "hidden": H, "intermediate": I, "bias": bias},
+                      "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 11. attention module (HF Llama / Qwen2 / Qwen3 eager attention)
+# ----------------------------------------------------------------------------
+
+def make_attn_weights(p):
+    H, KVH, D, hid = p["n_heads"], p["n_kv_heads"], p["head_dim"], p["hidden"]
+    W = {}
+    for n, o, i in [("q_proj", H * D, hid), ("k_proj", KVH * D, hid), ("v_proj", KVH * D, hid),
+                    ("o_proj", hid, H * D)]:
+        W[n + ".weight"] = randn(o, i, scale=1.0 / math.sqrt(i))
+        if (n != "o_proj" and p["attention_bias_qkv"]) or (n == "o_proj" and p["attention_bias_o"]):
+            W[n + ".bias"] = randn(o, scale=0.2)
+    if p["qk_norm"]:
+        W["q_norm.weight"] = randn(D, scale=0.3, offset=1.0)
+        W["k_norm.weight"] = randn(D, scale=0.3, offset=1.0)
+    return W
+
+
+def attention_ref(x, W, p):
+    H, KVH, D = p["n_heads"], p["n_kv_heads"], p["head_dim"]
+    S = x.shape[0]
+    q = linear_ref(x, W["q_proj.weight"], W.get("q_proj.bias")).view(S, H, D)
+    k = linear_ref(x, W["k_proj.weight"], W.get("k_proj.bias")).view(S, KVH, D)
+    v = linear_ref(x, W["v_proj.weight"], W.get("v_proj.bias")).view(S, KVH, D)
+    if p["qk_norm"]:
+        q = rms_norm_ref(q, W["q_norm.weight"], p["rms_norm_eps"])
+        k = rms_norm_ref(k, W["k_norm.weight"], p["rms_norm_eps"])
+    pos = torch.arange(S, dtype=torch.int64)
+    inv = rope_default_inv_freq(p["rope_theta"], D)
+    q = rope_apply(q.reshape(S, H * D), pos, inv, H, D, D, p["rope_layout"])
+    k = rope_apply(k.reshape(S, KVH * D), pos, inv, KVH, D, D, p["rope_layout"])
+    k = k.view(S, KVH, D).permute(1, 0, 2).contiguous()
+    v = v.permute(1, 0, 2).contiguous()
+    o, _, _ = sdpa_ref(q, k, v, H, KVH, D, D ** -0.5, True, 0, p["sliding_window"])
+    return linear_ref(o, W["o_proj.weight"], W.get("o_proj.bias"))
+
+
+def attn_params(hidden, H, KVH, D, seq, bias_qkv=False, bias_o=False, qk_norm=False, window=0):
+    return {"hidden": hidden, "n_heads": H, "n_kv_heads": KVH, "head_dim": D,
+            "attention_bias_qkv": bias_qkv, "attention_bias_o": bias_o, "qk_norm": qk_norm,
+            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_layout": "half_split",
+            "sliding_window": window, "seq_len": seq}
+
+
+def gen_attention():
+    layer = "attention"
+    specs = [
+        ("llama_mha", attn_params(16, 4, 4, 4, 5)),
+        ("gqa", attn_params(16, 4, 2, 8, 5)),
+        ("qwen2_bias_qkv", attn_params(16, 4, 2, 4, 5, bias_qkv=True)),
+        ("qwen3_qk_norm", attn_params(12, 4, 2, 8, 5, qk_norm=True)),
+        ("mqa_o_bias", attn_params(16, 4, 1, 4, 5, bias_o=True)),
+        ("sliding_window3", attn_params(16, 4, 2, 4, 6, window=3)),
+    ]
+    cases = []
+    for name, p in specs:
+        seed(layer, name)
+        x = randn(p["seq_len"], p["hidden"])
+        W = make_attn_weights(p)
+        out = attention_ref(x, W, p)
+        t = {"x": T(x)}
+        t.update({k: T(v) for k, v in W.items()})
+        t["out"] = T(out)
+        cases.append({"name": name, "params": p, "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 12. block
+# ----------------------------------------------------------------------------
+
+def gen_block():
+    layer = "block"
+    specs = [
+        ("pre_rms_swiglu_gqa", "pre", "rms", 1e-6, "swiglu", 24, False, attn_params(16, 4, 2, 4, 5)),
+        ("qwen3_pre_qk_norm", "pre", "rms", 1e-6, "swiglu", 24, False,
+         attn_params(16, 4, 2, 8, 5, qk_norm=True)),
+        ("post_layernorm_gelu", "post", "layer", 1e-5, "gelu", 32, True,
+         attn_params(16, 4, 4, 4, 4, bias_qkv=True, bias_o=True)),
+    ]
+    cases = []
+    for name, placement, norm, eps, mlp_kind, inter, mlp_bias, ap in specs:
+        seed(layer, name)
+        hid, S = ap["hidden"], ap["seq_len"]
+        x = randn(S, hid)
+        AW = make_attn_weights(ap)
+        MW = make_mlp_weights(mlp_kind, hid, inter, mlp_bias)
+        n1w = randn(hid, scale=0.3, offset=1.0)
+        n2w = randn(hid, scale=0.3, offset=1.0)
+        n1b = randn(hid, scale=0.2) if norm == "layer" else None
+        n2b = randn(hid, scale=0.2) if norm == "layer" else None
+
+        def norm1(z):
+            return rms_norm_ref(z, n1w, eps) if norm == "rms" else layer_norm_ref(z, n1w, n1b, eps)
+
+        def norm2(z):
+            return rms_norm_ref(z, n2w, eps) if norm == "rms" else layer_norm_ref(z, n2w, n2b, eps)
+
+        xd = d(x)
+        if placement == "pre":
+            h = xd + attention_ref(norm1(xd), AW, ap)
+            out = h + mlp_ref(mlp_kind, norm2(h), MW)
+        else:
+            h = norm1(xd + attention_ref(xd, AW, ap))
+            out = norm2(h + mlp_ref(mlp_kind, h, MW))
+        t = {"x": T(x)}
+        t.update({"attn." + k: T(v) for k, v in AW.items()})
+        t["norm1.weight"] = T(n1w)
+        if n1b is not None:
+            t["norm1.bias"] = T(n1b)
+        t["norm2.weight"] = T(n2w)
+        if n2b is not None:
+            t["norm2.bias"] = T(n2b)
+        t.update({"mlp." + k: T(v) for k, v in MW.items()})
+        t["out"] = T(out)
+        params = {"placement": placement, "norm": norm, "eps": eps, "mlp_kind": mlp_kind,
+                  "intermediate": inter, "mlp_bias": mlp_bias}
+        params.update(ap)
+        cases.append({"name": name, "params": params, "tensors": t})
+    write(layer, cases)
+
+
+def main():
+    gen_dtype()
+    gen_embedding()
+    gen_linear()
+    gen_layer_norm()
+    gen_rms_norm()
+    gen_rope()
+    gen_positional()
+    gen_softmax()
+    gen_sdpa()
+    gen_mlp()
+    gen_attention()
+    gen_block()
+
+
+if __name__ == "__main__":
+    main()
