@@ -1,12 +1,8 @@
 // Matrix products through Eigen. Nothing Eigen-typed leaves this file.
 #pragma once
-// GCC 12 flags the self-initialised `__Y` of _mm512_undefined_ps() when Eigen's AVX-512 transpose is inlined
-// (GCC bug 105593, fixed in 13): silenced for the Eigen code of this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "tfx/backend/cpu/simd/diagnostics.hpp"
+
+TFX_VECTOR_CODE_BEGIN
 #include <Eigen/Core>
 
 #include "tfx/core/view.hpp"
@@ -25,6 +21,4 @@ inline void gemm_nt(Rows<const float> x, Rows<const float> w, Rows<float> y) {
 
 }  // namespace tfx::cpu::eigen
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+TFX_VECTOR_CODE_END

@@ -3,6 +3,8 @@
 #include "tfx/backend/cpu/simd/softmax.hpp"
 #include "tfx/core/context.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu {
 
 /// One (head, query) pair per work item: scores with vector dot products, softmax, then out += p_j v_j.
@@ -53,3 +55,5 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

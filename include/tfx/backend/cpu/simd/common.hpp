@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <limits>
 #include <span>
-#include <xsimd/xsimd.hpp>
 
+#include "tfx/backend/cpu/simd/diagnostics.hpp"
 #include "tfx/backend/cpu/simd/policy.hpp"
 #include "tfx/core/dtype.hpp"
 #include "tfx/core/view.hpp"
 #include "tfx/kernels/types.hpp"
+
+TFX_VECTOR_CODE_BEGIN
 
 namespace tfx::cpu::vec {
 
@@ -79,3 +81,5 @@ inline int threads_for(const Context& ctx, index work_items) {
 }
 
 }  // namespace tfx::cpu::vec
+
+TFX_VECTOR_CODE_END

@@ -3,6 +3,8 @@
 
 #include "tfx/backend/cpu/simd/common.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu {
 
 namespace vec {
@@ -72,3 +74,5 @@ void add_impl(simd<A>, Context& ctx, Rows<float> y, Rows<const float> x) {
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

@@ -1,6 +1,8 @@
 #pragma once
 #include "tfx/backend/cpu/simd/common.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu {
 
 template <class A, class T>
@@ -11,3 +13,5 @@ void embedding_impl(simd<A>, Context& ctx, std::span<const std::int32_t> ids, Ro
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

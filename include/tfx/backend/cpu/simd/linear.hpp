@@ -4,6 +4,8 @@
 #include "tfx/backend/cpu/eigen/gemm.hpp"
 #include "tfx/backend/cpu/simd/common.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu {
 
 /// y = x . W^T + b. Output columns are split into blocks over the threads; each block is one Eigen product
@@ -43,3 +45,5 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

@@ -2,6 +2,8 @@
 #include "tfx/backend/cpu/simd/common.hpp"
 #include "tfx/core/context.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu {
 
 template <class A, class T>
@@ -66,3 +68,5 @@ void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

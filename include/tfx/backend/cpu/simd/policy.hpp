@@ -1,9 +1,13 @@
 // cpu::simd<Arch>: xsimd + Eigen + OpenMP kernels. The ISA is part of the type, so two translation units built
 // with different -m flags cannot mix their instantiations.
 #pragma once
-#include <xsimd/xsimd.hpp>
-
+#include "tfx/backend/cpu/simd/diagnostics.hpp"
 #include "tfx/core/policy.hpp"
+
+// xsimd's templates are defined (and later instantiated) inside the bracket: see diagnostics.hpp.
+TFX_VECTOR_CODE_BEGIN
+#include <xsimd/xsimd.hpp>
+TFX_VECTOR_CODE_END
 
 namespace tfx::cpu {
 

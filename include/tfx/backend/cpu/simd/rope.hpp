@@ -2,6 +2,8 @@
 #include "tfx/backend/cpu/simd/common.hpp"
 #include "tfx/core/context.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu {
 
 /// cos/sin are computed once per row (per position) in f32, then every head is rotated with vector ops.
@@ -51,3 +53,5 @@ void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, st
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

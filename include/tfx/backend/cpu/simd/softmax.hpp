@@ -1,6 +1,8 @@
 #pragma once
 #include "tfx/backend/cpu/simd/common.hpp"
 
+TFX_VECTOR_CODE_BEGIN
+
 namespace tfx::cpu::vec {
 
 /// In-place softmax of n floats scaled by inv_temp: returns false (and writes zeros) for a row with no finite entry.
@@ -44,3 +46,5 @@ void softmax_impl(simd<A>, Context& ctx, Rows<float> x, float temperature) {
 }
 
 }  // namespace tfx::cpu
+
+TFX_VECTOR_CODE_END

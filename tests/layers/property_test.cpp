@@ -1,0 +1,135 @@
+// cpu::simd against cpu::scalar on awkward sizes (1, 3, 17, 127, 129, 4097: not multiples of any vector width)
+// and random data. The PyTorch goldens fix the semantics; these catch tail-loop and blocking bugs.
+#include <random>
+
+#include "support/golden.hpp"
+#include "tfx/layers.hpp"
+
+using namespace tfx;
+
+namespace {
+constexpr tfx::index kSizes[] = {1, 3, 17, 127, 129, 4097};
+
+Matrix<float> random_matrix(tfx::index r, tfx::index c, std::uint32_t seed, float scale = 1.f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  Matrix<float> m(r, c);
+  for (auto& v : m.storage()) v = d(gen);
+  return m;
+}
+
+void require_near(const Matrix<float>& a, const Matrix<float>& b, double atol, double rtol) {
+  REQUIRE(a.storage().size() == b.storage().size());
+  for (std::size_t i = 0; i < a.storage().size(); ++i) {
+    const double x = a.storage()[i], y = b.storage()[i];
+    if (!(std::abs(x - y) <= atol + rtol * std::abs(y))) FAIL("element " << i << ": simd " << x << " vs scalar " << y);
+  }
+}
+using Simd = cpu::simd<>;
+using Scalar = cpu::scalar;
+}  // namespace
+
+TEST_CASE("simd norms, softmax and activations equal scalar on awkward sizes", "[property][simd]") {
+  cpu::Context ctx(2);
+  for (tfx::index n : kSizes) {
+    INFO("n = " << n);
+    const auto x = random_matrix(3, n, static_cast<std::uint32_t>(n), 3.f);
+    const auto wm = random_matrix(1, n, static_cast<std::uint32_t>(n + 1));
+    const std::vector<float> w(wm.storage()), b(wm.storage().rbegin(), wm.storage().rend());
+    Matrix<float> a(3, n), s(3, n);
+    RMSNorm<float, Simd>(w, 1e-6f).forward(ctx, x.view(), a.view());
+    RMSNorm<float, Scalar>(w, 1e-6f).forward(ctx, x.view(), s.view());
+    require_near(a, s, 1e-5, 1e-5);
+    LayerNorm<float, Simd>(w, b).forward(ctx, x.view(), a.view());
+    LayerNorm<float, Scalar>(w, b).forward(ctx, x.view(), s.view());
+    require_near(a, s, 1e-5, 1e-5);
+    a = x, s = x;
+    Softmax<Simd>(0.7f).forward(ctx, a.view());
+    Softmax<Scalar>(0.7f).forward(ctx, s.view());
+    require_near(a, s, 1e-6, 1e-5);
+    for (auto act : {activation::silu, activation::gelu_erf, activation::gelu_tanh, activation::relu}) {
+      a = x, s = x;
+      kernels::activation(Simd{}, ctx, a.view(), act);
+      kernels::activation(Scalar{}, ctx, s.view(), act);
+      require_near(a, s, 1e-5, 1e-5);
+    }
+  }
+}
+
+TEST_CASE("simd linear equals scalar for f32, bf16 and f16 weights on awkward sizes", "[property][simd][linear]") {
+  cpu::Context ctx(2);
+  for (tfx::index n : kSizes) {
+    for (tfx::index rows : {tfx::index{1}, tfx::index{5}}) {
+      INFO("in = " << n << ", rows = " << rows);
+      const tfx::index out_features = n == 4097 ? 33 : n + 2;
+      const auto x = random_matrix(rows, n, 7);
+      const auto wf = random_matrix(out_features, n, 8);
+      const auto bias = random_matrix(1, out_features, 9).storage();
+      for (const char* dt : {"f32", "bf16", "f16"}) {
+        test::with_dtype(dt, [&]<class T>(T) {
+          std::vector<T> w;
+          for (float v : wf.storage()) w.push_back(from_float<T>(v));
+          std::vector<T> bt;
+          for (float v : bias) bt.push_back(from_float<T>(v));
+          const Rows<const T> wv(w.data(), out_features, n);
+          Matrix<float> a(rows, out_features), s(rows, out_features);
+          Linear<T, Simd>(wv, bt).forward(ctx, x.view(), a.view());
+          Linear<T, Scalar>(wv, bt).forward(ctx, x.view(), s.view());
+          require_near(a, s, 1e-4 * std::sqrt(static_cast<double>(n)), 1e-4);
+        });
+      }
+    }
+  }
+}
+
+TEST_CASE("simd RoPE, embedding and SDPA equal scalar on awkward sizes", "[property][simd]") {
+  cpu::Context ctx(2);
+  for (tfx::index n : kSizes) {
+    INFO("n = " << n);
+    // RoPE over head_dim 2n (even), 2 heads, both layouts
+    RopeConfig rc;
+    rc.head_dim = static_cast<int>(2 * n);
+    const std::vector<std::int64_t> pos{0, 7, 1000};
+    const auto x = random_matrix(3, 4 * n, 11);
+    Matrix<float> a = x, s = x;
+    RotaryEmbedding<rope::half_split, Simd>(rc).apply(ctx, a.view(), 2, pos);
+    RotaryEmbedding<rope::half_split, Scalar>(rc).apply(ctx, s.view(), 2, pos);
+    require_near(a, s, 1e-5, 1e-5);
+    a = x, s = x;
+    RotaryEmbedding<rope::interleaved, Simd>(rc).apply(ctx, a.view(), 2, pos);
+    RotaryEmbedding<rope::interleaved, Scalar>(rc).apply(ctx, s.view(), 2, pos);
+    require_near(a, s, 1e-5, 1e-5);
+
+    const auto table = random_matrix(5, n, 12);
+    const std::vector<std::int32_t> ids{4, 0, 2, 4};
+    Matrix<float> ea(4, n), es(4, n);
+    Embedding<float, Simd>(table.view()).forward(ctx, ids, ea.view());
+    Embedding<float, Scalar>(table.view()).forward(ctx, ids, es.view());
+    require_near(ea, es, 0, 0);
+
+    // SDPA: head_dim n (capped), kv_len n, GQA 4/2, causal decode-ish chunk of 3 queries, window
+    const int d = static_cast<int>(std::min<tfx::index>(n, 129));
+    const tfx::index kv_len = std::max<tfx::index>(n, 3);
+    const auto k = random_matrix(2, kv_len * d, 13), v = random_matrix(2, kv_len * d, 14);
+    const auto q = random_matrix(3, 4 * d, 15);
+    const KvView kv{k.data(), v.data(), kv_len, kv_len * d, 2, d};
+    for (tfx::index window : {tfx::index{0}, tfx::index{2}}) {
+      SdpaOptions o{4, 2, d, {}, true, window};
+      Matrix<float> oa(3, 4 * d), os(3, 4 * d);
+      ScaledDotProductAttention<Simd>(o).forward(ctx, q.view(), kv, oa.view());
+      ScaledDotProductAttention<Scalar>(o).forward(ctx, q.view(), kv, os.view());
+      require_near(oa, os, 1e-5, 1e-4);
+    }
+  }
+}
+
+TEST_CASE("Which kernels are native to cpu::simd is visible at compile time", "[coverage]") {
+  using R = Rows<float>;
+  using CR = Rows<const float>;
+  STATIC_REQUIRE(kernels::has_native_rms_norm<Simd, cpu::Context&, CR, std::span<const float>, float, float, R>);
+  STATIC_REQUIRE(kernels::has_native_linear<Simd, cpu::Context&, CR, Rows<const bf16>, std::span<const bf16>, R>);
+  STATIC_REQUIRE(kernels::has_native_sdpa<Simd, cpu::Context&, const SdpaArgs&>);
+  STATIC_REQUIRE(kernels::has_native_softmax<Simd, cpu::Context&, R, float>);
+  STATIC_REQUIRE(kernels::has_native_rope<Simd, cpu::Context&, R, int, int, std::span<const float>, float,
+                                          std::span<const std::int64_t>, rope_layout>);
+}

@@ -1,0 +1,69 @@
+#include "support/golden.hpp"
+#include "tfx/layers/kv_cache.hpp"
+#include "tfx/layers/scaled_dot_product_attention.hpp"
+
+using namespace tfx;
+
+TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[sdpa][golden]", test::CpuPolicies) {
+  cpu::Context ctx(2);
+  for (const auto& c : test::load_golden("sdpa")) {
+    SECTION(c.name) {
+      SdpaOptions o;
+      o.heads = c.param<int>("n_heads");
+      o.kv_heads = c.param<int>("n_kv_heads");
+      o.head_dim = c.param<int>("head_dim");
+      if (!c.param<bool>("default_scale")) o.scale = c.param<float>("scale");
+      o.causal = c.param<bool>("causal");
+      o.sliding_window = c.param<tfx::index>("sliding_window");
+      const ScaledDotProductAttention<TestType> sdpa(o);
+      CHECK(sdpa.scale() == Approx(c.param<double>("scale")));
+
+      const auto q = c["q"].matrix<float>();
+      const auto k = c["k"].values<float>(), v = c["v"].values<float>();
+      const tfx::index q_len = c.param<tfx::index>("q_len"), kv_len = c.param<tfx::index>("kv_len");
+      const KvView kv{k.data(), v.data(), kv_len, kv_len * o.head_dim, o.kv_heads, o.head_dim};
+      const auto mask = c.has("mask") ? c["mask"].matrix<float>() : Matrix<float>();
+      const auto padding = c.has("key_padding") ? c["key_padding"].values<std::uint8_t>() : std::vector<std::uint8_t>{};
+      const auto slopes = c.has("alibi_slopes") ? c["alibi_slopes"].values<float>() : std::vector<float>{};
+      std::vector<float> weights(static_cast<std::size_t>(o.heads * q_len * kv_len)), entropy(static_cast<std::size_t>(o.heads * q_len));
+      SdpaExtras x;
+      x.q_offset = c.param<tfx::index>("q_offset");
+      if (c.has("mask")) x.mask = mask.view();
+      x.key_padding = padding;
+      x.alibi_slopes = slopes;
+      x.weights = weights.data();
+      x.entropy = entropy.data();
+      Matrix<float> out(q_len, static_cast<tfx::index>(o.heads) * o.head_dim, -1.f);
+      sdpa.forward(ctx, q.view(), kv, out.view(), x);
+      test::require_close(out, c["out"], test::tol_f32, c.name + " out");
+      test::require_close(weights.data(), c["weights"], test::tol_f32, c.name + " weights");
+      test::require_close(entropy.data(), c["entropy"], test::tol_f32, c.name + " entropy");
+    }
+  }
+}
+
+TEST_CASE("KvCache appends kv-head-major and refuses to overflow", "[kv_cache][errors]") {
+  KvCache cache(2, 3, 4);
+  Matrix<float> k(3, 6), v(3, 6);
+  for (tfx::index i = 0; i < 18; ++i) k.data()[i] = static_cast<float>(i), v.data()[i] = -static_cast<float>(i);
+  cache.append(k.view(), v.view());
+  const auto view = cache.view();
+  CHECK(view.len == 3);
+  CHECK(view.k[1 * view.head_stride + 2 * 3 + 1] == k(2, 3 + 1));  // head 1, position 2, dim 1
+  CHECK(view.v[0 * view.head_stride + 1 * 3 + 2] == v(1, 2));
+  CHECK_THROWS_WITH(cache.append(k.view(), v.view()), Catch::Contains("capacity of 4 positions exceeded (holding 3, appending 3)"));
+  CHECK_THROWS_AS(KvCache(0, 3, 4), tfx::error);
+}
+
+TEST_CASE("ScaledDotProductAttention rejects bad head counts and shapes", "[sdpa][errors]") {
+  CHECK_THROWS_WITH((ScaledDotProductAttention<cpu::scalar>(SdpaOptions{6, 4, 8})), Catch::Contains("heads (6) must be a multiple of kv_heads (4)"));
+  CHECK_THROWS_AS((ScaledDotProductAttention<cpu::scalar>(SdpaOptions{0, 1, 8})), tfx::error);
+  cpu::Context ctx;
+  const ScaledDotProductAttention<cpu::scalar> sdpa(SdpaOptions{2, 1, 4});
+  std::vector<float> kv(16);
+  Matrix<float> q(3, 8), out(3, 8);
+  const KvView two{kv.data(), kv.data(), 2, 8, 1, 4};
+  CHECK_THROWS_WITH(sdpa.forward(ctx, q.view(), two, out.view()), Catch::Contains("q_len 3 > kv_len 2"));
+  const KvView wrong{kv.data(), kv.data(), 4, 16, 2, 4};
+  CHECK_THROWS_WITH(sdpa.forward(ctx, q.view(), wrong, out.view()), Catch::Contains("keys have 2 heads"));
+}
