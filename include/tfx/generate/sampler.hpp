@@ -1,0 +1,99 @@
+// Sampling the next token from logits, with Hugging Face's order of processors:
+//   repetition penalty (on raw logits: divide positive, multiply negative) -> temperature -> top-k -> top-p -> min-p
+// then a draw from the renormalised distribution (or argmax when temperature is 0). Seeded and reproducible.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "tfx/core/error.hpp"
+
+namespace tfx {
+
+struct SamplerOptions {
+  float temperature = 0.f;         // 0: greedy (argmax)
+  int top_k = 0;                   // 0: off
+  float top_p = 1.f;               // in (0, 1]; 1: off
+  float min_p = 0.f;               // in [0, 1); 0: off
+  float repetition_penalty = 1.f;  // > 0; 1: off
+  std::uint64_t seed = 0;
+
+  void validate() const {
+    TFX_CHECK(std::isfinite(temperature) && temperature >= 0, "sampling: temperature must be >= 0, got ", temperature);
+    TFX_CHECK(top_k >= 0, "sampling: top-k must be >= 0, got ", top_k);
+    TFX_CHECK(top_p > 0 && top_p <= 1, "sampling: top-p must be in (0, 1], got ", top_p);
+    TFX_CHECK(min_p >= 0 && min_p < 1, "sampling: min-p must be in [0, 1), got ", min_p);
+    TFX_CHECK(std::isfinite(repetition_penalty) && repetition_penalty > 0,
+              "sampling: repetition penalty must be > 0, got ", repetition_penalty);
+  }
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplerOptions& o) : o_(o), rng_(o.seed) { o.validate(); }
+
+  /// Picks the next token. `logits` is modified (penalised and scaled); `history` holds the tokens seen so far.
+  std::int32_t sample(std::span<float> logits, std::span<const std::int32_t> history) {
+    TFX_CHECK(!logits.empty(), "sampling: empty logits");
+    if (o_.repetition_penalty != 1.f) {
+      seen_.assign(logits.size(), 0);
+      for (std::int32_t t : history)
+        if (t >= 0 && static_cast<std::size_t>(t) < logits.size() && !seen_[static_cast<std::size_t>(t)]) {
+          seen_[static_cast<std::size_t>(t)] = 1;
+          float& l = logits[static_cast<std::size_t>(t)];
+          l = l > 0 ? l / o_.repetition_penalty : l * o_.repetition_penalty;
+        }
+    }
+    if (o_.temperature == 0.f)
+      return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+
+    // Candidates sorted by logit (descending); top-k keeps a prefix.
+    order_.resize(logits.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    std::size_t keep = logits.size();
+    if (o_.top_k > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(o_.top_k));
+    auto by_logit = [&](std::int32_t a, std::int32_t b) {
+      return logits[static_cast<std::size_t>(a)] > logits[static_cast<std::size_t>(b)] ||
+             (logits[static_cast<std::size_t>(a)] == logits[static_cast<std::size_t>(b)] && a < b);
+    };
+    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(), by_logit);
+    order_.resize(keep);
+
+    // Softmax of logit / temperature over the candidates (f64 for the sums).
+    const double m = logits[static_cast<std::size_t>(order_[0])];
+    probs_.resize(keep);
+    double sum = 0;
+    for (std::size_t i = 0; i < keep; ++i)
+      sum += probs_[i] = std::exp((logits[static_cast<std::size_t>(order_[i])] - m) / o_.temperature);
+    for (double& p : probs_) p /= sum;
+
+    if (o_.top_p < 1.f) {  // smallest prefix whose mass reaches top_p (always at least one token)
+      double cum = 0;
+      std::size_t n = 0;
+      while (n < keep && cum < o_.top_p) cum += probs_[n++];
+      keep = std::max<std::size_t>(n, 1);
+    }
+    if (o_.min_p > 0.f) {  // drop tokens below min_p x the top probability
+      const double floor = o_.min_p * probs_[0];
+      std::size_t n = 1;
+      while (n < keep && probs_[n] >= floor) ++n;
+      keep = n;
+    }
+    std::discrete_distribution<std::size_t> pick(probs_.begin(), probs_.begin() + static_cast<std::ptrdiff_t>(keep));
+    return order_[pick(rng_)];
+  }
+
+ private:
+  SamplerOptions o_;
+  std::mt19937_64 rng_;
+  std::vector<std::int32_t> order_;
+  std::vector<double> probs_;
+  std::vector<std::uint8_t> seen_;
+};
+
+}  // namespace tfx

@@ -1,0 +1,69 @@
+// End to end against Hugging Face: tiny random checkpoints of every family and variant (tools/make_e2e.py),
+// logits of one prefill pass and of token-by-token decoding through the KV cache.
+#include <filesystem>
+#include <fstream>
+
+#include "support/golden.hpp"
+#include "tfx/model/any_model.hpp"
+
+using namespace tfx;
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path e2e_dir = fs::path(TFX_SOURCE_DIR) / "tests/data/e2e";
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
+}
+
+/// Max |a - b| relative to the logits' scale, and the position of the worst element.
+void require_logits(const Matrix<float>& got, const nlohmann::json& want, double atol, const std::string& what) {
+  REQUIRE(static_cast<tfx::index>(want.size()) == got.rows());
+  double worst = 0;
+  tfx::index wr = 0, wc = 0;
+  for (tfx::index r = 0; r < got.rows(); ++r) {
+    const auto& row = want[static_cast<std::size_t>(r)];
+    REQUIRE(static_cast<tfx::index>(row.size()) == got.cols());
+    for (tfx::index c = 0; c < got.cols(); ++c) {
+      const double d = std::abs(got(r, c) - row[static_cast<std::size_t>(c)].get<double>());
+      if (!(d <= worst)) worst = d, wr = r, wc = c;
+    }
+  }
+  INFO(what << ": worst |difference| " << worst << " at position " << wr << ", token " << wc);
+  CHECK(worst <= atol);
+}
+}  // namespace
+
+TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and decode", "[model][e2e]") {
+  const auto index = read_json(e2e_dir / "index.json");
+  const auto& cases = index.at("cases");
+  REQUIRE(cases.size() >= 15);
+  for (const auto& entry : cases) {
+    const std::string name = entry.at("name");
+    SECTION(name) {
+      const auto ref = read_json(e2e_dir / name / "reference.json");
+      const auto tokens = ref.at("tokens").get<std::vector<std::int32_t>>();
+      auto any = load_model(e2e_dir / name);
+      std::visit(
+          [&](auto& model) {
+            const auto vocab = model.dims().vocab;
+            const auto n = static_cast<tfx::index>(tokens.size());
+            auto s = model.new_session(n, 2);
+            Matrix<float> prefill(n, vocab);
+            model.forward(s, tokens, prefill.view());
+            require_logits(prefill, ref.at("logits_prefill"), 1e-4, name + " prefill");
+
+            s.reset();
+            Matrix<float> decode(n, vocab);
+            for (tfx::index t = 0; t < n; ++t)
+              model.forward(s, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
+                            decode.view().slice_rows(t, 1));
+            require_logits(decode, ref.at("logits_decode"), 1e-4, name + " decode");
+            CHECK(s.position() == n);
+          },
+          any);
+    }
+  }
+}
