@@ -1,0 +1,31 @@
+// Attention over a KV cache: decode (1 query against a long cache) and prefill (causal), GQA 16/8, head_dim 128.
+// GFLOP/s counts q.k and p.v multiply-adds of the keys each query may see.
+#include "bench_common.hpp"
+#include "tfx/layers/scaled_dot_product_attention.hpp"
+
+using namespace tfx;
+
+template <class P>
+static void BM_sdpa(benchmark::State& s) {
+  const index q_len = s.range(0), kv_len = s.range(1);
+  const int heads = 16, kv_heads = 8, d = 128;
+  const auto q = bench::random_vector(static_cast<std::size_t>(q_len * heads * d), 1);
+  const auto k = bench::random_vector(static_cast<std::size_t>(kv_heads * kv_len * d), 2);
+  const auto v = bench::random_vector(static_cast<std::size_t>(kv_heads * kv_len * d), 3);
+  std::vector<float> out(q.size());
+  cpu::Context ctx(bench::threads_for<P>());
+  const ScaledDotProductAttention<P> sdpa(SdpaOptions{heads, kv_heads, d});
+  const KvView kv{k.data(), v.data(), kv_len, kv_len * d, kv_heads, d};
+  for (auto _ : s) {
+    sdpa.forward(ctx, Rows<const float>(q.data(), q_len, heads * d), kv, Rows<float>(out.data(), q_len, heads * d));
+    benchmark::DoNotOptimize(out.data());
+  }
+  double visible = 0;  // keys seen per query (causal, bottom-right aligned)
+  for (index i = 0; i < q_len; ++i) visible += static_cast<double>(kv_len - q_len + i + 1);
+  bench::set_flops_rate(s, 4.0 * heads * d * visible);
+  bench::set_bytes_rate(s, 2.0 * static_cast<double>(k.size() * sizeof(float)));
+  bench::label<P>(s);
+}
+BENCHMARK_TEMPLATE(BM_sdpa, bench::Scalar)->Args({1, 1024})->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd)->Args({1, 1024})->Args({1, 4096})->Args({128, 128})->Unit(benchmark::kMicrosecond);
+BENCHMARK_MAIN();

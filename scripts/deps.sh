@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tfx builds and tests with (skipped when they are all present).
+set -euo pipefail
+packages=(cmake ninja-build pkg-config g++ clang-14 libomp-14-dev libclang-rt-14-dev libeigen3-dev libxsimd-dev
+          catch2 libbenchmark-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

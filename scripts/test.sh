@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test suite: warnings-as-errors build of everything (tests, benchmarks, examples, the tfx command), ctest,
+# then the parsers and the model under ASan + UBSan, then a libFuzzer smoke run of each parser.
+#   scripts/test.sh            everything
+#   TFX_SKIP_ASAN=1 / TFX_SKIP_FUZZ=1 scripts/test.sh   to leave a stage out locally
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs="${TFX_JOBS:-$(nproc)}"
+
+echo "== build (dev preset: -Werror, -march=native)"
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$jobs"
+echo "== ctest"
+ctest --preset dev -j "$jobs" --timeout 900
+
+if [ -z "${TFX_SKIP_ASAN:-}" ]; then
+  echo "== ASan + UBSan: parsers, tokenizer, model"
+  cmake --preset asan -DTFX_BUILD_EXAMPLES=OFF -DTFX_BUILD_TOOLS=OFF >/dev/null
+  cmake --build --preset asan -j "$jobs" --target tfx_test_io tfx_test_text tfx_test_model tfx_test_core
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --preset asan -j "$jobs" --timeout 900 -L "io|text|model|core"
+fi
+
+if [ -z "${TFX_SKIP_FUZZ:-}" ]; then
+  echo "== fuzz smoke (libFuzzer, ${TFX_FUZZ_SECONDS:-20} s per target)"
+  tests/fuzz/run.sh "${TFX_FUZZ_SECONDS:-20}"
+fi

@@ -1,0 +1,337 @@
+// The tfx command: generate text, dump logits, tokenize, inspect and time Hugging Face model folders.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tfx/generate/generate.hpp"
+#include "tfx/io/npy.hpp"
+#include "tfx/model/any_model.hpp"
+#include "tfx/text/tokenizer.hpp"
+
+namespace {
+
+using tfx::fail;
+namespace fs = std::filesystem;
+
+constexpr const char* usage = R"(usage: tfx COMMAND --model DIR [options]
+
+commands:
+  generate    --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
+              [--repeat-penalty R] [--seed S] [--threads N]
+              stream generated text, then print prefill and decode tokens/s
+  logits      --tokens 1,2,3 --out FILE.npy [--decode] [--threads N]
+              write float32 logits [T, vocab]; one prefill pass, or one token at a time with --decode
+  tokenize    (--text TEXT | --file FILE) [--add-special-tokens]
+              print the token ids as one comma-separated line
+  detokenize  --tokens 1,2,3
+              print the decoded text exactly
+  info        print architecture, shapes, parameter count and memory needed
+  bench       [--prompt-tokens N] [--gen-tokens N] [--repetitions N] [--threads N]
+              time prefill and decode (tokens/s)
+)";
+
+/// --key value options (flags have no value), each validated when read.
+class Options {
+ public:
+  Options(int argc, char** argv, const std::map<std::string, bool>& known) {  // known: name -> takes a value
+    for (int i = 2; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a.rfind("--", 0) != 0) fail("unexpected argument '", a, "' (options start with --)");
+      a = a.substr(2);
+      auto it = known.find(a);
+      if (it == known.end()) fail("unknown option --", a, " for '", argv[1], "'");
+      if (values_.count(a)) fail("option --", a, " given twice");
+      if (it->second) {
+        if (i + 1 >= argc) fail("option --", a, " needs a value");
+        values_[a] = argv[++i];
+      } else {
+        values_[a] = "";
+      }
+    }
+  }
+  bool has(const std::string& k) const { return values_.count(k) != 0; }
+  std::string str(const std::string& k) const {
+    if (!has(k)) fail("missing option --", k);
+    return values_.at(k);
+  }
+  template <class N>
+  N number(const std::string& k, N dflt, N lo, N hi) const {
+    if (!has(k)) return dflt;
+    const std::string& s = values_.at(k);
+    N v{};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) fail("option --", k, ": '", s, "' is not a number");
+    if (!(v >= lo && v <= hi)) fail("option --", k, ": ", s, " is out of range [", lo, ", ", hi, "]");
+    return v;
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+std::vector<std::int32_t> parse_tokens(const std::string& s) {
+  std::vector<std::int32_t> ids;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t end = std::min(s.find(',', start), s.size());
+    std::int32_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data() + start, s.data() + end, v);
+    if (ec != std::errc() || p != s.data() + end || end == start)
+      fail("--tokens: '", s.substr(start, end - start), "' at item ", ids.size(), " is not a token id");
+    if (v < 0) fail("--tokens: token id ", v, " at item ", ids.size(), " is negative");
+    ids.push_back(v);
+    start = end + 1;
+  }
+  if (ids.empty()) fail("--tokens: no token ids");
+  return ids;
+}
+
+void check_vocab(std::span<const std::int32_t> ids, std::int64_t vocab, const char* what) {
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] >= vocab) fail(what, ": token id ", ids[i], " at index ", i, " is >= the vocabulary size ", vocab);
+}
+
+tfx::text::Tokenizer load_tokenizer(const fs::path& dir) {
+  const fs::path p = dir / "tokenizer.json";
+  if (!fs::exists(p)) fail("model folder ", dir.string(), " has no tokenizer.json");
+  return tfx::text::Tokenizer::from_file(p);
+}
+
+int threads_option(const Options& o) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return o.number<int>("threads", hw, 1, 1024);
+}
+
+fs::path model_dir(const Options& o) {
+  const fs::path dir = o.str("model");
+  if (!fs::is_directory(dir)) fail("model folder ", dir.string(), " does not exist or is not a directory");
+  return dir;
+}
+
+int cmd_generate(const Options& o) {
+  const fs::path dir = model_dir(o);
+  tfx::SamplerOptions so;
+  so.temperature = o.number<float>("temperature", 0.7f, -1e30f, 1e30f);
+  so.top_k = o.number<int>("top-k", 40, -1000000000, 1000000000);
+  so.top_p = o.number<float>("top-p", 0.95f, -1e30f, 1e30f);
+  so.min_p = o.number<float>("min-p", 0.05f, -1e30f, 1e30f);
+  so.repetition_penalty = o.number<float>("repeat-penalty", 1.1f, -1e30f, 1e30f);
+  so.seed = o.number<std::uint64_t>("seed", 0, 0, UINT64_MAX);
+  so.validate();
+  const auto max_tokens = o.number<std::int64_t>("max-tokens", 128, 1, 1 << 24);
+  const int threads = threads_option(o);
+  const std::string prompt_text = o.str("prompt");
+
+  const auto tok = load_tokenizer(dir);
+  auto any = tfx::load_model(dir);
+  return std::visit(
+      [&](auto& model) {
+        const auto& cfg = model.config();
+        const auto prompt = tok.encode(prompt_text, /*add_special_tokens=*/true);
+        if (prompt.empty()) fail("--prompt: the prompt has no tokens");
+        check_vocab(prompt, model.dims().vocab, "--prompt");
+        const std::int64_t context = cfg.max_position_embeddings;
+        if (static_cast<std::int64_t>(prompt.size()) >= context)
+          fail("--prompt: ", prompt.size(), " tokens do not fit the model's context of ", context, " positions");
+        std::int64_t n_new = max_tokens;
+        if (static_cast<std::int64_t>(prompt.size()) + n_new - 1 > context) {
+          n_new = context - static_cast<std::int64_t>(prompt.size()) + 1;
+          std::fprintf(stderr, "tfx: note: --max-tokens lowered to %lld to stay within the context of %lld positions\n",
+                       static_cast<long long>(n_new), static_cast<long long>(context));
+        }
+        auto session = model.new_session(static_cast<tfx::index>(prompt.size()) + n_new, threads);
+        tfx::Sampler sampler(so);
+        tfx::TextStream stream(tok);
+        std::fputs(prompt_text.c_str(), stdout);
+        std::fflush(stdout);
+        const auto st = tfx::generate(model, session, prompt, n_new, sampler, cfg.eos_token_id, [&](std::int32_t id) {
+          const std::string piece = stream.push(id);
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+          std::fflush(stdout);
+          return true;
+        });
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+        std::fprintf(stderr, "\nprefill: %lld tokens, %.1f tokens/s | decode: %lld tokens, %.1f tokens/s%s (%d threads)\n",
+                     static_cast<long long>(st.prompt_tokens), st.prefill_tokens_per_second(),
+                     static_cast<long long>(st.generated_tokens), st.decode_tokens_per_second(),
+                     st.stopped_at_eos ? ", stopped at end of text" : "", threads);
+        return 0;
+      },
+      any);
+}
+
+int cmd_logits(const Options& o) {
+  const fs::path dir = model_dir(o);
+  const auto tokens = parse_tokens(o.str("tokens"));
+  const fs::path out = o.str("out");
+  const bool decode = o.has("decode");
+  const int threads = threads_option(o);
+  auto any = tfx::load_model(dir);
+  return std::visit(
+      [&](auto& model) {
+        const auto vocab = model.dims().vocab;
+        check_vocab(tokens, vocab, "--tokens");
+        const auto n = static_cast<tfx::index>(tokens.size());
+        if (n > model.config().max_position_embeddings)
+          fail("--tokens: ", n, " tokens exceed the model's context of ", model.config().max_position_embeddings);
+        auto session = model.new_session(n, threads);
+        tfx::Matrix<float> logits(n, vocab);
+        if (decode) {
+          for (tfx::index t = 0; t < n; ++t)
+            model.forward(session, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
+                          logits.view().slice_rows(t, 1));
+        } else {
+          model.forward(session, tokens, logits.view());
+        }
+        tfx::io::write_npy(out, logits.view());
+        std::fprintf(stderr, "wrote %s: float32 [%lld, %lld] (%s)\n", out.string().c_str(), static_cast<long long>(n),
+                     static_cast<long long>(vocab), decode ? "token by token through the KV cache" : "one prefill pass");
+        return 0;
+      },
+      any);
+}
+
+int cmd_tokenize(const Options& o) {
+  const auto tok = load_tokenizer(model_dir(o));
+  if (o.has("text") == o.has("file")) fail("tokenize: give exactly one of --text and --file");
+  std::string text;
+  if (o.has("text")) {
+    text = o.str("text");
+  } else {
+    std::ifstream in(o.str("file"), std::ios::binary);
+    if (!in) fail("--file: cannot open ", o.str("file"));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const auto ids = tok.encode(text, o.has("add-special-tokens"));
+  std::string line;
+  for (std::size_t i = 0; i < ids.size(); ++i) line += (i ? "," : "") + std::to_string(ids[i]);
+  std::printf("%s\n", line.c_str());
+  return 0;
+}
+
+int cmd_detokenize(const Options& o) {
+  const auto tok = load_tokenizer(model_dir(o));
+  const auto ids = parse_tokens(o.str("tokens"));
+  const std::string text = tok.decode(ids);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+int cmd_info(const Options& o) {
+  const fs::path dir = model_dir(o);
+  auto any = tfx::load_model(dir);
+  return std::visit(
+      [&](auto& model) {
+        using M = std::decay_t<decltype(model)>;
+        const auto& d = model.dims();
+        const auto& c = model.config();
+        const double gib = 1024.0 * 1024.0 * 1024.0;
+        const auto ctx = c.max_position_embeddings;
+        std::printf("model:        %s\n", dir.string().c_str());
+        std::printf("architecture: %s (%s weights)\n", c.model_type.c_str(),
+                    std::string(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>())).c_str());
+        std::printf("shape:        vocab %lld, hidden %lld, layers %lld, heads %lld, kv heads %lld, head_dim %lld, "
+                    "intermediate %lld\n",
+                    (long long)d.vocab, (long long)d.hidden, (long long)d.layers, (long long)d.heads,
+                    (long long)d.kv_heads, (long long)d.head_dim, (long long)d.intermediate);
+        std::printf("options:      tied embeddings %s, q/k norm %s, qkv bias %s, o bias %s, mlp bias %s, "
+                    "rope_theta %g, rms_norm_eps %g, context %lld\n",
+                    d.tied ? "yes" : "no", d.qk_norm ? "yes" : "no", d.qkv_bias ? "yes" : "no", d.o_bias ? "yes" : "no",
+                    d.mlp_bias ? "yes" : "no", c.rope.rope_theta, c.rms_norm_eps, (long long)ctx);
+        std::printf("parameters:   %lld (%.3f B)\n", (long long)d.parameter_count(), d.parameter_count() / 1e9);
+        std::printf("weights:      %.3f GiB\n", model.weight_bytes() / gib);
+        std::printf("kv cache:     %lld bytes per token, %.3f GiB at the full context of %lld\n",
+                    (long long)d.kv_cache_bytes_per_token(), d.kv_cache_bytes_per_token() * double(ctx) / gib,
+                    (long long)ctx);
+        std::printf("memory:       %.3f GiB for weights + full-context KV cache\n",
+                    (model.weight_bytes() + d.kv_cache_bytes_per_token() * double(ctx)) / gib);
+        std::printf("flops/token:  %.3f GFLOP at context 0\n", d.flops_per_token() / 1e9);
+        return 0;
+      },
+      any);
+}
+
+int cmd_bench(const Options& o) {
+  const fs::path dir = model_dir(o);
+  const auto n_prompt = o.number<std::int64_t>("prompt-tokens", 128, 1, 1 << 20);
+  const auto n_gen = o.number<std::int64_t>("gen-tokens", 64, 1, 1 << 20);
+  const auto reps = o.number<int>("repetitions", 3, 1, 1000);
+  const int threads = threads_option(o);
+  auto any = tfx::load_model(dir);
+  return std::visit(
+      [&](auto& model) {
+        using clock = std::chrono::steady_clock;
+        const auto vocab = model.dims().vocab;
+        if (n_prompt + n_gen > model.config().max_position_embeddings)
+          fail("bench: ", n_prompt, " + ", n_gen, " tokens exceed the model's context of ", model.config().max_position_embeddings);
+        std::vector<std::int32_t> prompt(static_cast<std::size_t>(n_prompt));
+        for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
+        std::vector<float> logits(static_cast<std::size_t>(vocab));
+        const tfx::Rows<float> row(logits.data(), 1, vocab);
+        auto session = model.new_session(n_prompt + n_gen, threads);
+        double best_pp = 0, best_tg = 0;
+        for (int r = 0; r < reps; ++r) {
+          session.reset();
+          auto t0 = clock::now();
+          model.forward(session, prompt, row);
+          const double pp = std::chrono::duration<double>(clock::now() - t0).count();
+          t0 = clock::now();
+          std::int32_t tok = 1;
+          for (std::int64_t i = 0; i < n_gen; ++i) {
+            model.forward(session, std::span<const std::int32_t>(&tok, 1), row);
+            tok = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+          }
+          const double tg = std::chrono::duration<double>(clock::now() - t0).count();
+          best_pp = std::max(best_pp, n_prompt / pp);
+          best_tg = std::max(best_tg, n_gen / tg);
+        }
+        std::printf("model %s | threads %d | pp%lld %.1f tokens/s | tg%lld %.1f tokens/s (best of %d)\n",
+                    dir.filename().string().c_str(), threads, (long long)n_prompt, best_pp, (long long)n_gen, best_tg, reps);
+        return 0;
+      },
+      any);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    const std::map<std::string, std::map<std::string, bool>> known = {
+        {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
+                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}}},
+        {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
+        {"detokenize", {{"model", true}, {"tokens", true}}},
+        {"info", {{"model", true}}},
+        {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"repetitions", true}, {"threads", true}}},
+    };
+    const auto it = known.find(cmd);
+    if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");
+    const Options o(argc, argv, it->second);
+    if (cmd == "generate") return cmd_generate(o);
+    if (cmd == "logits") return cmd_logits(o);
+    if (cmd == "tokenize") return cmd_tokenize(o);
+    if (cmd == "detokenize") return cmd_detokenize(o);
+    if (cmd == "info") return cmd_info(o);
+    return cmd_bench(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tfx: error: %s\n", e.what());
+    return 1;
+  }
+}
