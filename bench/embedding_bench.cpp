@@ -6,10 +6,10 @@ using namespace tfx;
 
 template <class P, class T>
 static void BM_embedding(benchmark::State& s) {
-  const index n = s.range(0), vocab = 32000, dim = 2048;
+  const Index n = s.range(0), vocab = 32000, dim = 2048;
   const auto table = bench::random_vector<T>(static_cast<std::size_t>(vocab * dim), 1);
   std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
-  for (index i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>((i * 7919) % vocab);
+  for (Index i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>((i * 7919) % vocab);
   std::vector<float> out(static_cast<std::size_t>(n * dim));
   cpu::Context ctx(bench::threads_for<P>());
   const Embedding<T, P> emb(Rows<const T>(table.data(), vocab, dim));

@@ -7,7 +7,7 @@ using namespace tfx;
 
 template <class P, class T>
 static void BM_linear(benchmark::State& s) {
-  const index rows = s.range(0), in = s.range(1), out = s.range(2);
+  const Index rows = s.range(0), in = s.range(1), out = s.range(2);
   const auto w = bench::random_vector<T>(static_cast<std::size_t>(in * out), 1, 0.05f);
   const auto x = bench::random_vector(static_cast<std::size_t>(rows * in), 2);
   std::vector<float> y(static_cast<std::size_t>(rows * out));

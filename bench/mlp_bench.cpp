@@ -6,7 +6,7 @@ using namespace tfx;
 
 template <class P, class T>
 static void BM_swiglu(benchmark::State& s) {
-  const index rows = s.range(0), h = 1024, inter = 3072;
+  const Index rows = s.range(0), h = 1024, inter = 3072;
   const auto g = bench::random_vector<T>(static_cast<std::size_t>(h * inter), 1, 0.03f);
   const auto u = bench::random_vector<T>(static_cast<std::size_t>(h * inter), 2, 0.03f);
   const auto d = bench::random_vector<T>(static_cast<std::size_t>(h * inter), 3, 0.03f);

@@ -7,7 +7,7 @@ using namespace tfx;
 
 template <class P, bool Rms>
 static void BM_norm(benchmark::State& s) {
-  const index rows = s.range(0), dim = s.range(1);
+  const Index rows = s.range(0), dim = s.range(1);
   const auto x = bench::random_vector(static_cast<std::size_t>(rows * dim), 1);
   const auto w = bench::random_vector(static_cast<std::size_t>(dim), 2);
   std::vector<float> y(x.size());

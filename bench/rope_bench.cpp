@@ -6,7 +6,7 @@ using namespace tfx;
 
 template <class P, class Layout>
 static void BM_rope(benchmark::State& s) {
-  const index T_ = s.range(0);
+  const Index T_ = s.range(0);
   const int heads = 16, head_dim = 128;
   RopeConfig rc;
   rc.head_dim = head_dim;
@@ -14,7 +14,7 @@ static void BM_rope(benchmark::State& s) {
   const RotaryEmbedding<Layout, P> rope(rc);
   auto x = bench::random_vector(static_cast<std::size_t>(T_ * heads * head_dim), 1);
   std::vector<std::int64_t> pos(static_cast<std::size_t>(T_));
-  for (index t = 0; t < T_; ++t) pos[static_cast<std::size_t>(t)] = 100 + t;
+  for (Index t = 0; t < T_; ++t) pos[static_cast<std::size_t>(t)] = 100 + t;
   cpu::Context ctx(bench::threads_for<P>());
   for (auto _ : s) {
     rope.apply(ctx, Rows<float>(x.data(), T_, heads * head_dim), heads, pos);

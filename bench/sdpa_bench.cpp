@@ -7,7 +7,7 @@ using namespace tfx;
 
 template <class P>
 static void BM_sdpa(benchmark::State& s) {
-  const index q_len = s.range(0), kv_len = s.range(1);
+  const Index q_len = s.range(0), kv_len = s.range(1);
   const int heads = 16, kv_heads = 8, d = 128;
   const auto q = bench::random_vector(static_cast<std::size_t>(q_len * heads * d), 1);
   const auto k = bench::random_vector(static_cast<std::size_t>(kv_heads * kv_len * d), 2);
@@ -21,7 +21,7 @@ static void BM_sdpa(benchmark::State& s) {
     benchmark::DoNotOptimize(out.data());
   }
   double visible = 0;  // keys seen per query (causal, bottom-right aligned)
-  for (index i = 0; i < q_len; ++i) visible += static_cast<double>(kv_len - q_len + i + 1);
+  for (Index i = 0; i < q_len; ++i) visible += static_cast<double>(kv_len - q_len + i + 1);
   bench::set_flops_rate(s, 4.0 * heads * d * visible);
   bench::set_bytes_rate(s, 2.0 * static_cast<double>(k.size() * sizeof(float)));
   bench::label<P>(s);

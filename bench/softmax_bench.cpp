@@ -6,7 +6,7 @@ using namespace tfx;
 
 template <class P>
 static void BM_softmax(benchmark::State& s) {
-  const index rows = s.range(0), cols = s.range(1);
+  const Index rows = s.range(0), cols = s.range(1);
   const auto src = bench::random_vector(static_cast<std::size_t>(rows * cols), 1, 3.f);
   auto x = src;
   cpu::Context ctx(bench::threads_for<P>());

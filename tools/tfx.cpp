@@ -147,7 +147,7 @@ int cmd_generate(const Options& o) {
           std::fprintf(stderr, "tfx: note: --max-tokens lowered to %lld to stay within the context of %lld positions\n",
                        static_cast<long long>(n_new), static_cast<long long>(context));
         }
-        auto session = model.new_session(static_cast<tfx::index>(prompt.size()) + n_new, threads);
+        auto session = model.new_session(static_cast<tfx::Index>(prompt.size()) + n_new, threads);
         tfx::Sampler sampler(so);
         tfx::TextStream stream(tok);
         std::fputs(prompt_text.c_str(), stdout);
@@ -180,13 +180,13 @@ int cmd_logits(const Options& o) {
       [&](auto& model) {
         const auto vocab = model.dims().vocab;
         check_vocab(tokens, vocab, "--tokens");
-        const auto n = static_cast<tfx::index>(tokens.size());
+        const auto n = static_cast<tfx::Index>(tokens.size());
         if (n > model.config().max_position_embeddings)
           fail("--tokens: ", n, " tokens exceed the model's context of ", model.config().max_position_embeddings);
         auto session = model.new_session(n, threads);
         tfx::Matrix<float> logits(n, vocab);
         if (decode) {
-          for (tfx::index t = 0; t < n; ++t)
+          for (tfx::Index t = 0; t < n; ++t)
             model.forward(session, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
                           logits.view().slice_rows(t, 1));
         } else {

@@ -20,7 +20,7 @@ struct AttentionFixture {
     cfg.kv_heads = c.param<int>("n_kv_heads");
     cfg.head_dim = c.param<int>("head_dim");
     cfg.rms_norm_eps = c.param<float>("rms_norm_eps");
-    cfg.sliding_window = c.param<tfx::index>("sliding_window");
+    cfg.sliding_window = c.param<tfx::Index>("sliding_window");
     rope_cfg.head_dim = cfg.head_dim;
     rope_cfg.rope_theta = c.param<double>("rope_theta");
     for (const auto& [name, t] : c.tensors) {
@@ -50,9 +50,9 @@ struct AttentionFixture {
 
 /// Runs `step(x_chunk, start, out_chunk)` over the sequence in chunks {first, 1, 1, ...rest} to exercise the cache.
 template <class Step>
-void in_chunks(tfx::index seq, tfx::index first, Step step) {
-  for (tfx::index start = 0; start < seq;) {
-    const tfx::index n = start == 0 ? std::min(first, seq) : 1;
+void in_chunks(tfx::Index seq, tfx::Index first, Step step) {
+  for (tfx::Index start = 0; start < seq;) {
+    const tfx::Index n = start == 0 ? std::min(first, seq) : 1;
     step(start, n);
     start += n;
   }
@@ -67,11 +67,11 @@ TEMPLATE_LIST_TEST_CASE("Attention module matches Hugging Face eager attention (
       const RotaryEmbedding<rope::half_split, TestType> rope(f.rope_cfg);
       const auto attn = f.template make<TestType>(&rope);
       const auto x = c["x"].matrix<float>();
-      const tfx::index seq = x.rows();
-      for (tfx::index first : {seq, tfx::index{2}}) {  // one prefill; and 2 tokens then decode one at a time
+      const tfx::Index seq = x.rows();
+      for (tfx::Index first : {seq, tfx::Index{2}}) {  // one prefill; and 2 tokens then decode one at a time
         KvCache cache(f.cfg.kv_heads, f.cfg.head_dim, seq);
         Matrix<float> out(seq, f.cfg.hidden);
-        in_chunks(seq, first, [&](tfx::index start, tfx::index n) {
+        in_chunks(seq, first, [&](tfx::Index start, tfx::Index n) {
           attn.forward(ctx, x.view().slice_rows(start, n), start, cache, out.view().slice_rows(start, n));
         });
         test::require_close(out, c["out"], test::tol_composite, c.name + " first chunk " + std::to_string(first));

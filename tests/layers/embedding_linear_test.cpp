@@ -11,7 +11,7 @@ TEMPLATE_LIST_TEST_CASE("Embedding matches PyTorch goldens", "[embedding][golden
       test::with_dtype(test::dtype_param(c), [&]<class T>(T) {
         const auto table = c["weight"].matrix<T>();
         const auto ids = c["ids"].values<std::int32_t>();
-        Matrix<float> out(static_cast<tfx::index>(ids.size()), table.cols());
+        Matrix<float> out(static_cast<tfx::Index>(ids.size()), table.cols());
         Embedding<T, TestType>(table.view()).forward(ctx, ids, out.view());
         test::require_close(out, c["out"], test::tol_f32, c.name);
       });

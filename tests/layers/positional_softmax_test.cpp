@@ -9,16 +9,16 @@ TEMPLATE_LIST_TEST_CASE("Positional encodings match PyTorch goldens", "[position
   for (const auto& c : test::load_golden("positional")) {
     SECTION(c.name) {
       if (c.name.rfind("sinusoidal", 0) == 0) {
-        const auto n = c.param<tfx::index>("max_len"), d = c.param<tfx::index>("dim");
+        const auto n = c.param<tfx::Index>("max_len"), d = c.param<tfx::Index>("dim");
         SinusoidalPositionEncoding<TestType> enc(n, d, c.param<double>("base"));
         test::require_close(enc.table(), c["pe"], test::tol_f32, c.name);
         Matrix<float> x(2, d, 0.f);  // adding to zeros gives rows 3 and 4 of the table
         enc.forward(ctx, x.view(), 3);
-        for (tfx::index j = 0; j < d; ++j) CHECK(x(1, j) == enc.table()(4, j));
+        for (tfx::Index j = 0; j < d; ++j) CHECK(x(1, j) == enc.table()(4, j));
       } else if (c.name == "learned") {
         const auto table = c["table"].matrix<float>();
         auto x = c["x"].matrix<float>();
-        LearnedPositionEmbedding<float, TestType>(table.view()).forward(ctx, x.view(), c.param<tfx::index>("offset"));
+        LearnedPositionEmbedding<float, TestType>(table.view()).forward(ctx, x.view(), c.param<tfx::Index>("offset"));
         test::require_close(x, c["y"], test::tol_f32, c.name);
       } else {
         const auto slopes = alibi_slopes(c.param<int>("n_heads"));

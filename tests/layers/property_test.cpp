@@ -8,9 +8,9 @@
 using namespace tfx;
 
 namespace {
-constexpr tfx::index kSizes[] = {1, 3, 17, 127, 129, 4097};
+constexpr tfx::Index kSizes[] = {1, 3, 17, 127, 129, 4097};
 
-Matrix<float> random_matrix(tfx::index r, tfx::index c, std::uint32_t seed, float scale = 1.f) {
+Matrix<float> random_matrix(tfx::Index r, tfx::Index c, std::uint32_t seed, float scale = 1.f) {
   std::mt19937 gen(seed);
   std::normal_distribution<float> d(0.f, scale);
   Matrix<float> m(r, c);
@@ -31,7 +31,7 @@ using Scalar = cpu::scalar;
 
 TEST_CASE("simd norms, softmax and activations equal scalar on awkward sizes", "[property][simd]") {
   cpu::Context ctx(2);
-  for (tfx::index n : kSizes) {
+  for (tfx::Index n : kSizes) {
     INFO("n = " << n);
     const auto x = random_matrix(3, n, static_cast<std::uint32_t>(n), 3.f);
     const auto wm = random_matrix(1, n, static_cast<std::uint32_t>(n + 1));
@@ -58,10 +58,10 @@ TEST_CASE("simd norms, softmax and activations equal scalar on awkward sizes", "
 
 TEST_CASE("simd linear equals scalar for f32, bf16 and f16 weights on awkward sizes", "[property][simd][linear]") {
   cpu::Context ctx(2);
-  for (tfx::index n : kSizes) {
-    for (tfx::index rows : {tfx::index{1}, tfx::index{5}}) {
+  for (tfx::Index n : kSizes) {
+    for (tfx::Index rows : {tfx::Index{1}, tfx::Index{5}}) {
       INFO("in = " << n << ", rows = " << rows);
-      const tfx::index out_features = n == 4097 ? 33 : n + 2;
+      const tfx::Index out_features = n == 4097 ? 33 : n + 2;
       const auto x = random_matrix(rows, n, 7);
       const auto wf = random_matrix(out_features, n, 8);
       const auto bias = random_matrix(1, out_features, 9).storage();
@@ -84,7 +84,7 @@ TEST_CASE("simd linear equals scalar for f32, bf16 and f16 weights on awkward si
 
 TEST_CASE("simd RoPE, embedding and SDPA equal scalar on awkward sizes", "[property][simd]") {
   cpu::Context ctx(2);
-  for (tfx::index n : kSizes) {
+  for (tfx::Index n : kSizes) {
     INFO("n = " << n);
     // RoPE over head_dim 2n (even), 2 heads, both layouts
     RopeConfig rc;
@@ -108,12 +108,12 @@ TEST_CASE("simd RoPE, embedding and SDPA equal scalar on awkward sizes", "[prope
     require_near(ea, es, 0, 0);
 
     // SDPA: head_dim n (capped), kv_len n, GQA 4/2, causal decode-ish chunk of 3 queries, window
-    const int d = static_cast<int>(std::min<tfx::index>(n, 129));
-    const tfx::index kv_len = std::max<tfx::index>(n, 3);
+    const int d = static_cast<int>(std::min<tfx::Index>(n, 129));
+    const tfx::Index kv_len = std::max<tfx::Index>(n, 3);
     const auto k = random_matrix(2, kv_len * d, 13), v = random_matrix(2, kv_len * d, 14);
     const auto q = random_matrix(3, 4 * d, 15);
     const KvView kv{k.data(), v.data(), kv_len, kv_len * d, 2, d};
-    for (tfx::index window : {tfx::index{0}, tfx::index{2}}) {
+    for (tfx::Index window : {tfx::Index{0}, tfx::Index{2}}) {
       SdpaOptions o{4, 2, d, {}, true, window};
       Matrix<float> oa(3, 4 * d), os(3, 4 * d);
       ScaledDotProductAttention<Simd>(o).forward(ctx, q.view(), kv, oa.view());

@@ -14,26 +14,26 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
       o.head_dim = c.param<int>("head_dim");
       if (!c.param<bool>("default_scale")) o.scale = c.param<float>("scale");
       o.causal = c.param<bool>("causal");
-      o.sliding_window = c.param<tfx::index>("sliding_window");
+      o.sliding_window = c.param<tfx::Index>("sliding_window");
       const ScaledDotProductAttention<TestType> sdpa(o);
       CHECK(sdpa.scale() == Approx(c.param<double>("scale")));
 
       const auto q = c["q"].matrix<float>();
       const auto k = c["k"].values<float>(), v = c["v"].values<float>();
-      const tfx::index q_len = c.param<tfx::index>("q_len"), kv_len = c.param<tfx::index>("kv_len");
+      const tfx::Index q_len = c.param<tfx::Index>("q_len"), kv_len = c.param<tfx::Index>("kv_len");
       const KvView kv{k.data(), v.data(), kv_len, kv_len * o.head_dim, o.kv_heads, o.head_dim};
       const auto mask = c.has("mask") ? c["mask"].matrix<float>() : Matrix<float>();
       const auto padding = c.has("key_padding") ? c["key_padding"].values<std::uint8_t>() : std::vector<std::uint8_t>{};
       const auto slopes = c.has("alibi_slopes") ? c["alibi_slopes"].values<float>() : std::vector<float>{};
       std::vector<float> weights(static_cast<std::size_t>(o.heads * q_len * kv_len)), entropy(static_cast<std::size_t>(o.heads * q_len));
       SdpaExtras x;
-      x.q_offset = c.param<tfx::index>("q_offset");
+      x.q_offset = c.param<tfx::Index>("q_offset");
       if (c.has("mask")) x.mask = mask.view();
       x.key_padding = padding;
       x.alibi_slopes = slopes;
       x.weights = weights.data();
       x.entropy = entropy.data();
-      Matrix<float> out(q_len, static_cast<tfx::index>(o.heads) * o.head_dim, -1.f);
+      Matrix<float> out(q_len, static_cast<tfx::Index>(o.heads) * o.head_dim, -1.f);
       sdpa.forward(ctx, q.view(), kv, out.view(), x);
       test::require_close(out, c["out"], test::tol_f32, c.name + " out");
       test::require_close(weights.data(), c["weights"], test::tol_f32, c.name + " weights");
@@ -45,7 +45,7 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
 TEST_CASE("KvCache appends kv-head-major and refuses to overflow", "[kv_cache][errors]") {
   KvCache cache(2, 3, 4);
   Matrix<float> k(3, 6), v(3, 6);
-  for (tfx::index i = 0; i < 18; ++i) k.data()[i] = static_cast<float>(i), v.data()[i] = -static_cast<float>(i);
+  for (tfx::Index i = 0; i < 18; ++i) k.data()[i] = static_cast<float>(i), v.data()[i] = -static_cast<float>(i);
   cache.append(k.view(), v.view());
   const auto view = cache.view();
   CHECK(view.len == 3);

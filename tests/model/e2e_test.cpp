@@ -20,13 +20,13 @@ nlohmann::json read_json(const fs::path& p) {
 
 /// Max |a - b| relative to the logits' scale, and the position of the worst element.
 void require_logits(const Matrix<float>& got, const nlohmann::json& want, double atol, const std::string& what) {
-  REQUIRE(static_cast<tfx::index>(want.size()) == got.rows());
+  REQUIRE(static_cast<tfx::Index>(want.size()) == got.rows());
   double worst = 0;
-  tfx::index wr = 0, wc = 0;
-  for (tfx::index r = 0; r < got.rows(); ++r) {
+  tfx::Index wr = 0, wc = 0;
+  for (tfx::Index r = 0; r < got.rows(); ++r) {
     const auto& row = want[static_cast<std::size_t>(r)];
-    REQUIRE(static_cast<tfx::index>(row.size()) == got.cols());
-    for (tfx::index c = 0; c < got.cols(); ++c) {
+    REQUIRE(static_cast<tfx::Index>(row.size()) == got.cols());
+    for (tfx::Index c = 0; c < got.cols(); ++c) {
       const double d = std::abs(got(r, c) - row[static_cast<std::size_t>(c)].get<double>());
       if (!(d <= worst)) worst = d, wr = r, wc = c;
     }
@@ -49,7 +49,7 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
       std::visit(
           [&](auto& model) {
             const auto vocab = model.dims().vocab;
-            const auto n = static_cast<tfx::index>(tokens.size());
+            const auto n = static_cast<tfx::Index>(tokens.size());
             auto s = model.new_session(n, 2);
             Matrix<float> prefill(n, vocab);
             model.forward(s, tokens, prefill.view());
@@ -57,7 +57,7 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
 
             s.reset();
             Matrix<float> decode(n, vocab);
-            for (tfx::index t = 0; t < n; ++t)
+            for (tfx::Index t = 0; t < n; ++t)
               model.forward(s, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
                             decode.view().slice_rows(t, 1));
             require_logits(decode, ref.at("logits_decode"), 1e-4, name + " decode");

@@ -32,9 +32,9 @@ struct Tensor {
   std::vector<std::int64_t> shape;
   std::vector<double> data;
 
-  index rows() const { return shape.size() <= 1 ? 1 : shape[0]; }
-  index cols() const {
-    index c = 1;
+  Index rows() const { return shape.size() <= 1 ? 1 : shape[0]; }
+  Index cols() const {
+    Index c = 1;
     for (std::size_t i = shape.size() <= 1 ? 0 : 1; i < shape.size(); ++i) c *= shape[i];
     return c;
   }
@@ -104,20 +104,20 @@ inline std::vector<Case> load_golden(const std::string& layer) {
 
 /// Every element within atol + rtol * |want|; reports the worst element on failure.
 inline void require_close(const float* got, const Tensor& want, Tolerance tol, const std::string& what) {
-  index worst = -1;
+  Index worst = -1;
   double worst_excess = 0;
   for (std::size_t i = 0; i < want.data.size(); ++i) {
     const double w = want.data[i], g = got[i];
     if (std::isinf(w) || std::isnan(w)) {
       if (!(std::isinf(w) ? g == w : std::isnan(g))) {
-        worst = static_cast<index>(i);
+        worst = static_cast<Index>(i);
         worst_excess = std::numeric_limits<double>::infinity();
       }
       continue;
     }
     const double excess = std::abs(g - w) - (tol.atol + tol.rtol * std::abs(w));
     if (!(excess <= 0) && (worst < 0 || !(excess <= worst_excess))) {
-      worst = static_cast<index>(i);
+      worst = static_cast<Index>(i);
       worst_excess = excess;
     }
   }
@@ -129,7 +129,7 @@ inline void require_close(const float* got, const Tensor& want, Tolerance tol, c
 
 template <class T>
 inline void require_close(const Matrix<T>& got, const Tensor& want, Tolerance tol, const std::string& what) {
-  REQUIRE(got.rows() * got.cols() == static_cast<index>(want.data.size()));
+  REQUIRE(got.rows() * got.cols() == static_cast<Index>(want.data.size()));
   require_close(got.data(), want, tol, what);
 }
 

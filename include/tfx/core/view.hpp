@@ -9,36 +9,36 @@
 
 namespace tfx {
 
-using index = std::int64_t;
+using Index = std::int64_t;
 
 /// A row-major matrix view [rows, cols] with a row stride `ld` (>= cols). Non-owning.
 template <class T>
 struct Rows {
   T* data = nullptr;
-  index rows = 0;
-  index cols = 0;
-  index ld = 0;
+  Index rows = 0;
+  Index cols = 0;
+  Index ld = 0;
 
   constexpr Rows() = default;
-  constexpr Rows(T* d, index r, index c) : data(d), rows(r), cols(c), ld(c) {}
-  constexpr Rows(T* d, index r, index c, index stride) : data(d), rows(r), cols(c), ld(stride) {}
+  constexpr Rows(T* d, Index r, Index c) : data(d), rows(r), cols(c), ld(c) {}
+  constexpr Rows(T* d, Index r, Index c, Index stride) : data(d), rows(r), cols(c), ld(stride) {}
   /// A view of T is a view of const T.
   template <class U>
     requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
   constexpr Rows(Rows<U> o) : data(o.data), rows(o.rows), cols(o.cols), ld(o.ld) {}
 
-  T* row(index i) const {
+  T* row(Index i) const {
     assert(i >= 0 && i < rows);
     return data + i * ld;
   }
-  T& operator()(index i, index j) const { return data[i * ld + j]; }
-  std::span<T> row_span(index i) const { return {row(i), static_cast<std::size_t>(cols)}; }
+  T& operator()(Index i, Index j) const { return data[i * ld + j]; }
+  std::span<T> row_span(Index i) const { return {row(i), static_cast<std::size_t>(cols)}; }
   /// Rows [first, first + count).
-  Rows slice_rows(index first, index count) const { return {data + first * ld, count, cols, ld}; }
+  Rows slice_rows(Index first, Index count) const { return {data + first * ld, count, cols, ld}; }
   /// Columns [first, first + count) of every row.
-  Rows slice_cols(index first, index count) const { return {data + first, rows, count, ld}; }
+  Rows slice_cols(Index first, Index count) const { return {data + first, rows, count, ld}; }
   bool empty() const { return data == nullptr; }
-  index size() const { return rows * cols; }
+  Index size() const { return rows * cols; }
 };
 
 template <class T>
@@ -49,24 +49,24 @@ template <class T>
 class Matrix {
  public:
   Matrix() = default;
-  Matrix(index rows, index cols, T fill = T{}) : rows_(rows), cols_(cols), data_(static_cast<std::size_t>(rows * cols), fill) {}
-  Matrix(index rows, index cols, std::vector<T> data) : rows_(rows), cols_(cols), data_(std::move(data)) {
-    assert(static_cast<index>(data_.size()) == rows * cols);
+  Matrix(Index rows, Index cols, T fill = T{}) : rows_(rows), cols_(cols), data_(static_cast<std::size_t>(rows * cols), fill) {}
+  Matrix(Index rows, Index cols, std::vector<T> data) : rows_(rows), cols_(cols), data_(std::move(data)) {
+    assert(static_cast<Index>(data_.size()) == rows * cols);
   }
   Rows<T> view() { return {data_.data(), rows_, cols_}; }
   Rows<const T> view() const { return {data_.data(), rows_, cols_}; }
   Rows<const T> cview() const { return view(); }
-  T& operator()(index i, index j) { return data_[static_cast<std::size_t>(i * cols_ + j)]; }
-  const T& operator()(index i, index j) const { return data_[static_cast<std::size_t>(i * cols_ + j)]; }
-  index rows() const { return rows_; }
-  index cols() const { return cols_; }
+  T& operator()(Index i, Index j) { return data_[static_cast<std::size_t>(i * cols_ + j)]; }
+  const T& operator()(Index i, Index j) const { return data_[static_cast<std::size_t>(i * cols_ + j)]; }
+  Index rows() const { return rows_; }
+  Index cols() const { return cols_; }
   T* data() { return data_.data(); }
   const T* data() const { return data_.data(); }
   std::vector<T>& storage() { return data_; }
   const std::vector<T>& storage() const { return data_; }
 
  private:
-  index rows_ = 0, cols_ = 0;
+  Index rows_ = 0, cols_ = 0;
   std::vector<T> data_;
 };
 

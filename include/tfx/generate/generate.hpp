@@ -13,7 +13,7 @@
 namespace tfx {
 
 struct GenerationStats {
-  index prompt_tokens = 0, generated_tokens = 0;
+  Index prompt_tokens = 0, generated_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   bool stopped_at_eos = false;
   double prefill_tokens_per_second() const { return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0; }
@@ -55,17 +55,17 @@ class TextStream {
 /// Generates up to `max_new_tokens` after `prompt`; `on_token(id)` is called for each new token (return false to
 /// stop). Stops early at any id in `eos`.
 template <class M>
-GenerationStats generate(const M& model, Session& session, std::span<const std::int32_t> prompt, index max_new_tokens,
+GenerationStats generate(const M& model, Session& session, std::span<const std::int32_t> prompt, Index max_new_tokens,
                          Sampler& sampler, std::span<const std::int64_t> eos,
                          const std::function<bool(std::int32_t)>& on_token) {
   using clock = std::chrono::steady_clock;
   TFX_CHECK(!prompt.empty(), "generate: the prompt has no tokens");
   TFX_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0");
-  TFX_CHECK(session.position() + static_cast<index>(prompt.size()) + max_new_tokens <= session.capacity() + 1,
+  TFX_CHECK(session.position() + static_cast<Index>(prompt.size()) + max_new_tokens <= session.capacity() + 1,
             "generate: ", prompt.size(), " prompt tokens + ", max_new_tokens, " new tokens exceed the session's context of ",
             session.capacity());
   GenerationStats st;
-  st.prompt_tokens = static_cast<index>(prompt.size());
+  st.prompt_tokens = static_cast<Index>(prompt.size());
   std::vector<std::int32_t> history(prompt.begin(), prompt.end());
   std::vector<float> logits(static_cast<std::size_t>(model.dims().vocab));
   const Rows<float> row(logits.data(), 1, model.dims().vocab);
@@ -74,7 +74,7 @@ GenerationStats generate(const M& model, Session& session, std::span<const std::
   model.forward(session, prompt, row);
   st.prefill_seconds = std::chrono::duration<double>(clock::now() - t0).count();
   t0 = clock::now();
-  for (index i = 0; i < max_new_tokens; ++i) {
+  for (Index i = 0; i < max_new_tokens; ++i) {
     if (i > 0) model.forward(session, std::span<const std::int32_t>(&history.back(), 1), row);
     const std::int32_t next = sampler.sample(logits, history);
     history.push_back(next);

@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -341,10 +342,16 @@ struct HfConfig {
     const auto factor = s.optional_number("factor", 1.0);
     if (!factor) fail(w, ": missing required field '", s.prefix, "factor' (a number >= 1) for rope type '", name, "'");
     sc.factor = *factor;
-    sc.original_max_position_embeddings =
-        static_cast<double>(s.optional_int("original_max_position_embeddings", 1, std::numeric_limits<std::int32_t>::max(),
-                                           "a positive integer")
-                                .value_or(0));
+    // transformers only warns when this is not an int, so 8192.0 is accepted (8192.5 is not).
+    if (const nlohmann::json* om = s.get("original_max_position_embeddings")) {
+      const std::string f = s.field("original_max_position_embeddings");
+      const double v = detail::json_number(*om, w, f, "a positive integer");
+      if (!(v >= 1 && v <= std::numeric_limits<std::int32_t>::max() && v == std::floor(v)))
+        fail(w, ": field ", f, ": expected a positive integer, found ", detail::json_found(*om));
+      sc.original_max_position_embeddings = v;
+    } else {
+      sc.original_max_position_embeddings = 0;
+    }
     if (sc.type == rope_type::llama3) {
       if (sc.original_max_position_embeddings == 0)
         fail(w, ": missing required field '", s.prefix, "original_max_position_embeddings' for rope type 'llama3'");

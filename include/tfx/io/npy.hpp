@@ -25,7 +25,7 @@ inline void write_npy(const std::filesystem::path& path, Rows<const float> m) {
   const char preamble[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
   out.write(preamble, 10);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  for (index r = 0; r < m.rows; ++r)
+  for (Index r = 0; r < m.rows; ++r)
     out.write(reinterpret_cast<const char*>(m.row(r)), static_cast<std::streamsize>(m.cols * sizeof(float)));
   out.close();
   TFX_CHECK(!out.fail(), "writing ", path.string(), " failed (disk full?)");

@@ -189,8 +189,8 @@ Rows<const T> matrix(const TensorInfo& t) {
     fail("tensor '", t.name, "' in ", t.file, ": data is not ", alignof(T), "-byte aligned for ", dtype_name(want),
          " (address ends in ", reinterpret_cast<std::uintptr_t>(t.bytes.data()) % 64,
          " mod 64); the file's header is probably not padded to a multiple of 8 bytes");
-  index cols = t.shape.empty() ? 1 : t.shape.back();
-  index rows = 1;
+  Index cols = t.shape.empty() ? 1 : t.shape.back();
+  Index rows = 1;
   for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) rows *= t.shape[i];
   // A tensor without elements has nothing to align and nothing to point at.
   const T* data = t.bytes.empty() ? nullptr : reinterpret_cast<const T*>(t.bytes.data());
@@ -372,7 +372,7 @@ class SafetensorsFile {
   // Sorts tensors by offset and rejects any two non-empty byte ranges that intersect.
   void check_overlaps() {
     auto off = [&](const TensorInfo& t) { return static_cast<std::size_t>(t.bytes.data() - data_.data()); };
-    std::sort(tensors_.begin(), tensors_.end(), [&](const TensorInfo& a, const TensorInfo& b) {
+    std::stable_sort(tensors_.begin(), tensors_.end(), [&](const TensorInfo& a, const TensorInfo& b) {
       return std::pair(off(a), a.bytes.size()) < std::pair(off(b), b.bytes.size());
     });
     const TensorInfo* reach = nullptr;  // the non-empty tensor ending furthest so far
@@ -483,7 +483,7 @@ class Checkpoint {
     if (wm == j.end()) fail(w, ": missing 'weight_map'");
     if (!wm->is_object()) fail(w, ": 'weight_map' must be an object {tensor: shard file}, found ", io::detail::json_found(*wm));
     std::map<std::string, std::string, std::less<>> listed;  // tensor -> shard
-    std::map<std::string, std::size_t> shard_ids;            // shard -> files_ index
+    std::map<std::string, std::size_t> shard_ids;            // shard -> files_ Index
     for (const auto& [name, shard] : wm->items()) {
       if (!shard.is_string())
         fail(w, ": weight_map entry '", name, "' must be a shard file name, found ", io::detail::json_found(shard));

@@ -25,8 +25,8 @@ enum class rope_layout {
 struct KvView {
   const float* k = nullptr;
   const float* v = nullptr;
-  index len = 0;          // number of valid key positions
-  index head_stride = 0;  // floats between consecutive kv heads (capacity * head_dim in a cache)
+  Index len = 0;          // number of valid key positions
+  Index head_stride = 0;  // floats between consecutive kv heads (capacity * head_dim in a cache)
   int kv_heads = 0;
   int head_dim = 0;
 };
@@ -40,8 +40,8 @@ struct SdpaArgs {
   int heads = 0;
   float scale = 0;                             // multiplies q.k
   bool causal = true;
-  index q_offset = 0;                          // absolute position of query row 0 (past length)
-  index window = 0;                            // sliding window W (W keys including self); 0: none
+  Index q_offset = 0;                          // absolute position of query row 0 (past length)
+  Index window = 0;                            // sliding window W (W keys including self); 0: none
   Rows<const float> mask{};                    // optional additive mask [q_len, kv.len], shared by heads
   std::span<const std::uint8_t> key_padding{};  // optional [kv.len]; nonzero = padding, never attended
   std::span<const float> alibi_slopes{};       // optional [heads]; adds slope_h * (j - pos)

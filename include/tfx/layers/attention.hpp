@@ -24,7 +24,7 @@ struct AttentionConfig {
   int kv_heads = 0;
   int head_dim = 0;
   float rms_norm_eps = 1e-6f;  // q/k norm
-  index sliding_window = 0;    // 0: full attention
+  Index sliding_window = 0;    // 0: full attention
   std::optional<float> scale{};
 };
 
@@ -42,8 +42,8 @@ class Attention {
   /// rope may be null (absolute-position models); it must outlive the module.
   Attention(const AttentionConfig& c, const Weights& w, const Rope* rope)
       : c_(c), w_(w), rope_(rope), sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, true, c.sliding_window}) {
-    const index q_width = static_cast<index>(c.heads) * c.head_dim, kv_width = static_cast<index>(c.kv_heads) * c.head_dim;
-    auto check = [&](const Linear<T, P>& l, index out, index in, const char* what) {
+    const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
+    auto check = [&](const Linear<T, P>& l, Index out, Index in, const char* what) {
       TFX_CHECK(l.out_features() == out && l.in_features() == in, "Attention: ", what, " is [", l.out_features(), ", ",
                 l.in_features(), "], expected [", out, ", ", in, "]");
     };
@@ -52,8 +52,8 @@ class Attention {
     check(w.v_proj, kv_width, c.hidden, "v_proj");
     check(w.o_proj, c.hidden, q_width, "o_proj");
     TFX_CHECK(w.q_norm.empty() == w.k_norm.empty(), "Attention: q_norm and k_norm must be given together");
-    TFX_CHECK(w.q_norm.empty() || (static_cast<index>(w.q_norm.size()) == c.head_dim &&
-                                   static_cast<index>(w.k_norm.size()) == c.head_dim),
+    TFX_CHECK(w.q_norm.empty() || (static_cast<Index>(w.q_norm.size()) == c.head_dim &&
+                                   static_cast<Index>(w.k_norm.size()) == c.head_dim),
               "Attention: q_norm / k_norm have ", w.q_norm.size(), " / ", w.k_norm.size(), " elements, expected head_dim ",
               c.head_dim);
     TFX_CHECK(!rope || rope->head_dim() == c.head_dim, "Attention: RoPE head_dim ", rope ? rope->head_dim() : 0,
@@ -63,20 +63,20 @@ class Attention {
 
   /// x, out: [T, hidden]; the T positions are start_pos .. start_pos + T - 1 and are appended to `cache`,
   /// which must hold exactly start_pos positions.
-  void forward(cpu::Context& ctx, Rows<const float> x, index start_pos, KvCache& cache, Rows<float> out) const {
-    const index T_ = x.rows;
+  void forward(cpu::Context& ctx, Rows<const float> x, Index start_pos, KvCache& cache, Rows<float> out) const {
+    const Index T_ = x.rows;
     TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == T_, "Attention: input [", x.rows, ", ", x.cols,
               "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden);
     TFX_CHECK(cache.size() == start_pos, "Attention: the KV cache holds ", cache.size(), " positions but start_pos is ",
               start_pos);
     cpu::ScratchScope scratch(ctx.scratch);
-    const index qw = static_cast<index>(c_.heads) * c_.head_dim, kw = static_cast<index>(c_.kv_heads) * c_.head_dim;
+    const Index qw = static_cast<Index>(c_.heads) * c_.head_dim, kw = static_cast<Index>(c_.kv_heads) * c_.head_dim;
     Rows<float> q(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
     Rows<float> k(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
     Rows<float> v(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
     Rows<float> attn(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
     std::span<std::int64_t> pos = scratch.take<std::int64_t>(static_cast<std::size_t>(T_));
-    for (index t = 0; t < T_; ++t) pos[static_cast<std::size_t>(t)] = start_pos + t;
+    for (Index t = 0; t < T_; ++t) pos[static_cast<std::size_t>(t)] = start_pos + t;
 
     w_.q_proj.forward(ctx, x, q);
     w_.k_proj.forward(ctx, x, k);

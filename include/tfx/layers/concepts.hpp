@@ -14,7 +14,7 @@ concept Norm = requires(const N n, cpu::Context& ctx, Rows<const float> x, Rows<
 template <class M>
 concept Mlp = requires(const M m, cpu::Context& ctx, Rows<const float> x, Rows<float> y) {
   m.forward(ctx, x, y);
-  { m.hidden() } -> std::convertible_to<index>;
+  { m.hidden() } -> std::convertible_to<Index>;
 };
 
 /// A rotary (relative) position encoding applied to q and k in place.

@@ -14,13 +14,13 @@ class Embedding {
   explicit Embedding(Rows<const T> table) : table_(table) {
     TFX_CHECK(table.rows > 0 && table.cols > 0, "Embedding: empty table [", table.rows, ", ", table.cols, "]");
   }
-  index vocab_size() const { return table_.rows; }
-  index dim() const { return table_.cols; }
+  Index vocab_size() const { return table_.rows; }
+  Index dim() const { return table_.cols; }
   Rows<const T> table() const { return table_; }
 
   /// ids: [n] token ids, each in [0, vocab); out: [n, dim].
   void forward(cpu::Context& ctx, std::span<const std::int32_t> ids, Rows<float> out) const {
-    TFX_CHECK(out.rows == static_cast<index>(ids.size()) && out.cols == dim(), "Embedding: output is [", out.rows, ", ",
+    TFX_CHECK(out.rows == static_cast<Index>(ids.size()) && out.cols == dim(), "Embedding: output is [", out.rows, ", ",
               out.cols, "], expected [", ids.size(), ", ", dim(), "]");
     for (std::size_t i = 0; i < ids.size(); ++i)
       TFX_CHECK(ids[i] >= 0 && ids[i] < table_.rows, "Embedding: token id ", ids[i], " at index ", i,

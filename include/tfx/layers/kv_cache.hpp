@@ -12,29 +12,29 @@ namespace tfx {
 class KvCache {
  public:
   KvCache() = default;
-  KvCache(int kv_heads, int head_dim, index capacity)
+  KvCache(int kv_heads, int head_dim, Index capacity)
       : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity),
         k_(static_cast<std::size_t>(kv_heads) * static_cast<std::size_t>(capacity) * static_cast<std::size_t>(head_dim)),
         v_(k_.size()) {
     TFX_CHECK(kv_heads > 0 && head_dim > 0 && capacity > 0, "KvCache: kv_heads (", kv_heads, "), head_dim (", head_dim,
               ") and capacity (", capacity, ") must be positive");
   }
-  index size() const { return len_; }
-  index capacity() const { return capacity_; }
+  Index size() const { return len_; }
+  Index capacity() const { return capacity_; }
   int kv_heads() const { return kv_heads_; }
   int head_dim() const { return head_dim_; }
   void clear() { len_ = 0; }
 
   /// Appends T positions: k, v are [T, kv_heads * head_dim] (token-major, as the projections produce them).
   void append(Rows<const float> k, Rows<const float> v) {
-    const index width = static_cast<index>(kv_heads_) * head_dim_;
+    const Index width = static_cast<Index>(kv_heads_) * head_dim_;
     TFX_CHECK(k.cols == width && v.cols == width && k.rows == v.rows, "KvCache: k [", k.rows, ", ", k.cols, "] / v [",
               v.rows, ", ", v.cols, "] do not match kv_heads x head_dim = ", width);
     TFX_CHECK(len_ + k.rows <= capacity_, "KvCache: capacity of ", capacity_, " positions exceeded (holding ", len_,
               ", appending ", k.rows, ")");
-    for (index t = 0; t < k.rows; ++t)
+    for (Index t = 0; t < k.rows; ++t)
       for (int h = 0; h < kv_heads_; ++h) {
-        const index dst = (static_cast<index>(h) * capacity_ + len_ + t) * head_dim_;
+        const Index dst = (static_cast<Index>(h) * capacity_ + len_ + t) * head_dim_;
         std::copy_n(k.row(t) + h * head_dim_, head_dim_, k_.data() + dst);
         std::copy_n(v.row(t) + h * head_dim_, head_dim_, v_.data() + dst);
       }
@@ -45,7 +45,7 @@ class KvCache {
 
  private:
   int kv_heads_ = 0, head_dim_ = 0;
-  index capacity_ = 0, len_ = 0;
+  Index capacity_ = 0, len_ = 0;
   std::vector<float> k_, v_;
 };
 

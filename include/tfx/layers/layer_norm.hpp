@@ -18,7 +18,7 @@ class LayerNorm {
               " elements, weight has ", weight.size());
     TFX_CHECK(eps >= 0, "LayerNorm: eps must be >= 0, got ", eps);
   }
-  index dim() const { return static_cast<index>(w_.size()); }
+  Index dim() const { return static_cast<Index>(w_.size()); }
 
   /// x, y: [rows, dim]; y may alias x.
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {

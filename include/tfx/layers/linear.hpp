@@ -14,11 +14,11 @@ class Linear {
   Linear() = default;
   explicit Linear(Rows<const T> weight, std::span<const T> bias = {}) : w_(weight), b_(bias) {
     TFX_CHECK(weight.rows > 0 && weight.cols > 0, "Linear: empty weight [", weight.rows, ", ", weight.cols, "]");
-    TFX_CHECK(bias.empty() || static_cast<index>(bias.size()) == weight.rows, "Linear: bias has ", bias.size(),
+    TFX_CHECK(bias.empty() || static_cast<Index>(bias.size()) == weight.rows, "Linear: bias has ", bias.size(),
               " elements, expected ", weight.rows, " (out_features)");
   }
-  index in_features() const { return w_.cols; }
-  index out_features() const { return w_.rows; }
+  Index in_features() const { return w_.cols; }
+  Index out_features() const { return w_.rows; }
   bool has_bias() const { return !b_.empty(); }
 
   /// x: [rows, in]; y: [rows, out] (must not alias x).

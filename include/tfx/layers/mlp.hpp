@@ -20,8 +20,8 @@ class GatedMLP {
               "GatedMLP: gate [", gate.out_features(), ", ", gate.in_features(), "], up [", up.out_features(), ", ",
               up.in_features(), "] and down [", down.out_features(), ", ", down.in_features(), "] do not fit together");
   }
-  index hidden() const { return gate_.in_features(); }
-  index intermediate() const { return gate_.out_features(); }
+  Index hidden() const { return gate_.in_features(); }
+  Index intermediate() const { return gate_.out_features(); }
 
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
     cpu::ScratchScope scratch(ctx.scratch);
@@ -48,8 +48,8 @@ class FeedForward {
               fc1.out_features(), ", ", fc1.in_features(), "] and fc2 [", fc2.out_features(), ", ", fc2.in_features(),
               "] do not fit together");
   }
-  index hidden() const { return fc1_.in_features(); }
-  index intermediate() const { return fc1_.out_features(); }
+  Index hidden() const { return fc1_.in_features(); }
+  Index intermediate() const { return fc1_.out_features(); }
 
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
     cpu::ScratchScope scratch(ctx.scratch);

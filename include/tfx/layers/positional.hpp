@@ -12,12 +12,12 @@
 namespace tfx {
 
 /// The [max_len, dim] sinusoidal table, computed in double and rounded once.
-inline Matrix<float> sinusoidal_table(index max_len, index dim, double base = 10000.0) {
+inline Matrix<float> sinusoidal_table(Index max_len, Index dim, double base = 10000.0) {
   TFX_CHECK(max_len > 0 && dim > 0 && dim % 2 == 0, "sinusoidal_table: need max_len > 0 and an even dim > 0, got [",
             max_len, ", ", dim, "]");
   Matrix<float> pe(max_len, dim);
-  for (index p = 0; p < max_len; ++p)
-    for (index i = 0; i < dim / 2; ++i) {
+  for (Index p = 0; p < max_len; ++p)
+    for (Index i = 0; i < dim / 2; ++i) {
       const double angle = static_cast<double>(p) / std::pow(base, 2.0 * static_cast<double>(i) / static_cast<double>(dim));
       pe(p, 2 * i) = static_cast<float>(std::sin(angle));
       pe(p, 2 * i + 1) = static_cast<float>(std::cos(angle));
@@ -49,9 +49,9 @@ class AbsolutePositionEmbedding {
   explicit AbsolutePositionEmbedding(Rows<const T> table) : table_(table) {
     TFX_CHECK(table.rows > 0 && table.cols > 0, "AbsolutePositionEmbedding: empty table");
   }
-  index max_positions() const { return table_.rows; }
+  Index max_positions() const { return table_.rows; }
 
-  void forward(cpu::Context& ctx, Rows<float> x, index offset) const {
+  void forward(cpu::Context& ctx, Rows<float> x, Index offset) const {
     TFX_CHECK(x.cols == table_.cols, "AbsolutePositionEmbedding: input has ", x.cols, " columns, table has ", table_.cols);
     TFX_CHECK(offset >= 0 && offset + x.rows <= table_.rows, "AbsolutePositionEmbedding: positions [", offset, ", ",
               offset + x.rows, ") exceed the ", table_.rows, " positions of the table");
@@ -60,8 +60,8 @@ class AbsolutePositionEmbedding {
     } else {
       cpu::ScratchScope scratch(ctx.scratch);
       Rows<float> rows(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
-      for (index t = 0; t < x.rows; ++t)
-        for (index c = 0; c < x.cols; ++c) rows(t, c) = to_float(table_(offset + t, c));
+      for (Index t = 0; t < x.rows; ++t)
+        for (Index c = 0; c < x.cols; ++c) rows(t, c) = to_float(table_(offset + t, c));
       kernels::add(P{}, ctx, x, Rows<const float>(rows));
     }
   }
@@ -78,9 +78,9 @@ template <ExecutionPolicy P = cpu::simd<>>
 class SinusoidalPositionEncoding {
  public:
   static constexpr std::string_view name = "sinusoidal_position_encoding";
-  SinusoidalPositionEncoding(index max_len, index dim, double base = 10000.0) : table_(sinusoidal_table(max_len, dim, base)) {}
+  SinusoidalPositionEncoding(Index max_len, Index dim, double base = 10000.0) : table_(sinusoidal_table(max_len, dim, base)) {}
   const Matrix<float>& table() const { return table_; }
-  void forward(cpu::Context& ctx, Rows<float> x, index offset) const {
+  void forward(cpu::Context& ctx, Rows<float> x, Index offset) const {
     AbsolutePositionEmbedding<float, P>(table_.view()).forward(ctx, x, offset);
   }
 

@@ -20,7 +20,7 @@ class BasicRMSNorm {
     TFX_CHECK(!weight.empty(), name, ": empty weight");
     TFX_CHECK(eps >= 0, name, ": eps must be >= 0, got ", eps);
   }
-  index dim() const { return static_cast<index>(w_.size()); }
+  Index dim() const { return static_cast<Index>(w_.size()); }
   float eps() const { return eps_; }
 
   /// x, y: [rows, dim]; y may alias x.

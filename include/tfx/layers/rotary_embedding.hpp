@@ -57,7 +57,7 @@ inline std::vector<double> default_inv_freq(int d, double base) {
   return f;
 }
 
-inline Frequencies frequencies(const RopeConfig& c, index seq_len) {
+inline Frequencies frequencies(const RopeConfig& c, Index seq_len) {
   const int d = rotary_dim(c);
   const auto& s = c.scaling;
   double base = c.rope_theta, attention = 1.0;
@@ -140,15 +140,15 @@ class RotaryEmbedding {
   int head_dim() const { return config_.head_dim; }
   int rotary_dim() const { return rope::rotary_dim(config_); }
   /// inv_freq and attention scaling used for a call whose largest position is seq_len - 1.
-  rope::Frequencies frequencies(index seq_len) const {
+  rope::Frequencies frequencies(Index seq_len) const {
     return needs_refresh(seq_len) ? rope::frequencies(config_, seq_len) : freq_;
   }
 
   /// x: [T, heads * head_dim], rotated in place; positions: [T] absolute positions (>= 0).
   void apply(cpu::Context& ctx, Rows<float> x, int heads, std::span<const std::int64_t> positions) const {
-    TFX_CHECK(heads > 0 && x.cols == static_cast<index>(heads) * config_.head_dim, "RoPE: input has ", x.cols,
+    TFX_CHECK(heads > 0 && x.cols == static_cast<Index>(heads) * config_.head_dim, "RoPE: input has ", x.cols,
               " columns, expected heads (", heads, ") x head_dim (", config_.head_dim, ")");
-    TFX_CHECK(static_cast<index>(positions.size()) == x.rows, "RoPE: ", positions.size(), " positions for ", x.rows, " rows");
+    TFX_CHECK(static_cast<Index>(positions.size()) == x.rows, "RoPE: ", positions.size(), " positions for ", x.rows, " rows");
     std::int64_t max_pos = -1;
     for (std::size_t i = 0; i < positions.size(); ++i) {
       TFX_CHECK(positions[i] >= 0, "RoPE: negative position ", positions[i], " at index ", i);
@@ -164,7 +164,7 @@ class RotaryEmbedding {
   }
 
  private:
-  bool needs_refresh(index seq_len) const {
+  bool needs_refresh(Index seq_len) const {
     return config_.scaling.type == rope_type::dynamic && seq_len > config_.max_position_embeddings;
   }
   RopeConfig config_{};

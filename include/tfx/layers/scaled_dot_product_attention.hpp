@@ -18,12 +18,12 @@ struct SdpaOptions {
   int head_dim = 0;
   std::optional<float> scale{};  // default 1/sqrt(head_dim)
   bool causal = true;
-  index sliding_window = 0;  // 0: none
+  Index sliding_window = 0;  // 0: none
 };
 
 /// Optional per-call inputs and inspection outputs.
 struct SdpaExtras {
-  std::optional<index> q_offset{};             // default kv_len - q_len
+  std::optional<Index> q_offset{};             // default kv_len - q_len
   Rows<const float> mask{};                    // additive [q_len, kv_len]
   std::span<const std::uint8_t> key_padding{};  // [kv_len], nonzero = padding
   std::span<const float> alibi_slopes{};       // [heads]
@@ -48,16 +48,16 @@ class ScaledDotProductAttention {
 
   /// q, out: [q_len, heads * head_dim]; kv: kv_len keys and values.
   void forward(cpu::Context& ctx, Rows<const float> q, const KvView& kv, Rows<float> out, const SdpaExtras& x = {}) const {
-    const index width = static_cast<index>(o_.heads) * o_.head_dim;
+    const Index width = static_cast<Index>(o_.heads) * o_.head_dim;
     TFX_CHECK(q.cols == width && out.cols == width && out.rows == q.rows, "SDPA: q [", q.rows, ", ", q.cols, "] / out [",
               out.rows, ", ", out.cols, "] do not match heads x head_dim = ", width);
     TFX_CHECK(kv.kv_heads == o_.kv_heads && kv.head_dim == o_.head_dim, "SDPA: keys have ", kv.kv_heads, " heads of ",
               kv.head_dim, ", expected ", o_.kv_heads, " of ", o_.head_dim);
-    const index offset = x.q_offset ? *x.q_offset : kv.len - q.rows;
+    const Index offset = x.q_offset ? *x.q_offset : kv.len - q.rows;
     TFX_CHECK(offset >= 0, "SDPA: query offset ", offset, " is negative (q_len ", q.rows, " > kv_len ", kv.len, ")");
     TFX_CHECK(x.mask.empty() || (x.mask.rows == q.rows && x.mask.cols == kv.len), "SDPA: mask is [", x.mask.rows, ", ",
               x.mask.cols, "], expected [", q.rows, ", ", kv.len, "]");
-    TFX_CHECK(x.key_padding.empty() || static_cast<index>(x.key_padding.size()) == kv.len, "SDPA: key_padding has ",
+    TFX_CHECK(x.key_padding.empty() || static_cast<Index>(x.key_padding.size()) == kv.len, "SDPA: key_padding has ",
               x.key_padding.size(), " entries for ", kv.len, " keys");
     TFX_CHECK(x.alibi_slopes.empty() || static_cast<int>(x.alibi_slopes.size()) == o_.heads, "SDPA: ",
               x.alibi_slopes.size(), " ALiBi slopes for ", o_.heads, " heads");

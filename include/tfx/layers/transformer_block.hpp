@@ -23,7 +23,7 @@ class TransformerBlock {
   const Attn& attention() const { return attn_; }
 
   /// x: [T, hidden], the residual stream, updated in place; positions start_pos.. go through `cache`.
-  void forward(cpu::Context& ctx, Rows<float> x, index start_pos, KvCache& cache) const {
+  void forward(cpu::Context& ctx, Rows<float> x, Index start_pos, KvCache& cache) const {
     cpu::ScratchScope scratch(ctx.scratch);
     Rows<float> a(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
     Rows<float> b(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);

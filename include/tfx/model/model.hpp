@@ -28,14 +28,14 @@ namespace tfx {
 /// The state of one generation: a KV cache per layer, the position reached, threads and scratch memory.
 class Session {
  public:
-  Session(const ModelDims& d, index capacity, int threads) : ctx(threads), capacity_(capacity) {
+  Session(const ModelDims& d, Index capacity, int threads) : ctx(threads), capacity_(capacity) {
     TFX_CHECK(capacity > 0, "Session: capacity must be positive, got ", capacity);
     caches_.reserve(static_cast<std::size_t>(d.layers));
     for (std::int64_t l = 0; l < d.layers; ++l)
       caches_.emplace_back(static_cast<int>(d.kv_heads), static_cast<int>(d.head_dim), capacity);
   }
-  index position() const { return position_; }
-  index capacity() const { return capacity_; }
+  Index position() const { return position_; }
+  Index capacity() const { return capacity_; }
   void reset() {
     position_ = 0;
     for (auto& c : caches_) c.clear();
@@ -51,7 +51,7 @@ class Session {
  private:
   template <Architecture, ShapeType, ExecutionPolicy, StorageType>
   friend class Model;
-  index capacity_ = 0, position_ = 0;
+  Index capacity_ = 0, position_ = 0;
   std::vector<KvCache> caches_;
 };
 
@@ -85,18 +85,18 @@ class Model {
   std::size_t weight_bytes() const { return weight_bytes_; }
 
   /// A new session holding up to `capacity` positions (default: max_position_embeddings).
-  Session new_session(index capacity = 0, int threads = 1) const {
+  Session new_session(Index capacity = 0, int threads = 1) const {
     return Session(dims_, capacity > 0 ? capacity : config_.max_position_embeddings, threads);
   }
 
   /// Runs `tokens` at the session's next positions and writes logits: all positions ([T, vocab]) or only the
   /// last one ([1, vocab]), as `logits` is shaped.
   void forward(Session& s, std::span<const std::int32_t> tokens, Rows<float> logits) const {
-    const index n = static_cast<index>(tokens.size());
+    const Index n = static_cast<Index>(tokens.size());
     TFX_CHECK(n > 0, "Model: no tokens to run");
     TFX_CHECK(s.position_ + n <= s.capacity_, "Model: ", n, " tokens at position ", s.position_,
               " exceed the session's context of ", s.capacity_, " positions");
-    TFX_CHECK(static_cast<index>(s.caches_.size()) == dims_.layers, "Model: session has ", s.caches_.size(),
+    TFX_CHECK(static_cast<Index>(s.caches_.size()) == dims_.layers, "Model: session has ", s.caches_.size(),
               " layers, model has ", dims_.layers);
     TFX_CHECK(logits.cols == dims_.vocab && (logits.rows == n || logits.rows == 1), "Model: logits are [", logits.rows,
               ", ", logits.cols, "], expected [", n, " or 1, ", dims_.vocab, "]");
@@ -151,7 +151,7 @@ class Model {
     auto& buf = owned_.emplace_back(static_cast<std::size_t>(rows * cols));
     auto convert = [&]<class U>(U) {
       const auto src = io::matrix<U>(t);
-      for (index i = 0; i < rows * cols; ++i) buf[static_cast<std::size_t>(i)] = from_float<T>(to_float(src.data[i]));
+      for (Index i = 0; i < rows * cols; ++i) buf[static_cast<std::size_t>(i)] = from_float<T>(to_float(src.data[i]));
     };
     if (*t.dtype == dtype::f32) convert(float{});
     else if (*t.dtype == dtype::bf16) convert(bf16{});

@@ -1,6 +1,7 @@
 // Shapes: the dimensions of a model, static (a preset type, checked at compile time and against config.json)
 // or dynamic (read from config.json). constexpr accounting: parameters, FLOPs per token, KV-cache bytes.
 #pragma once
+#include <concepts>
 #include <cstdint>
 
 namespace tfx {

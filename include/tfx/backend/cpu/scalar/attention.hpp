@@ -7,7 +7,7 @@ namespace tfx::cpu {
 
 namespace ref {
 /// Whether query position `pos` may attend key j (mask and padding aside from the additive mask).
-inline bool key_allowed(const SdpaArgs& a, index pos, index j) {
+inline bool key_allowed(const SdpaArgs& a, Index pos, Index j) {
   if (a.causal && j > pos) return false;
   if (a.window > 0 && j <= pos - a.window) return false;
   if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) return false;
@@ -17,22 +17,22 @@ inline bool key_allowed(const SdpaArgs& a, index pos, index j) {
 
 /// out[i, h] = sum_j softmax_j(scale q[i,h].k[g(h), j] + mask[i,j] + alibi) v[g(h), j],  g(h) = h / (H / H_kv)
 inline void sdpa_impl(scalar, Context&, const SdpaArgs& a) {
-  const index n = a.kv.len, d = a.kv.head_dim;
+  const Index n = a.kv.len, d = a.kv.head_dim;
   const int group = a.heads / a.kv.kv_heads;
   std::vector<double> s(static_cast<std::size_t>(n));
   for (int h = 0; h < a.heads; ++h) {
     const float* K = a.kv.k + (h / group) * a.kv.head_stride;
     const float* V = a.kv.v + (h / group) * a.kv.head_stride;
-    for (index i = 0; i < a.q.rows; ++i) {
+    for (Index i = 0; i < a.q.rows; ++i) {
       const float* q = a.q.row(i) + h * d;
-      const index pos = a.q_offset + i;
-      for (index j = 0; j < n; ++j) {
+      const Index pos = a.q_offset + i;
+      for (Index j = 0; j < n; ++j) {
         if (!ref::key_allowed(a, pos, j)) {
           s[static_cast<std::size_t>(j)] = -std::numeric_limits<double>::infinity();
           continue;
         }
         double dot = 0;
-        for (index e = 0; e < d; ++e) dot += static_cast<double>(q[e]) * K[j * d + e];
+        for (Index e = 0; e < d; ++e) dot += static_cast<double>(q[e]) * K[j * d + e];
         double v = dot * a.scale;
         if (!a.mask.empty()) v += a.mask(i, j);
         if (!a.alibi_slopes.empty()) v += static_cast<double>(a.alibi_slopes[static_cast<std::size_t>(h)]) * static_cast<double>(j - pos);
@@ -40,16 +40,16 @@ inline void sdpa_impl(scalar, Context&, const SdpaArgs& a) {
       }
       ref::softmax(s.data(), n);
       float* o = a.out.row(i) + h * d;
-      for (index e = 0; e < d; ++e) {
+      for (Index e = 0; e < d; ++e) {
         double acc = 0;
-        for (index j = 0; j < n; ++j) acc += s[static_cast<std::size_t>(j)] * V[j * d + e];
+        for (Index j = 0; j < n; ++j) acc += s[static_cast<std::size_t>(j)] * V[j * d + e];
         o[e] = static_cast<float>(acc);
       }
       if (a.weights)
-        for (index j = 0; j < n; ++j) a.weights[(h * a.q.rows + i) * n + j] = static_cast<float>(s[static_cast<std::size_t>(j)]);
+        for (Index j = 0; j < n; ++j) a.weights[(h * a.q.rows + i) * n + j] = static_cast<float>(s[static_cast<std::size_t>(j)]);
       if (a.entropy) {
         double ent = 0;
-        for (index j = 0; j < n; ++j)
+        for (Index j = 0; j < n; ++j)
           if (s[static_cast<std::size_t>(j)] > 0) ent -= s[static_cast<std::size_t>(j)] * std::log(s[static_cast<std::size_t>(j)]);
         a.entropy[h * a.q.rows + i] = static_cast<float>(ent);
       }

@@ -27,16 +27,16 @@ inline double activate(double x, activation a) {
 }
 
 /// Softmax of n doubles in place; a row with no finite entry becomes zeros (not NaN).
-inline void softmax(double* s, index n) {
+inline void softmax(double* s, Index n) {
   double m = -std::numeric_limits<double>::infinity();
-  for (index j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
+  for (Index j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
   if (m == -std::numeric_limits<double>::infinity()) {
-    for (index j = 0; j < n; ++j) s[j] = 0;
+    for (Index j = 0; j < n; ++j) s[j] = 0;
     return;
   }
   double sum = 0;
-  for (index j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - m));
-  for (index j = 0; j < n; ++j) s[j] /= sum;
+  for (Index j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - m));
+  for (Index j = 0; j < n; ++j) s[j] /= sum;
 }
 
 }  // namespace tfx::cpu::ref

@@ -5,21 +5,21 @@ namespace tfx::cpu {
 
 /// x = act(x)
 inline void activation_impl(scalar, Context&, Rows<float> x, activation a) {
-  for (index r = 0; r < x.rows; ++r)
-    for (index c = 0; c < x.cols; ++c) x(r, c) = static_cast<float>(ref::activate(x(r, c), a));
+  for (Index r = 0; r < x.rows; ++r)
+    for (Index c = 0; c < x.cols; ++c) x(r, c) = static_cast<float>(ref::activate(x(r, c), a));
 }
 
 /// gate = act(gate) * up
 inline void gated_activation_impl(scalar, Context&, Rows<float> gate, Rows<const float> up, activation a) {
-  for (index r = 0; r < gate.rows; ++r)
-    for (index c = 0; c < gate.cols; ++c)
+  for (Index r = 0; r < gate.rows; ++r)
+    for (Index c = 0; c < gate.cols; ++c)
       gate(r, c) = static_cast<float>(ref::activate(gate(r, c), a) * static_cast<double>(up(r, c)));
 }
 
 /// y += x
 inline void add_impl(scalar, Context&, Rows<float> y, Rows<const float> x) {
-  for (index r = 0; r < y.rows; ++r)
-    for (index c = 0; c < y.cols; ++c) y(r, c) += x(r, c);
+  for (Index r = 0; r < y.rows; ++r)
+    for (Index c = 0; c < y.cols; ++c) y(r, c) += x(r, c);
 }
 
 }  // namespace tfx::cpu

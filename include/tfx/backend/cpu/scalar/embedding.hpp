@@ -7,7 +7,7 @@ namespace tfx::cpu {
 template <class T>
 void embedding_impl(scalar, Context&, std::span<const std::int32_t> ids, Rows<const T> table, Rows<float> out) {
   for (std::size_t i = 0; i < ids.size(); ++i)
-    for (index c = 0; c < table.cols; ++c) out(static_cast<index>(i), c) = to_float(table(ids[i], c));
+    for (Index c = 0; c < table.cols; ++c) out(static_cast<Index>(i), c) = to_float(table(ids[i], c));
 }
 
 }  // namespace tfx::cpu

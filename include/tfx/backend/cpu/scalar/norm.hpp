@@ -7,11 +7,11 @@ namespace tfx::cpu {
 template <class T>
 void rms_norm_impl(scalar, Context&, Rows<const float> x, std::span<const T> w, float eps, float weight_offset,
                    Rows<float> y) {
-  for (index r = 0; r < x.rows; ++r) {
+  for (Index r = 0; r < x.rows; ++r) {
     double ss = 0;
-    for (index c = 0; c < x.cols; ++c) ss += static_cast<double>(x(r, c)) * x(r, c);
+    for (Index c = 0; c < x.cols; ++c) ss += static_cast<double>(x(r, c)) * x(r, c);
     const double inv = 1.0 / std::sqrt(ss / static_cast<double>(x.cols) + eps);
-    for (index c = 0; c < x.cols; ++c)
+    for (Index c = 0; c < x.cols; ++c)
       y(r, c) = static_cast<float>(x(r, c) * inv * (weight_offset + static_cast<double>(to_float(w[c]))));
   }
 }
@@ -20,13 +20,13 @@ void rms_norm_impl(scalar, Context&, Rows<const float> x, std::span<const T> w, 
 template <class T>
 void layer_norm_impl(scalar, Context&, Rows<const float> x, std::span<const T> gamma, std::span<const T> beta,
                      float eps, Rows<float> y) {
-  for (index r = 0; r < x.rows; ++r) {
+  for (Index r = 0; r < x.rows; ++r) {
     double mean = 0, var = 0;
-    for (index c = 0; c < x.cols; ++c) mean += x(r, c);
+    for (Index c = 0; c < x.cols; ++c) mean += x(r, c);
     mean /= static_cast<double>(x.cols);
-    for (index c = 0; c < x.cols; ++c) var += (x(r, c) - mean) * (x(r, c) - mean);
+    for (Index c = 0; c < x.cols; ++c) var += (x(r, c) - mean) * (x(r, c) - mean);
     const double inv = 1.0 / std::sqrt(var / static_cast<double>(x.cols) + eps);
-    for (index c = 0; c < x.cols; ++c) {
+    for (Index c = 0; c < x.cols; ++c) {
       double v = (x(r, c) - mean) * inv * to_float(gamma[c]);
       if (!beta.empty()) v += to_float(beta[c]);
       y(r, c) = static_cast<float>(v);

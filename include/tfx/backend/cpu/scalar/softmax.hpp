@@ -8,10 +8,10 @@ namespace tfx::cpu {
 /// x = softmax(x / temperature) row by row; -inf entries get 0; an all -inf row becomes zeros.
 inline void softmax_impl(scalar, Context&, Rows<float> x, float temperature) {
   std::vector<double> s(static_cast<std::size_t>(x.cols));
-  for (index r = 0; r < x.rows; ++r) {
-    for (index c = 0; c < x.cols; ++c) s[static_cast<std::size_t>(c)] = static_cast<double>(x(r, c)) / temperature;
+  for (Index r = 0; r < x.rows; ++r) {
+    for (Index c = 0; c < x.cols; ++c) s[static_cast<std::size_t>(c)] = static_cast<double>(x(r, c)) / temperature;
     ref::softmax(s.data(), x.cols);
-    for (index c = 0; c < x.cols; ++c) x(r, c) = static_cast<float>(s[static_cast<std::size_t>(c)]);
+    for (Index c = 0; c < x.cols; ++c) x(r, c) = static_cast<float>(s[static_cast<std::size_t>(c)]);
   }
 }
 

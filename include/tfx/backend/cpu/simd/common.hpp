@@ -35,10 +35,10 @@ inline float reduce_max(fbatch<A> b) {
 
 /// sum_i a[i] * b[i] in f32 with vector accumulators.
 template <class A>
-inline float dot(const float* a, const float* b, index n) {
-  constexpr index W = fbatch<A>::size;
+inline float dot(const float* a, const float* b, Index n) {
+  constexpr Index W = fbatch<A>::size;
   fbatch<A> acc0(0.f), acc1(0.f);
-  index i = 0;
+  Index i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
     acc0 = xsimd::fma(fbatch<A>::load_unaligned(a + i), fbatch<A>::load_unaligned(b + i), acc0);
     acc1 = xsimd::fma(fbatch<A>::load_unaligned(a + i + W), fbatch<A>::load_unaligned(b + i + W), acc1);
@@ -51,23 +51,23 @@ inline float dot(const float* a, const float* b, index n) {
 
 /// y[i] += alpha * x[i]
 template <class A>
-inline void axpy(float alpha, const float* x, float* y, index n) {
-  constexpr index W = fbatch<A>::size;
+inline void axpy(float alpha, const float* x, float* y, Index n) {
+  constexpr Index W = fbatch<A>::size;
   const fbatch<A> va(alpha);
-  index i = 0;
+  Index i = 0;
   for (; i + W <= n; i += W) xsimd::fma(va, fbatch<A>::load_unaligned(x + i), fbatch<A>::load_unaligned(y + i)).store_unaligned(y + i);
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
 /// Widens n storage values to f32 (a plain loop the compiler vectorises; identity copy for float).
 template <class T>
-inline void to_f32(const T* src, float* dst, index n) {
-  for (index i = 0; i < n; ++i) dst[i] = to_float(src[i]);
+inline void to_f32(const T* src, float* dst, Index n) {
+  for (Index i = 0; i < n; ++i) dst[i] = to_float(src[i]);
 }
 
 /// A pointer to n f32 values of src: src itself for float, else widened into `buf`.
 template <class T>
-inline const float* as_f32(const T* src, float* buf, index n) {
+inline const float* as_f32(const T* src, float* buf, Index n) {
   if constexpr (std::is_same_v<T, float>) {
     return src;
   } else {
@@ -76,8 +76,8 @@ inline const float* as_f32(const T* src, float* buf, index n) {
   }
 }
 
-inline int threads_for(const Context& ctx, index work_items) {
-  return static_cast<int>(std::max<index>(1, std::min<index>(ctx.threads, work_items)));
+inline int threads_for(const Context& ctx, Index work_items) {
+  return static_cast<int>(std::max<Index>(1, std::min<Index>(ctx.threads, work_items)));
 }
 
 }  // namespace tfx::cpu::vec

@@ -34,11 +34,11 @@ inline float activate(float x, activation a) {
 
 /// Applies f(batch, index) over [0, n) in vector steps and f(scalar) over the tail, rows in parallel.
 template <class A, class VecF, class ScalarF>
-inline void for_each_row(const Context& ctx, index rows, index cols, VecF vf, ScalarF sf) {
-  constexpr index W = fbatch<A>::size;
+inline void for_each_row(const Context& ctx, Index rows, Index cols, VecF vf, ScalarF sf) {
+  constexpr Index W = fbatch<A>::size;
 #pragma omp parallel for num_threads(threads_for(ctx, rows * cols / 4096 + 1)) schedule(static)
-  for (index r = 0; r < rows; ++r) {
-    index c = 0;
+  for (Index r = 0; r < rows; ++r) {
+    Index c = 0;
     for (; c + W <= cols; c += W) vf(r, c);
     for (; c < cols; ++c) sf(r, c);
   }
@@ -49,8 +49,8 @@ template <class A>
 void activation_impl(simd<A>, Context& ctx, Rows<float> x, activation a) {
   using B = vec::fbatch<A>;
   vec::for_each_row<A>(
-      ctx, x.rows, x.cols, [&](index r, index c) { vec::activate<A>(B::load_unaligned(x.row(r) + c), a).store_unaligned(x.row(r) + c); },
-      [&](index r, index c) { x(r, c) = vec::activate(x(r, c), a); });
+      ctx, x.rows, x.cols, [&](Index r, Index c) { vec::activate<A>(B::load_unaligned(x.row(r) + c), a).store_unaligned(x.row(r) + c); },
+      [&](Index r, Index c) { x(r, c) = vec::activate(x(r, c), a); });
 }
 
 template <class A>
@@ -58,10 +58,10 @@ void gated_activation_impl(simd<A>, Context& ctx, Rows<float> gate, Rows<const f
   using B = vec::fbatch<A>;
   vec::for_each_row<A>(
       ctx, gate.rows, gate.cols,
-      [&](index r, index c) {
+      [&](Index r, Index c) {
         (vec::activate<A>(B::load_unaligned(gate.row(r) + c), a) * B::load_unaligned(up.row(r) + c)).store_unaligned(gate.row(r) + c);
       },
-      [&](index r, index c) { gate(r, c) = vec::activate(gate(r, c), a) * up(r, c); });
+      [&](Index r, Index c) { gate(r, c) = vec::activate(gate(r, c), a) * up(r, c); });
 }
 
 template <class A>
@@ -69,8 +69,8 @@ void add_impl(simd<A>, Context& ctx, Rows<float> y, Rows<const float> x) {
   using B = vec::fbatch<A>;
   vec::for_each_row<A>(
       ctx, y.rows, y.cols,
-      [&](index r, index c) { (B::load_unaligned(y.row(r) + c) + B::load_unaligned(x.row(r) + c)).store_unaligned(y.row(r) + c); },
-      [&](index r, index c) { y(r, c) += x(r, c); });
+      [&](Index r, Index c) { (B::load_unaligned(y.row(r) + c) + B::load_unaligned(x.row(r) + c)).store_unaligned(y.row(r) + c); },
+      [&](Index r, Index c) { y(r, c) += x(r, c); });
 }
 
 }  // namespace tfx::cpu

@@ -10,18 +10,18 @@ template <class A, class T>
 void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T> w, float eps, float weight_offset,
                    Rows<float> y) {
   using B = vec::fbatch<A>;
-  constexpr index W = B::size;
-  const index n = x.cols;
+  constexpr Index W = B::size;
+  const Index n = x.cols;
   ScratchScope scratch(ctx.scratch);
   float* g = scratch.floats(static_cast<std::size_t>(n)).data();
-  for (index c = 0; c < n; ++c) g[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
+  for (Index c = 0; c < n; ++c) g[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
 #pragma omp parallel for num_threads(vec::threads_for(ctx, x.rows * n / 8192 + 1)) schedule(static)
-  for (index r = 0; r < x.rows; ++r) {
+  for (Index r = 0; r < x.rows; ++r) {
     const float* xr = x.row(r);
     float* yr = y.row(r);
     const float inv = 1.f / std::sqrt(vec::dot<A>(xr, xr, n) / static_cast<float>(n) + eps);
     const B vinv(inv);
-    index c = 0;
+    Index c = 0;
     for (; c + W <= n; c += W) (B::load_unaligned(xr + c) * vinv * B::load_unaligned(g + c)).store_unaligned(yr + c);
     for (; c < n; ++c) yr[c] = xr[c] * inv * g[c];
   }
@@ -31,22 +31,22 @@ template <class A, class T>
 void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T> gamma, std::span<const T> beta,
                      float eps, Rows<float> y) {
   using B = vec::fbatch<A>;
-  constexpr index W = B::size;
-  const index n = x.cols;
+  constexpr Index W = B::size;
+  const Index n = x.cols;
   ScratchScope scratch(ctx.scratch);
   float* g = scratch.floats(static_cast<std::size_t>(n)).data();
   float* b = scratch.floats(static_cast<std::size_t>(n)).data();
-  for (index c = 0; c < n; ++c) {
+  for (Index c = 0; c < n; ++c) {
     g[c] = to_float(gamma[static_cast<std::size_t>(c)]);
     b[c] = beta.empty() ? 0.f : to_float(beta[static_cast<std::size_t>(c)]);
   }
 #pragma omp parallel for num_threads(vec::threads_for(ctx, x.rows * n / 8192 + 1)) schedule(static)
-  for (index r = 0; r < x.rows; ++r) {
+  for (Index r = 0; r < x.rows; ++r) {
     const float* xr = x.row(r);
     float* yr = y.row(r);
     // Two passes (mean, then centred squares): one-pass E[x^2] - E[x]^2 cancels badly for offset inputs.
     B acc(0.f);
-    index c = 0;
+    Index c = 0;
     for (; c + W <= n; c += W) acc += B::load_unaligned(xr + c);
     float sum = vec::reduce_sum<A>(acc);
     for (; c < n; ++c) sum += xr[c];

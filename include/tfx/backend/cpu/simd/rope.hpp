@@ -11,25 +11,25 @@ template <class A>
 void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, std::span<const float> inv_freq,
                float attention_scaling, std::span<const std::int64_t> positions, rope_layout layout) {
   using B = vec::fbatch<A>;
-  constexpr index W = B::size;
-  const index half = static_cast<index>(inv_freq.size());
+  constexpr Index W = B::size;
+  const Index half = static_cast<Index>(inv_freq.size());
   const int nt = vec::threads_for(ctx, x.rows * heads * head_dim / 8192 + 1);
   ScratchScope scratch(ctx.scratch);
   float* table = scratch.floats(static_cast<std::size_t>(nt * 2 * half)).data();
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (index t = 0; t < x.rows; ++t) {
+  for (Index t = 0; t < x.rows; ++t) {
     float* cs = table + omp_get_thread_num() * 2 * half;
     float* sn = cs + half;
     const float pos = static_cast<float>(positions[static_cast<std::size_t>(t)]);
-    for (index j = 0; j < half; ++j) {
+    for (Index j = 0; j < half; ++j) {
       const float theta = pos * inv_freq[static_cast<std::size_t>(j)];
       cs[j] = std::cos(theta) * attention_scaling;
       sn[j] = std::sin(theta) * attention_scaling;
     }
     for (int h = 0; h < heads; ++h) {
-      float* v = x.row(t) + static_cast<index>(h) * head_dim;
+      float* v = x.row(t) + static_cast<Index>(h) * head_dim;
       if (layout == rope_layout::half_split) {
-        index j = 0;
+        Index j = 0;
         for (; j + W <= half; j += W) {
           const B a = B::load_unaligned(v + j), b = B::load_unaligned(v + j + half);
           const B c = B::load_unaligned(cs + j), s = B::load_unaligned(sn + j);
@@ -42,7 +42,7 @@ void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, st
           v[j + half] = b * cs[j] + a * sn[j];
         }
       } else {
-        for (index j = 0; j < half; ++j) {
+        for (Index j = 0; j < half; ++j) {
           const float a = v[2 * j], b = v[2 * j + 1];
           v[2 * j] = a * cs[j] - b * sn[j];
           v[2 * j + 1] = b * cs[j] + a * sn[j];

@@ -7,11 +7,11 @@ namespace tfx::cpu::vec {
 
 /// In-place softmax of n floats scaled by inv_temp: returns false (and writes zeros) for a row with no finite entry.
 template <class A>
-inline bool softmax_row(float* s, index n, float inv_temp) {
+inline bool softmax_row(float* s, Index n, float inv_temp) {
   using B = fbatch<A>;
-  constexpr index W = B::size;
+  constexpr Index W = B::size;
   B vmax(-std::numeric_limits<float>::infinity());
-  index j = 0;
+  Index j = 0;
   for (; j + W <= n; j += W) vmax = xsimd::max(vmax, B::load_unaligned(s + j));
   float m = reduce_max<A>(vmax);
   for (; j < n; ++j) m = std::max(m, s[j]);
@@ -42,7 +42,7 @@ template <class A>
 void softmax_impl(simd<A>, Context& ctx, Rows<float> x, float temperature) {
   const float inv_temp = 1.f / temperature;
 #pragma omp parallel for num_threads(vec::threads_for(ctx, x.rows * x.cols / 8192 + 1)) schedule(static)
-  for (index r = 0; r < x.rows; ++r) vec::softmax_row<A>(x.row(r), x.cols, inv_temp);
+  for (Index r = 0; r < x.rows; ++r) vec::softmax_row<A>(x.row(r), x.cols, inv_temp);
 }
 
 }  // namespace tfx::cpu
