@@ -72,11 +72,15 @@ class Sampler {
       sum += probs_[i] = std::exp((logits[static_cast<std::size_t>(order_[i])] - m) / o_.temperature);
     for (double& p : probs_) p /= sum;
 
-    if (o_.top_p < 1.f) {  // smallest prefix whose mass reaches top_p (always at least one token)
+    if (o_.top_p < 1.f) {  // HF TopP: drop tokens whose ascending cumulative mass is <= 1 - top_p (keep >= 1)
       double cum = 0;
-      std::size_t n = 0;
-      while (n < keep && cum < o_.top_p) cum += probs_[n++];
-      keep = std::max<std::size_t>(n, 1);
+      std::size_t n = keep;
+      for (std::size_t i = keep; i-- > 1;) {
+        cum += probs_[i];
+        if (cum <= 1.0 - o_.top_p) n = i;
+        else break;
+      }
+      keep = n;
     }
     if (o_.min_p > 0.f) {  // drop tokens below min_p x the top probability
       const double floor = o_.min_p * probs_[0];

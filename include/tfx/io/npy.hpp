@@ -1,6 +1,8 @@
 // NumPy .npy (format 1.0) writer for float32 arrays, e.g. logits of shape [T, vocab].
 #pragma once
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -20,7 +22,7 @@ inline void write_npy(const std::filesystem::path& path, Rows<const float> m) {
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  TFX_CHECK(out.good(), "cannot open ", path.string(), " for writing");
+  TFX_CHECK(out.good(), "cannot open ", path.string(), " for writing: ", std::strerror(errno));
   const std::uint16_t len = static_cast<std::uint16_t>(header.size());
   const char preamble[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
   out.write(preamble, 10);

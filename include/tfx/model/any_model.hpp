@@ -35,7 +35,7 @@ template <ExecutionPolicy P = cpu::simd<>>
 AnyModel<P> load_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
-  auto config = io::HfConfig::from_file(dir / "config.json");
+  auto config = io::HfConfig::from_file(dir);  // the folder: "no config.json in model folder DIR" if absent
   auto ckpt = io::Checkpoint::open(dir);
   if (config.model_type == arch::Llama::model_type) return detail::load_as<arch::Llama, P>(std::move(config), std::move(ckpt));
   if (config.model_type == arch::Qwen2::model_type) return detail::load_as<arch::Qwen2, P>(std::move(config), std::move(ckpt));

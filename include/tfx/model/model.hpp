@@ -190,9 +190,10 @@ class Model {
         aw.q_norm = vector(p + ".self_attn.q_norm.weight", d.head_dim);
         aw.k_norm = vector(p + ".self_attn.k_norm.weight", d.head_dim);
       }
-      Mlp mlp(linear(p + ".mlp.gate_proj", d.intermediate, d.hidden, d.mlp_bias),
+      // Braces: gate, up, down are read (and checked) in this order, so the first bad one is the one reported.
+      Mlp mlp{linear(p + ".mlp.gate_proj", d.intermediate, d.hidden, d.mlp_bias),
               linear(p + ".mlp.up_proj", d.intermediate, d.hidden, d.mlp_bias),
-              linear(p + ".mlp.down_proj", d.hidden, d.intermediate, d.mlp_bias));
+              linear(p + ".mlp.down_proj", d.hidden, d.intermediate, d.mlp_bias)};
       blocks_.emplace_back(Norm(vector(p + ".input_layernorm.weight", d.hidden), eps), Attn(ac, aw, rope_.get()),
                            Norm(vector(p + ".post_attention_layernorm.weight", d.hidden), eps), mlp);
     }

@@ -2,6 +2,11 @@
 #pragma once
 #include "tfx/backend/cpu/simd/diagnostics.hpp"
 
+// tfx splits work over threads itself (output blocks per OpenMP thread); Eigen's own OpenMP parallelism inside
+// a one-thread region would start a second team per call and oversubscribe the cores.
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE
+#endif
 TFX_VECTOR_CODE_BEGIN
 #include <Eigen/Core>
 

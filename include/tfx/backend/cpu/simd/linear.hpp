@@ -11,8 +11,49 @@ namespace tfx::cpu {
 /// y = x . W^T + b. Output columns are split into blocks over the threads; each block is one Eigen product
 /// (bf16/f16 weights are widened block by block into per-thread scratch, so the whole matrix is never copied).
 /// A single row (decode) uses xsimd dot products directly, which streams W once.
+namespace vec {
+/// sum_i x[i] * w[i] for bf16 w, two elements per 32-bit lane: the low half of each lane is element 2j, the high
+/// half 2j+1, so `lane << 16` and `lane & 0xffff0000` are those two values as f32 with no conversion step. x comes
+/// pre-split into its even and odd elements (done once per input row, reused for every output row).
+template <class A>
+inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, Index n) {
+  using B = fbatch<A>;
+  using U = xsimd::batch<std::uint32_t, A>;
+  constexpr Index W = B::size;
+  const Index pairs = n / 2;
+  const auto* wp = reinterpret_cast<const std::uint32_t*>(w);
+  B acc0(0.f), acc1(0.f);
+  Index j = 0;
+  for (; j + W <= pairs; j += W) {
+    const U u = U::load_unaligned(wp + j);
+    acc0 = xsimd::fma(xsimd::bitwise_cast<B>(u << 16), B::load_unaligned(x_even + j), acc0);
+    acc1 = xsimd::fma(xsimd::bitwise_cast<B>(u & U(0xffff0000u)), B::load_unaligned(x_odd + j), acc1);
+  }
+  float s = reduce_sum<A>(acc0 + acc1);
+  for (; j < pairs; ++j) s += x_even[j] * to_float(w[2 * j]) + x_odd[j] * to_float(w[2 * j + 1]);
+  if (n % 2) s += x_even[pairs] * to_float(w[n - 1]);
+  return s;
+}
+}  // namespace vec
+
 template <class A, class T>
 void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, std::span<const T> bias, Rows<float> y) {
+  if constexpr (std::is_same_v<T, bf16>) {
+    if (x.rows <= 4) {  // decode: stream the bf16 weights once, straight into the dot products
+      const Index k = w.cols, half = (k + 1) / 2;
+      ScratchScope scratch(ctx.scratch);
+      float* split = scratch.floats(static_cast<std::size_t>(x.rows * 2 * half)).data();
+      for (Index r = 0; r < x.rows; ++r)
+        for (Index i = 0; i < k; ++i) split[r * 2 * half + (i % 2) * half + i / 2] = x(r, i);
+#pragma omp parallel for num_threads(vec::threads_for(ctx, w.rows / 64)) schedule(static)
+      for (Index o = 0; o < w.rows; ++o) {
+        const float b = bias.empty() ? 0.f : to_float(bias[static_cast<std::size_t>(o)]);
+        for (Index r = 0; r < x.rows; ++r)
+          y(r, o) = vec::dot_bf16<A>(split + r * 2 * half, split + r * 2 * half + half, w.row(o), k) + b;
+      }
+      return;
+    }
+  }
   constexpr Index block = 64;
   const Index n_out = w.rows, k = w.cols;
   const Index n_blocks = (n_out + block - 1) / block;
