@@ -1,13 +1,16 @@
 // The tfx command: generate text, dump logits, tokenize, inspect and time Hugging Face model folders.
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -207,8 +210,11 @@ int cmd_tokenize(const Options& o) {
   if (o.has("text")) {
     text = o.str("text");
   } else {
-    std::ifstream in(o.str("file"), std::ios::binary);
-    if (!in) fail("--file: cannot open ", o.str("file"));
+    const std::string path = o.str("file");
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) fail("--file: ", path, " is a directory");  // opening one succeeds, reading gives nothing
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail("--file: cannot open ", path, ": ", std::strerror(errno));
     std::ostringstream ss;
     ss << in.rdbuf();
     text = ss.str();
@@ -331,7 +337,19 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cmd_info(o);
     return cmd_bench(o);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tfx: error: %s\n", e.what());
+    // One line whatever the message quotes (a --tokens item or a path with a newline): control bytes as \xNN.
+    std::string line;
+    for (const char ch : std::string_view(e.what())) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u == 0x7f) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", u);
+        line += hex;
+      } else {
+        line += ch;
+      }
+    }
+    std::fprintf(stderr, "tfx: error: %s\n", line.c_str());
     return 1;
   }
 }

@@ -17,7 +17,7 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
   const int nt = vec::threads_for(ctx, items * n * d / 16384 + 1);
   ScratchScope scratch(ctx.scratch);
   float* sbuf = scratch.floats(static_cast<std::size_t>(nt * n)).data();
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
+#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(dynamic, 4)
   for (Index it = 0; it < items; ++it) {
     const int h = static_cast<int>(it / tq);
     const Index i = it % tq;

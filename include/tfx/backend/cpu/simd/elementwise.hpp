@@ -36,7 +36,8 @@ inline float activate(float x, activation a) {
 template <class A, class VecF, class ScalarF>
 inline void for_each_row(const Context& ctx, Index rows, Index cols, VecF vf, ScalarF sf) {
   constexpr Index W = fbatch<A>::size;
-#pragma omp parallel for num_threads(threads_for(ctx, rows * cols / 4096 + 1)) schedule(static)
+  const int nt = threads_for(ctx, rows * cols / 4096 + 1);
+#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index r = 0; r < rows; ++r) {
     Index c = 0;
     for (; c + W <= cols; c += W) vf(r, c);

@@ -8,7 +8,8 @@ namespace tfx::cpu {
 template <class A, class T>
 void embedding_impl(simd<A>, Context& ctx, std::span<const std::int32_t> ids, Rows<const T> table, Rows<float> out) {
   const Index n = static_cast<Index>(ids.size());
-#pragma omp parallel for num_threads(vec::threads_for(ctx, n * table.cols / 16384 + 1)) schedule(static)
+  const int nt = vec::threads_for(ctx, n * table.cols / 16384 + 1);
+#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index i = 0; i < n; ++i) vec::to_f32(table.row(ids[static_cast<std::size_t>(i)]), out.row(i), table.cols);
 }
 

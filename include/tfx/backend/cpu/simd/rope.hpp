@@ -16,7 +16,7 @@ void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, st
   const int nt = vec::threads_for(ctx, x.rows * heads * head_dim / 8192 + 1);
   ScratchScope scratch(ctx.scratch);
   float* table = scratch.floats(static_cast<std::size_t>(nt * 2 * half)).data();
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index t = 0; t < x.rows; ++t) {
     float* cs = table + omp_get_thread_num() * 2 * half;
     float* sn = cs + half;

@@ -41,7 +41,8 @@ namespace tfx::cpu {
 template <class A>
 void softmax_impl(simd<A>, Context& ctx, Rows<float> x, float temperature) {
   const float inv_temp = 1.f / temperature;
-#pragma omp parallel for num_threads(vec::threads_for(ctx, x.rows * x.cols / 8192 + 1)) schedule(static)
+  const int nt = vec::threads_for(ctx, x.rows * x.cols / 8192 + 1);
+#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index r = 0; r < x.rows; ++r) vec::softmax_row<A>(x.row(r), x.cols, inv_temp);
 }
 

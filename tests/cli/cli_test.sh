@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# The tfx command end to end, on the shipped model (models/tiny-fortunes).
+#
+#   tests/cli/cli_test.sh TFX SOURCE_DIR [SCENARIO...]     no scenario: all of them; --list: their names
+#
+# Every bad input must end with exit status 1..125 (no signal), nothing on stdout and exactly one line on stderr,
+# "tfx: error: ...", holding the phrase that names what was wrong. Every function scenario_NAME below is one
+# scenario; tests/cli/CMakeLists.txt registers each as the ctest test cli:NAME. Needs only bash, coreutils and awk.
+set -u
+
+if [ $# -lt 2 ]; then
+  echo "usage: $0 TFX SOURCE_DIR [SCENARIO...]" >&2
+  exit 2
+fi
+tfx=$1
+src=$2
+shift 2
+model=$src/models/tiny-fortunes
+vocab=4096
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/tfx_cli_test.XXXXXX") || exit 1
+trap 'rm -rf "$scratch"' EXIT
+failures=0
+work=
+
+fail() {
+  echo "    FAIL: $*"
+  failures=$((failures + 1))
+}
+
+show() {  # the captured streams of the last command, for a failure report
+  echo "    stdout: $(head -c 400 "$work/stdout" | cat -v)"
+  echo "    stderr: $(head -c 400 "$work/stderr" | cat -v)"
+}
+
+# run ARGS...: runs tfx with stdin closed off; sets rc, leaves $work/stdout and $work/stderr.
+run() {
+  rc=0
+  "$tfx" "$@" <"/dev/null" >"$work/stdout" 2>"$work/stderr" || rc=$?
+}
+
+# expect_error PHRASE ARGS...: tfx ARGS fails cleanly with one error line containing PHRASE.
+expect_error() {
+  local phrase=$1
+  shift
+  run "$@"
+  local what="tfx $*"
+  [ ${#what} -gt 160 ] && what="${what:0:160}..."
+  local line=
+  IFS= read -r line <"$work/stderr"
+  if [ "$rc" -eq 0 ]; then
+    fail "$what: exit status 0, expected an error"
+  elif [ "$rc" -ge 126 ]; then
+    fail "$what: exit status $rc (killed by signal $((rc - 128))?)"
+  elif ! printf '%s\n' "$line" | cmp -s - "$work/stderr"; then
+    fail "$what: stderr is not exactly one line"
+  elif [[ $line != "tfx: error: "* ]]; then
+    fail "$what: stderr does not start with 'tfx: error: '"
+  elif [[ $line != *"$phrase"* ]]; then
+    fail "$what: stderr lacks '$phrase'"
+  elif [ -s "$work/stdout" ]; then
+    fail "$what: printed to stdout"
+  else
+    echo "    ok (exit $rc): $line"
+    return 0
+  fi
+  show
+  return 1
+}
+
+# expect_ok ARGS...: tfx ARGS succeeds (stdout and stderr left in $work).
+expect_ok() {
+  run "$@"
+  if [ "$rc" -ne 0 ]; then
+    fail "tfx ${*:1:8}: exit status $rc"
+    show
+    return 1
+  fi
+  return 0
+}
+
+# A copy of the shipped model whose big files are links; corrupt what you need.
+model_copy() {
+  local d=$work/model
+  mkdir -p "$d"
+  cp "$model/config.json" "$d/"
+  ln -s "$model/model.safetensors" "$d/model.safetensors"
+  ln -s "$model/tokenizer.json" "$d/tokenizer.json"
+  echo "$d"
+}
+
+# npy_floats FILE [ROW]: the float32 data of a .npy file (row ROW of [T, vocab] only), one value a line.
+npy_floats() {
+  local f=$1 hl
+  hl=$(od -An -t u2 -j 8 -N 2 "$f" | tr -d ' ')
+  if [ $# -ge 2 ]; then
+    od -An -v -w4 -t f4 -j $((10 + hl + $2 * vocab * 4)) -N $((vocab * 4)) "$f"
+  else
+    od -An -v -w4 -t f4 -j $((10 + hl)) "$f"
+  fi
+}
+
+# argmax of row ROW of FILE (the first of equal maxima, as std::max_element).
+npy_argmax() {
+  npy_floats "$1" "$2" | awk 'NR == 1 || $1 + 0 > m { m = $1 + 0; i = NR - 1 } END { print i }'
+}
+
+long_prompt() {  # about 2000 tokens, far more than the model's 512 positions
+  local s=
+  for _ in $(seq 200); do s+="The quick brown fox jumps over the lazy dog. "; done
+  printf '%s' "$s"
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Options and commands
+
+scenario_no_arguments_prints_usage() {
+  run
+  [ "$rc" -eq 2 ] || fail "tfx without arguments: exit status $rc, expected 2"
+  grep -q '^usage: tfx COMMAND' "$work/stderr" || fail "tfx without arguments: no usage on stderr"
+  [ -s "$work/stdout" ] && fail "tfx without arguments: printed to stdout"
+  run --help
+  [ "$rc" -eq 0 ] || fail "tfx --help: exit status $rc"
+  grep -q '^usage: tfx COMMAND' "$work/stdout" || fail "tfx --help: no usage on stdout"
+}
+scenario_unknown_command() { expect_error "unknown command 'frobnicate'" frobnicate --model "$model"; }
+scenario_command_missing() { expect_error "unknown command '--model'" --model "$model"; }
+scenario_unknown_option() {
+  expect_error "unknown option --frob for 'info'" info --model "$model" --frob 1
+  expect_error "unknown option --max_tokens for 'generate'" generate --model "$model" --prompt hi --max_tokens 5
+  expect_error "unknown option --decode for 'generate'" generate --model "$model" --prompt hi --decode
+}
+scenario_option_without_value() {
+  expect_error "option --prompt needs a value" generate --model "$model" --prompt
+  expect_error "option --model needs a value" info --model
+}
+scenario_option_twice() { expect_error "option --model given twice" info --model "$model" --model "$model"; }
+scenario_positional_argument() {
+  expect_error "unexpected argument '$model' (options start with --)" info "$model"
+}
+scenario_missing_required_option() {
+  expect_error "missing option --model" info
+  expect_error "missing option --prompt" generate --model "$model"
+  expect_error "missing option --out" logits --model "$model" --tokens 1,2
+  expect_error "missing option --tokens" detokenize --model "$model"
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# The model folder
+
+scenario_missing_model_folder() {
+  local nope=$work/no_such_model
+  expect_error "model folder $nope does not exist or is not a directory" info --model "$nope"
+  expect_error "model folder $nope does not exist" generate --model "$nope" --prompt hi
+  expect_error "model folder $nope does not exist" logits --model "$nope" --tokens 1 --out "$work/x.npy"
+  expect_error "model folder $nope does not exist" tokenize --model "$nope" --text hi
+  expect_error "model folder $nope does not exist" detokenize --model "$nope" --tokens 1
+  expect_error "model folder $nope does not exist" bench --model "$nope"
+  expect_error "model folder $model/config.json does not exist or is not a directory" info --model "$model/config.json"
+}
+scenario_no_tokenizer() {
+  local d=$work/no_tokenizer
+  mkdir -p "$d"
+  ln -s "$model/config.json" "$d/config.json"
+  ln -s "$model/model.safetensors" "$d/model.safetensors"
+  expect_error "model folder $d has no tokenizer.json" generate --model "$d" --prompt hi
+  expect_error "model folder $d has no tokenizer.json" tokenize --model "$d" --text hi
+  expect_error "model folder $d has no tokenizer.json" detokenize --model "$d" --tokens 1,2
+  expect_ok info --model "$d"  # the model itself needs no tokenizer
+}
+scenario_malformed_tokenizer() {
+  local d
+  d=$(model_copy)
+  rm "$d/tokenizer.json"
+  printf '{"model": {"type": "BPE", "vocab": {' >"$d/tokenizer.json"
+  expect_error "$d/tokenizer.json: malformed JSON" tokenize --model "$d" --text hi
+}
+scenario_no_config() {
+  local d
+  d=$(model_copy)
+  rm "$d/config.json"
+  expect_error "no config.json in model folder $d" info --model "$d"
+  expect_error "no config.json in model folder $d" generate --model "$d" --prompt hi
+}
+scenario_malformed_config() {
+  local d
+  d=$(model_copy)
+  head -c 200 "$model/config.json" >"$d/config.json"
+  expect_error "$d/config.json: malformed JSON in config" info --model "$d"
+  expect_error "$d/config.json: malformed JSON in config" generate --model "$d" --prompt hi
+}
+scenario_unknown_model_type() {
+  local d
+  d=$(model_copy)
+  sed -i 's/"model_type": "qwen3"/"model_type": "gpt2"/' "$d/config.json"
+  expect_error "unknown model_type 'gpt2' in $d/config.json" info --model "$d"
+}
+scenario_unsupported_rope_type() {
+  local d
+  d=$(model_copy)
+  sed -i 's/"rope_scaling": null/"rope_scaling": {"type": "longrope", "factor": 4.0}/' "$d/config.json"
+  expect_error "unsupported rope type 'longrope' in $d/config.json field rope_scaling.type" info --model "$d"
+}
+scenario_config_disagrees_with_weights() {
+  local d
+  d=$(model_copy)
+  sed -i 's/"intermediate_size": 768/"intermediate_size": 700/' "$d/config.json"
+  expect_error "tensor 'model.layers.0.mlp.gate_proj.weight' in $d/model.safetensors: expected shape [700, 256], found [768, 256]" \
+    info --model "$d"
+}
+scenario_no_safetensors() {
+  local d
+  d=$(model_copy)
+  rm "$d/model.safetensors"
+  expect_error "no safetensors checkpoint in $d" info --model "$d"
+  expect_error "no safetensors checkpoint in $d" logits --model "$d" --tokens 1 --out "$work/x.npy"
+}
+scenario_truncated_safetensors() {
+  local d
+  d=$(model_copy)
+  rm "$d/model.safetensors"
+  head -c 4 "$model/model.safetensors" >"$d/model.safetensors"
+  expect_error "$d/model.safetensors: truncated safetensors file: 4 bytes" info --model "$d"
+  head -c 1000 "$model/model.safetensors" >"$d/model.safetensors"
+  expect_error "runs past the end of the file" info --model "$d"
+  head -c 4000000 "$model/model.safetensors" >"$d/model.safetensors"
+  expect_error "run past the end of the data section" info --model "$d"
+  expect_error "run past the end of the data section" generate --model "$d" --prompt hi
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Numbers and token ids
+
+scenario_max_tokens_not_a_number() {
+  expect_error "option --max-tokens: 'ten' is not a number" generate --model "$model" --prompt hi --max-tokens ten
+  expect_error "option --max-tokens: '5x' is not a number" generate --model "$model" --prompt hi --max-tokens 5x
+  expect_error "option --max-tokens: '' is not a number" generate --model "$model" --prompt hi --max-tokens ""
+  expect_error "option --max-tokens: 0 is out of range" generate --model "$model" --prompt hi --max-tokens 0
+}
+scenario_temperature_negative() {
+  expect_error "temperature must be >= 0, got -1" generate --model "$model" --prompt hi --temperature -1
+  expect_error "option --temperature: nan is out of range" generate --model "$model" --prompt hi --temperature nan
+}
+scenario_top_p_zero() { expect_error "top-p must be in (0, 1], got 0" generate --model "$model" --prompt hi --top-p 0; }
+scenario_top_p_above_one() { expect_error "top-p must be in (0, 1], got 1.5" generate --model "$model" --prompt hi --top-p 1.5; }
+scenario_min_p_one() { expect_error "min-p must be in [0, 1), got 1" generate --model "$model" --prompt hi --min-p 1; }
+scenario_repeat_penalty_zero() {
+  expect_error "repetition penalty must be > 0, got 0" generate --model "$model" --prompt hi --repeat-penalty 0
+}
+scenario_top_k_negative() { expect_error "top-k must be >= 0, got -1" generate --model "$model" --prompt hi --top-k -1; }
+scenario_threads_zero() {
+  expect_error "option --threads: 0 is out of range [1, 1024]" logits --model "$model" --tokens 1 --out "$work/x.npy" --threads 0
+}
+scenario_seed_negative() { expect_error "option --seed: '-1' is not a number" generate --model "$model" --prompt hi --seed -1; }
+scenario_tokens_not_a_number() {
+  expect_error "--tokens: 'abc' at item 1 is not a token id" logits --model "$model" --tokens 1,abc,3 --out "$work/x.npy"
+  expect_error "--tokens: '' at item 1 is not a token id" logits --model "$model" --tokens 1,,3 --out "$work/x.npy"
+  expect_error "--tokens: '' at item 2 is not a token id" detokenize --model "$model" --tokens 1,2,
+  expect_error "--tokens: '99999999999' at item 0 is not a token id" detokenize --model "$model" --tokens 99999999999
+  # A newline inside the value is shown escaped: the error stays on one line.
+  expect_error "--tokens: '1\\x0a2' at item 0 is not a token id" logits --model "$model" --tokens $'1\n2' --out "$work/x.npy"
+}
+scenario_tokens_negative() {
+  expect_error "--tokens: token id -5 at item 1 is negative" logits --model "$model" --tokens 1,-5 --out "$work/x.npy"
+  expect_error "--tokens: token id -5 at item 0 is negative" detokenize --model "$model" --tokens -5
+}
+scenario_tokens_past_vocab() {
+  expect_error "--tokens: token id 4096 at index 2 is >= the vocabulary size 4096" \
+    logits --model "$model" --tokens 1,2,4096 --out "$work/x.npy"
+  expect_error "token id 4096 is out of range (vocabulary size 4096)" detokenize --model "$model" --tokens 1,4096
+  [ -e "$work/x.npy" ] && fail "a failed logits command wrote its output file"
+}
+scenario_prompt_longer_than_context() {
+  expect_error "--prompt: " generate --model "$model" --prompt "$(long_prompt)" --max-tokens 3
+  [[ $(cat "$work/stderr") == *"tokens do not fit the model's context of 512 positions"* ]] ||
+    fail "the long prompt's error does not name the context of 512 positions"
+}
+scenario_tokens_longer_than_context() {
+  expect_error "--tokens: 600 tokens exceed the model's context of 512" \
+    logits --model "$model" --tokens "$(seq -s, 1 600)" --out "$work/x.npy"
+}
+scenario_bench_longer_than_context() {
+  expect_error "bench: 500 + 100 tokens exceed the model's context of 512" \
+    bench --model "$model" --prompt-tokens 500 --gen-tokens 100
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Files
+
+scenario_tokenize_text_and_file() {
+  printf 'hi' >"$work/in.txt"
+  expect_error "tokenize: give exactly one of --text and --file" tokenize --model "$model" --text hi --file "$work/in.txt"
+}
+scenario_tokenize_neither_text_nor_file() {
+  expect_error "tokenize: give exactly one of --text and --file" tokenize --model "$model"
+}
+scenario_tokenize_file_missing() {
+  expect_error "--file: cannot open $work/missing.txt: No such file or directory" tokenize --model "$model" --file "$work/missing.txt"
+  expect_error "--file: $work is a directory" tokenize --model "$model" --file "$work"
+}
+scenario_logits_out_unwritable() {
+  expect_error "cannot open $work/no_such_dir/out.npy for writing: No such file or directory" \
+    logits --model "$model" --tokens 1,2 --out "$work/no_such_dir/out.npy"
+  expect_error "cannot open $work for writing: Is a directory" logits --model "$model" --tokens 1,2 --out "$work"
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# What works
+
+scenario_tokenize_detokenize_round_trip() {
+  local text=$'Once upon a time,  3 bears \xe2\x80\x94 \xc2\xabuber\xc2\xbb, \xc3\xbcber, \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x99\x82\ttabs!'
+  printf '%s' "$text" >"$work/want.txt"
+  expect_ok tokenize --model "$model" --text "$text" || return
+  local ids
+  ids=$(cat "$work/stdout")
+  [[ $ids =~ ^[0-9]+(,[0-9]+)*$ ]] || fail "tokenize printed '$ids', not comma-separated ids"
+  expect_ok detokenize --model "$model" --tokens "$ids" || return
+  cmp "$work/want.txt" "$work/stdout" || fail "detokenize(tokenize(text)) differs from the text"
+  # From a file with newlines and a trailing newline: the same bytes back, and --file agrees with --text.
+  printf 'first line\n\n  second line \xe2\x82\xac\n' >"$work/in.txt"
+  expect_ok tokenize --model "$model" --file "$work/in.txt" || return
+  ids=$(cat "$work/stdout")
+  expect_ok detokenize --model "$model" --tokens "$ids" || return
+  cmp "$work/in.txt" "$work/stdout" || fail "detokenize(tokenize --file) differs from the file"
+  text=$(cat "$work/in.txt"; printf x)  # (the x keeps the trailing newline)
+  expect_ok tokenize --model "$model" --text "${text%x}" || return
+  [ "$(cat "$work/stdout")" = "$ids" ] || fail "--text and --file tokenize the same text differently"
+  echo "    ok: round trip of $(wc -c <"$work/want.txt") and $(wc -c <"$work/in.txt") bytes"
+}
+scenario_logits_npy_layout() {
+  expect_ok logits --model "$model" --tokens 1,2,3 --out "$work/a.npy" || return
+  [ -s "$work/stdout" ] && fail "logits printed to stdout"
+  local size
+  size=$(stat -c %s "$work/a.npy")
+  [ "$size" -eq $((128 + 3 * vocab * 4)) ] || fail "a.npy is $size bytes, expected 128 + 3 * $vocab * 4"
+  [ "$(head -c 6 "$work/a.npy" | od -An -c | tr -s ' ')" = " 223 N U M P Y" ] || fail "a.npy has no .npy magic"
+  local hl
+  hl=$(od -An -t u2 -j 8 -N 2 "$work/a.npy" | tr -d ' ')
+  [ $((10 + hl)) -eq 128 ] || fail "a.npy header ends at byte $((10 + hl)), expected 128"
+  head -c 128 "$work/a.npy" | grep -aq "{'descr': '<f4', 'fortran_order': False, 'shape': (3, $vocab), }" ||
+    fail "a.npy header does not describe float32 [3, $vocab]"
+  echo "    ok: $size bytes, header: $(head -c 128 "$work/a.npy" | tail -c +11 | tr -s ' ')"
+}
+scenario_logits_decode_matches_prefill() {
+  local ids
+  expect_ok tokenize --model "$model" --text "A fortune: you will write many tests." || return
+  ids=$(cat "$work/stdout")
+  expect_ok logits --model "$model" --tokens "$ids" --out "$work/prefill.npy" || return
+  expect_ok logits --model "$model" --tokens "$ids" --out "$work/decode.npy" --decode || return
+  grep -q "token by token" "$work/stderr" || fail "--decode did not say it ran token by token"
+  local n=$(($(tr -cd , <<<"$ids" | wc -c) + 1)) report
+  report=$(paste <(npy_floats "$work/prefill.npy") <(npy_floats "$work/decode.npy") | awk -v want=$((n * vocab)) '
+    { c++; if ($1 !~ /^-?[0-9]/ || $2 !~ /^-?[0-9]/) bad++
+      d = $1 - $2; if (d < 0) d = -d; if (d > worst) worst = d
+      a = $1 < 0 ? -$1 : $1; if (a > big) big = a }
+    END { printf "%d %d %.3g %.3g\n", c, bad, worst, big; exit !(c == want && bad == 0 && worst <= 1e-4 && big > 0.1) }')
+  [ $? -eq 0 ] || fail "prefill vs decode (values, non-finite, max |difference|, max |logit|): $report; expected $((n * vocab)) values within 1e-4"
+  echo "    ok: $n tokens x $vocab: values, non-finite, max |difference|, max |logit| = $report"
+}
+scenario_info() {
+  expect_ok info --model "$model" || return
+  grep -q '^parameters:   4196864 ' "$work/stdout" || fail "info does not print 'parameters:   4196864'"
+  grep -q '^architecture: qwen3 (BF16 weights)' "$work/stdout" || fail "info does not print the architecture"
+  [ -s "$work/stderr" ] && fail "info printed to stderr"
+  echo "    ok: $(grep '^parameters' "$work/stdout")"
+}
+scenario_generate_reproducible() {
+  local prompt="Once upon a time"
+  expect_ok generate --model "$model" --prompt "$prompt" --max-tokens 5 --seed 1 || return
+  cp "$work/stdout" "$work/first.txt"
+  expect_ok generate --model "$model" --prompt "$prompt" --max-tokens 5 --seed 1 || return
+  cmp "$work/first.txt" "$work/stdout" || fail "two runs with --seed 1 printed different text"
+  [[ $(cat "$work/stdout") == "$prompt"?* ]] || fail "generate does not echo the prompt and then continue it"
+  grep -q 'decode: [1-5] tokens' "$work/stderr" || fail "generate reported no decode statistics"
+  echo "    ok: $(cat -v "$work/first.txt" | tr '\n' '|')"
+}
+scenario_generate_greedy() {
+  local prompt="Once upon a time" ids n next i
+  expect_ok generate --model "$model" --prompt "$prompt" --max-tokens 5 --temperature 0 --repeat-penalty 1 --seed 1 || return
+  cp "$work/stdout" "$work/greedy.txt"
+  expect_ok generate --model "$model" --prompt "$prompt" --max-tokens 5 --temperature 0 --repeat-penalty 1 --seed 2 --top-k 3 || return
+  cmp "$work/greedy.txt" "$work/stdout" || fail "--temperature 0 depends on the seed or top-k"
+  # Greedy by hand: append the argmax of the last row of the logits, five times (eos, id 0, stops generation).
+  expect_ok tokenize --model "$model" --text "$prompt" --add-special-tokens || return
+  ids=$(cat "$work/stdout")
+  for i in 1 2 3 4 5; do
+    expect_ok logits --model "$model" --tokens "$ids" --out "$work/g.npy" || return
+    n=$(($(tr -cd , <<<"$ids" | wc -c) + 1))
+    next=$(npy_argmax "$work/g.npy" $((n - 1)))
+    [ "$next" = 0 ] && break
+    ids+=",$next"
+  done
+  expect_ok detokenize --model "$model" --tokens "$ids" || return
+  printf '\n' >>"$work/stdout"
+  cmp "$work/greedy.txt" "$work/stdout" || fail "--temperature 0 is not the argmax continuation ($ids)"
+  echo "    ok: $(cat -v "$work/greedy.txt" | tr '\n' '|') = argmax continuation $ids"
+}
+
+# ------------------------------------------------------------------------------------------------------------
+
+all=$(declare -F | awk '{ print $3 }' | sed -n 's/^scenario_//p')
+if [ "${1:-}" = "--list" ]; then
+  echo "$all"
+  exit 0
+fi
+[ ! -x "$tfx" ] && { echo "not an executable: $tfx" >&2; exit 2; }
+[ ! -f "$model/model.safetensors" ] && { echo "no model at $model" >&2; exit 2; }
+names=("$@")
+[ ${#names[@]} -eq 0 ] && mapfile -t names <<<"$all"
+failed=()
+for name in "${names[@]}"; do
+  if ! declare -F "scenario_$name" >/dev/null; then
+    echo "unknown scenario '$name' (--list shows them)" >&2
+    exit 2
+  fi
+  work=$scratch/$name
+  mkdir -p "$work"
+  before=$failures
+  echo "== $name"
+  "scenario_$name"
+  if [ "$failures" -eq "$before" ]; then echo "PASS $name"; else echo "FAIL $name"; failed+=("$name"); fi
+done
+echo "${#names[@]} scenarios, ${#failed[@]} failed${failed:+: ${failed[*]}}"
+[ ${#failed[@]} -eq 0 ]
