@@ -163,7 +163,7 @@ int cmd_generate(const Options& o) {
         });
         std::fputc('\n', stdout);
         std::fflush(stdout);
-        std::fprintf(stderr, "\nprefill: %lld tokens, %.1f tokens/s | decode: %lld tokens, %.1f tokens/s%s (%d threads)\n",
+        std::fprintf(stderr, "\nprefill: %lld tokens, %.1f tokens/s | decode: %lld tokens, %.1f tokens/s%s, threads: %d\n",
                      static_cast<long long>(st.prompt_tokens), st.prefill_tokens_per_second(),
                      static_cast<long long>(st.generated_tokens), st.decode_tokens_per_second(),
                      st.stopped_at_eos ? ", stopped at end of text" : "", threads);

@@ -1,3 +1,9 @@
-// Everything in tfx.
+// Everything in tfx: layers, models, checkpoint and config loading, the tokenizer, sampling and generation.
 #pragma once
+#include "tfx/generate/generate.hpp"
+#include "tfx/generate/sampler.hpp"
+#include "tfx/io/hf_config.hpp"
+#include "tfx/io/npy.hpp"
+#include "tfx/io/safetensors.hpp"
 #include "tfx/model.hpp"
+#include "tfx/text/tokenizer.hpp"
