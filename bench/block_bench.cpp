@@ -2,6 +2,7 @@
 // one decode step against a cache of 512 positions, and a 128-token prefill. Reported as tokens/s and GB/s of
 // weights streamed per token.
 #include "bench_common.hpp"
+#include "tfx/layers/mlp.hpp"
 #include "tfx/layers/transformer_block.hpp"
 
 using namespace tfx;
