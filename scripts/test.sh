@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
 # The test suite: warnings-as-errors build of everything (tests, benchmarks, examples, the tfx command), ctest,
-# then the parsers and the model under ASan + UBSan, then a libFuzzer smoke run of each parser.
-#   scripts/test.sh            everything
+# then the kernels, layers, parsers, tokenizer and model under ASan + UBSan, then a libFuzzer smoke run of each
+# parser. Ends with one summary line over all ctest runs.
 #   TFX_SKIP_ASAN=1 / TFX_SKIP_FUZZ=1 scripts/test.sh   to leave a stage out locally
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 jobs="${TFX_JOBS:-$(nproc)}"
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
 
 echo "== build (dev preset: -Werror, -march=native)"
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 echo "== ctest"
-ctest --preset dev -j "$jobs" --timeout 900 --no-tests=error
+ctest --preset dev -j "$jobs" --timeout 900 --no-tests=error | tee "$logs/dev.log"
 
 if [ -z "${TFX_SKIP_ASAN:-}" ]; then
   echo "== ASan + UBSan: kernels and layers, parsers, tokenizer, model"
   cmake --preset asan -DTFX_BUILD_EXAMPLES=OFF -DTFX_BUILD_TOOLS=OFF >/dev/null
   cmake --build --preset asan -j "$jobs" --target tfx_test_io tfx_test_text tfx_test_model tfx_test_core tfx_test_layers
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --preset asan -j "$jobs" --timeout 900 --no-tests=error -L "io|text|model|core|layers"
+    ctest --preset asan -j "$jobs" --timeout 900 --no-tests=error -L "io|text|model|core|layers" | tee "$logs/asan.log"
 fi
 
 if [ -z "${TFX_SKIP_FUZZ:-}" ]; then
   echo "== fuzz smoke (libFuzzer, ${TFX_FUZZ_SECONDS:-20} s per target)"
   tests/fuzz/run.sh "${TFX_FUZZ_SECONDS:-20}"
 fi
+
+# ctest prints "100% tests passed, 0 tests failed out of N" per run; add the runs up (a failure exits above).
+total=$(cat "$logs"/*.log | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' |
+        awk '{n += $1; f += $2} END {print n - f, f}')
+echo "summary: ${total% *} passed, ${total#* } failed"

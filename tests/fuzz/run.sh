@@ -3,6 +3,7 @@
 # corpus of real inputs. Any crash, sanitizer report or escaped exception fails the run.
 #   tests/fuzz/run.sh [seconds per target]
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/../.."
 seconds="${1:-20}"
 out="build/fuzz"

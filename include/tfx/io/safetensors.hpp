@@ -137,6 +137,14 @@ inline std::optional<tfx::dtype> safetensors_float_dtype(std::string_view d) {
 }
 
 namespace detail {
+/// The keys of a name-ordered map, in order.
+template <class Map>
+std::vector<std::string> keys(const Map& m) {
+  std::vector<std::string> out;
+  out.reserve(m.size());
+  for (const auto& kv : m) out.push_back(std::string(kv.first));
+  return out;
+}
 inline std::string shape_str(std::span<const std::int64_t> shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -247,12 +255,7 @@ class SafetensorsFile {
   }
   bool contains(std::string_view name) const { return find(name) != nullptr; }
   /// All tensor names, sorted.
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    out.reserve(index_.size());
-    for (const auto& kv : index_) out.push_back(kv.first);
-    return out;
-  }
+  std::vector<std::string> names() const { return detail::keys(index_); }
   /// All tensors, in data-offset order.
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   std::size_t size() const { return tensors_.size(); }
@@ -450,12 +453,7 @@ class Checkpoint {
   }
   bool contains(std::string_view name) const { return find(name) != nullptr; }
   /// All tensor names, sorted.
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    out.reserve(index_.size());
-    for (const auto& kv : index_) out.push_back(kv.first);
-    return out;
-  }
+  std::vector<std::string> names() const { return detail::keys(index_); }
   std::size_t size() const { return index_.size(); }
   const std::vector<SafetensorsFile>& files() const { return files_; }
   const std::filesystem::path& dir() const { return dir_; }

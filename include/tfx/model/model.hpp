@@ -6,6 +6,7 @@
 // float dtype is converted once at load). A Session owns the KV caches and the scratch memory, so one loaded
 // Model serves any number of independent sessions, from several threads at once.
 #pragma once
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -84,9 +85,12 @@ class Model {
   /// Bytes of weights this model reads per token (mapped or converted).
   std::size_t weight_bytes() const { return weight_bytes_; }
 
-  /// A new session holding up to `capacity` positions (default: max_position_embeddings).
+  /// A new session holding up to `capacity` positions; 0 means min(max_position_embeddings, 4096), since the
+  /// f32 KV cache is allocated up front (a 40k-token context of a 0.6B model would take gigabytes).
   Session new_session(Index capacity = 0, int threads = 1) const {
-    return Session(dims_, capacity > 0 ? capacity : config_.max_position_embeddings, threads);
+    constexpr Index default_capacity = 4096;
+    return Session(dims_, capacity > 0 ? capacity : std::min<Index>(config_.max_position_embeddings, default_capacity),
+                   threads);
   }
 
   /// Runs `tokens` at the session's next positions and writes logits: all positions ([T, vocab]) or only the
