@@ -416,8 +416,8 @@ TEST_CASE("hf_config: Qwen sliding layers from max_window_layers and from layer_
   CHECK(parse(j).sliding_layers() == std::vector<bool>{false, false, false, false, true, true});
   j["max_window_layers"] = 0;
   CHECK(parse(j).sliding_layers() == std::vector<bool>(6, true));
-  j.erase("max_window_layers");  // default: num_hidden_layers, so none
-  CHECK(parse(j).max_window_layers == 6);
+  j.erase("max_window_layers");  // default: 28 as in transformers' Qwen configs, so none of 6 layers slides
+  CHECK(parse(j).max_window_layers == 28);
   CHECK(parse(j).sliding_layers() == std::vector<bool>(6, false));
   j["use_sliding_window"] = false;
   j["max_window_layers"] = 0;
@@ -762,4 +762,19 @@ TEST_CASE("hf_config: 2000 deterministic mutations parse or throw tfx::error", "
   INFO("parsed " << parsed << ", rejected " << rejected);
   CHECK(parsed > 100);
   CHECK(rejected > 100);
+}
+
+TEST_CASE("hf_config: absent fields take the family's transformers defaults", "[hf_config]") {
+  auto parse = [](const std::string& type, const std::string& extra) {
+    return tfx::io::HfConfig::from_json(R"({"model_type": ")" + type + R"(", "vocab_size": 10, "hidden_size": 8,
+      "intermediate_size": 16, "num_hidden_layers": 30, "num_attention_heads": 2)" + extra + "}",
+                                        "config.json");
+  };
+  CHECK(parse("llama", "").max_position_embeddings == 2048);
+  CHECK(parse("qwen3", "").max_position_embeddings == 32768);
+  CHECK(parse("qwen2", "").max_window_layers == 28);
+  const auto mistral = parse("mistral", "");
+  CHECK(mistral.max_position_embeddings == 131072);
+  CHECK(mistral.sliding_window == 4096);
+  CHECK_FALSE(parse("mistral", R"(, "sliding_window": null)").sliding_window.has_value());
 }

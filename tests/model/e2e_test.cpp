@@ -28,7 +28,8 @@ void require_logits(const Matrix<float>& got, const nlohmann::json& want, double
     REQUIRE(static_cast<tfx::Index>(row.size()) == got.cols());
     for (tfx::Index c = 0; c < got.cols(); ++c) {
       const double d = std::abs(got(r, c) - row[static_cast<std::size_t>(c)].get<double>());
-      if (!(d <= worst)) worst = d, wr = r, wc = c;
+      if (!std::isfinite(d)) FAIL(what << ": non-finite logit " << got(r, c) << " at position " << r << ", token " << c);
+      if (d > worst) worst = d, wr = r, wc = c;
     }
   }
   INFO(what << ": worst |difference| " << worst << " at position " << wr << ", token " << wc);

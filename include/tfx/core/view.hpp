@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "tfx/core/error.hpp"
+
 namespace tfx {
 
 using Index = std::int64_t;
@@ -51,7 +53,8 @@ class Matrix {
   Matrix() = default;
   Matrix(Index rows, Index cols, T fill = T{}) : rows_(rows), cols_(cols), data_(static_cast<std::size_t>(rows * cols), fill) {}
   Matrix(Index rows, Index cols, std::vector<T> data) : rows_(rows), cols_(cols), data_(std::move(data)) {
-    assert(static_cast<Index>(data_.size()) == rows * cols);
+    TFX_CHECK(rows >= 0 && cols >= 0 && static_cast<Index>(data_.size()) == rows * cols, "Matrix: ", data_.size(),
+              " values for a [", rows, ", ", cols, "] matrix");
   }
   Rows<T> view() { return {data_.data(), rows_, cols_}; }
   Rows<const T> view() const { return {data_.data(), rows_, cols_}; }

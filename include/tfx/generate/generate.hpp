@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tfx/generate/sampler.hpp"
@@ -23,33 +24,40 @@ struct GenerationStats {
   }
 };
 
-/// Text of a growing token sequence, released in whole UTF-8 characters (a token may end inside one).
+/// Text of a growing token sequence, released in whole UTF-8 characters (a byte-level token may end inside one).
+/// Each token is decoded once (byte-level decoding concatenates); special tokens and ids the tokenizer does not
+/// know (models pad their vocabulary beyond the tokenizer's) produce no text, as in Hugging Face's decode.
 class TextStream {
  public:
   explicit TextStream(const text::Tokenizer& tok) : tok_(tok) {}
   /// Adds a token; returns the newly completed text (possibly empty).
   std::string push(std::int32_t id) {
-    ids_.push_back(id);
-    const std::string all = tok_.decode(ids_, /*skip_special_tokens=*/true);
-    std::size_t end = all.size();
-    // Hold back an incomplete trailing UTF-8 sequence.
-    std::size_t lead = end;
-    while (lead > emitted_ && lead > 0 && (static_cast<unsigned char>(all[lead - 1]) & 0xC0) == 0x80) --lead;
-    if (lead > emitted_ && lead > 0) {
-      const unsigned char c = static_cast<unsigned char>(all[lead - 1]);
-      const std::size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-      if (end - (lead - 1) < need) end = lead - 1;
+    if (id >= 0 && static_cast<std::size_t>(id) < tok_.vocab_size() && !tok_.is_special(id)) {
+      try {
+        pending_ += tok_.decode(std::span<const std::int32_t>(&id, 1));
+      } catch (const error&) {  // an id inside the range that the tokenizer has no token for
+      }
     }
-    if (end <= emitted_) return {};
-    std::string out = all.substr(emitted_, end - emitted_);
-    emitted_ = end;
+    const std::size_t end = complete_prefix(pending_);
+    std::string out = pending_.substr(0, end);
+    pending_.erase(0, end);
     return out;
   }
+  /// Whatever is still held back (an incomplete UTF-8 sequence at the very end), as raw bytes.
+  std::string flush() { return std::exchange(pending_, {}); }
 
  private:
+  /// Length of the longest prefix of s that does not end inside a UTF-8 sequence.
+  static std::size_t complete_prefix(const std::string& s) {
+    std::size_t start = s.size();  // start of the last sequence
+    while (start > 0 && s.size() - start < 4 && (static_cast<unsigned char>(s[start - 1]) & 0xC0) == 0x80) --start;
+    if (start == 0) return s.size() - start < 4 && !s.empty() ? 0 : s.size();
+    const unsigned char lead = static_cast<unsigned char>(s[start - 1]);
+    const std::size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return s.size() - (start - 1) < need ? start - 1 : s.size();
+  }
   const text::Tokenizer& tok_;
-  std::vector<std::int32_t> ids_;
-  std::size_t emitted_ = 0;
+  std::string pending_;
 };
 
 /// Generates up to `max_new_tokens` after `prompt`; `on_token(id)` is called for each new token (return false to

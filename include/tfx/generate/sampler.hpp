@@ -52,24 +52,29 @@ class Sampler {
     if (o_.temperature == 0.f)
       return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 
-    // Candidates sorted by logit (descending); top-k keeps a prefix.
-    order_.resize(logits.size());
+    // Candidates in descending logit order. Without top-k and top-p no order is needed: min-p is a threshold.
+    const std::size_t v = logits.size();
+    order_.resize(v);
     std::iota(order_.begin(), order_.end(), 0);
-    std::size_t keep = logits.size();
-    if (o_.top_k > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(o_.top_k));
-    auto by_logit = [&](std::int32_t a, std::int32_t b) {
-      return logits[static_cast<std::size_t>(a)] > logits[static_cast<std::size_t>(b)] ||
-             (logits[static_cast<std::size_t>(a)] == logits[static_cast<std::size_t>(b)] && a < b);
-    };
-    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(), by_logit);
-    order_.resize(keep);
+    auto logit = [&](std::int32_t t) { return logits[static_cast<std::size_t>(t)]; };
+    auto by_logit = [&](std::int32_t a, std::int32_t b) { return logit(a) > logit(b) || (logit(a) == logit(b) && a < b); };
+    std::size_t keep = v;
+    const bool sorted = o_.top_k > 0 || o_.top_p < 1.f;
+    if (o_.top_k > 0 && static_cast<std::size_t>(o_.top_k) < v) {
+      // HF TopK removes scores < the k-th largest: tokens tied with it stay.
+      std::nth_element(order_.begin(), order_.begin() + (o_.top_k - 1), order_.end(), by_logit);
+      const float kth = logit(order_[static_cast<std::size_t>(o_.top_k - 1)]);
+      keep = static_cast<std::size_t>(std::partition(order_.begin(), order_.end(), [&](std::int32_t t) { return logit(t) >= kth; }) -
+                                      order_.begin());
+    }
+    if (sorted) std::sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), by_logit);
+    else std::swap(order_[0], order_[static_cast<std::size_t>(std::max_element(logits.begin(), logits.end()) - logits.begin())]);
 
-    // Softmax of logit / temperature over the candidates (f64 for the sums).
-    const double m = logits[static_cast<std::size_t>(order_[0])];
+    // Softmax of logit / temperature over the candidates (f64 sums); order_[0] is the top token in every case.
+    const double m = logit(order_[0]);
     probs_.resize(keep);
     double sum = 0;
-    for (std::size_t i = 0; i < keep; ++i)
-      sum += probs_[i] = std::exp((logits[static_cast<std::size_t>(order_[i])] - m) / o_.temperature);
+    for (std::size_t i = 0; i < keep; ++i) sum += probs_[i] = std::exp((logit(order_[i]) - m) / o_.temperature);
     for (double& p : probs_) p /= sum;
 
     if (o_.top_p < 1.f) {  // HF TopP: drop tokens whose ascending cumulative mass is <= 1 - top_p (keep >= 1)
@@ -82,14 +87,22 @@ class Sampler {
       }
       keep = n;
     }
-    if (o_.min_p > 0.f) {  // drop tokens below min_p x the top probability
+    if (o_.min_p > 0.f) {  // HF MinP: drop tokens below min_p x the top probability
       const double floor = o_.min_p * probs_[0];
-      std::size_t n = 1;
-      while (n < keep && probs_[n] >= floor) ++n;
-      keep = n;
+      for (std::size_t i = 0; i < keep; ++i)
+        if (probs_[i] < floor) probs_[i] = 0;
     }
-    std::discrete_distribution<std::size_t> pick(probs_.begin(), probs_.begin() + static_cast<std::ptrdiff_t>(keep));
-    return order_[pick(rng_)];
+    // Draw from the (unnormalised) remaining mass.
+    double total = 0;
+    for (std::size_t i = 0; i < keep; ++i) total += probs_[i];
+    double u = std::uniform_real_distribution<double>(0.0, total)(rng_);
+    for (std::size_t i = 0; i < keep; ++i) {
+      if (probs_[i] > 0 && u < probs_[i]) return order_[i];
+      u -= probs_[i];
+    }
+    for (std::size_t i = keep; i-- > 0;)  // rounding left u at the very end: the last token with mass
+      if (probs_[i] > 0) return order_[i];
+    return order_[0];
   }
 
  private:

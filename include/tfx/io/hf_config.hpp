@@ -250,7 +250,10 @@ struct HfConfig {
     }
 
     rms_norm_eps = r.optional_number("rms_norm_eps", std::nullopt, true).value_or(1e-6);
-    max_position_embeddings = r.optional_int("max_position_embeddings", 1, big, pos).value_or(2048);
+    // Absent fields take the defaults of transformers' config class for the family.
+    const bool qwen = model_type == "qwen2" || model_type == "qwen3";
+    const std::int64_t default_max_positions = model_type == "mistral" ? 4096 * 32 : qwen ? 32768 : 2048;
+    max_position_embeddings = r.optional_int("max_position_embeddings", 1, big, pos).value_or(default_max_positions);
     tie_word_embeddings = r.optional_bool("tie_word_embeddings", false);
     attention_bias = r.optional_bool("attention_bias", false);
     mlp_bias = r.optional_bool("mlp_bias", false);
@@ -265,8 +268,9 @@ struct HfConfig {
            "' (supported: silu, swish, gelu, gelu_new, gelu_pytorch_tanh, relu)");
 
     sliding_window = r.optional_int("sliding_window", 1, big, "a positive integer or null");
+    if (model_type == "mistral" && !r.obj.contains("sliding_window")) sliding_window = 4096;  // absent; null is none
     use_sliding_window = r.optional_bool("use_sliding_window", false);
-    max_window_layers = r.optional_int("max_window_layers", 0, big, "a non-negative integer").value_or(num_hidden_layers);
+    max_window_layers = r.optional_int("max_window_layers", 0, big, "a non-negative integer").value_or(qwen ? 28 : num_hidden_layers);
     if (const nlohmann::json* lt = r.get("layer_types")) {
       if (!lt->is_array())
         fail(w, ": field layer_types: expected a list of \"full_attention\"/\"sliding_attention\", found ",

@@ -1,8 +1,11 @@
 // Per-layer KV cache, kv-head-major [kv_heads, capacity, head_dim] so that attention streams one head's keys
-// contiguously. Capacity is fixed when the cache is made; exceeding it is an error, never a silent wrap.
+// contiguously. Capacity is fixed when the cache is made; exceeding it is an error, never a silent wrap. The
+// memory is allocated up front but not zeroed (pages are touched as positions are written).
 #pragma once
 #include <algorithm>
-#include <vector>
+#include <cstdint>
+#include <memory>
+#include <new>
 
 #include "tfx/core/error.hpp"
 #include "tfx/kernels/types.hpp"
@@ -11,14 +14,37 @@ namespace tfx {
 
 class KvCache {
  public:
+  /// Largest cache accepted, in bytes (K and V together): 1 TiB.
+  static constexpr std::uint64_t max_bytes = std::uint64_t{1} << 40;
+
   KvCache() = default;
-  KvCache(int kv_heads, int head_dim, Index capacity)
-      : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity),
-        k_(static_cast<std::size_t>(kv_heads) * static_cast<std::size_t>(capacity) * static_cast<std::size_t>(head_dim)),
-        v_(k_.size()) {
+  KvCache(int kv_heads, int head_dim, Index capacity) : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity) {
     TFX_CHECK(kv_heads > 0 && head_dim > 0 && capacity > 0, "KvCache: kv_heads (", kv_heads, "), head_dim (", head_dim,
               ") and capacity (", capacity, ") must be positive");
+    const std::uint64_t per_position = 2ull * static_cast<std::uint64_t>(kv_heads) * static_cast<std::uint64_t>(head_dim) * sizeof(float);
+    TFX_CHECK(static_cast<std::uint64_t>(capacity) <= max_bytes / per_position, "KvCache: ", capacity, " positions of ",
+              per_position, " bytes exceed the limit of ", max_bytes, " bytes");
+    const std::size_t n = static_cast<std::size_t>(kv_heads) * static_cast<std::size_t>(capacity) * static_cast<std::size_t>(head_dim);
+    try {
+      k_.reset(new float[n]);
+      v_.reset(new float[n]);
+    } catch (const std::bad_alloc&) {
+      fail("KvCache: cannot allocate ", 2 * n * sizeof(float), " bytes for ", capacity, " positions");
+    }
   }
+  KvCache(const KvCache& o) : KvCache(o.kv_heads_, o.head_dim_, o.capacity_) {
+    const std::size_t n = size_elems();
+    std::copy_n(o.k_.get(), n, k_.get());
+    std::copy_n(o.v_.get(), n, v_.get());
+    len_ = o.len_;
+  }
+  KvCache& operator=(const KvCache& o) {
+    if (this != &o) *this = KvCache(o);
+    return *this;
+  }
+  KvCache(KvCache&&) noexcept = default;
+  KvCache& operator=(KvCache&&) noexcept = default;
+
   Index size() const { return len_; }
   Index capacity() const { return capacity_; }
   int kv_heads() const { return kv_heads_; }
@@ -35,18 +61,21 @@ class KvCache {
     for (Index t = 0; t < k.rows; ++t)
       for (int h = 0; h < kv_heads_; ++h) {
         const Index dst = (static_cast<Index>(h) * capacity_ + len_ + t) * head_dim_;
-        std::copy_n(k.row(t) + h * head_dim_, head_dim_, k_.data() + dst);
-        std::copy_n(v.row(t) + h * head_dim_, head_dim_, v_.data() + dst);
+        std::copy_n(k.row(t) + h * head_dim_, head_dim_, k_.get() + dst);
+        std::copy_n(v.row(t) + h * head_dim_, head_dim_, v_.get() + dst);
       }
     len_ += k.rows;
   }
-  KvView view() const { return {k_.data(), v_.data(), len_, capacity_ * head_dim_, kv_heads_, head_dim_}; }
-  std::size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  KvView view() const { return {k_.get(), v_.get(), len_, capacity_ * head_dim_, kv_heads_, head_dim_}; }
+  std::size_t bytes() const { return 2 * size_elems() * sizeof(float); }
 
  private:
+  std::size_t size_elems() const {
+    return static_cast<std::size_t>(kv_heads_) * static_cast<std::size_t>(capacity_) * static_cast<std::size_t>(head_dim_);
+  }
   int kv_heads_ = 0, head_dim_ = 0;
   Index capacity_ = 0, len_ = 0;
-  std::vector<float> k_, v_;
+  std::unique_ptr<float[]> k_, v_;
 };
 
 }  // namespace tfx

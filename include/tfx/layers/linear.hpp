@@ -26,6 +26,7 @@ class Linear {
     TFX_CHECK(x.cols == in_features(), "Linear: input has ", x.cols, " features, expected ", in_features());
     TFX_CHECK(y.rows == x.rows && y.cols == out_features(), "Linear: output is [", y.rows, ", ", y.cols,
               "], expected [", x.rows, ", ", out_features(), "]");
+    TFX_CHECK(static_cast<const void*>(y.data) != static_cast<const void*>(x.data), "Linear: output aliases the input");
     kernels::linear(P{}, ctx, x, w_, b_, y);
   }
 

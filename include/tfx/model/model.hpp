@@ -141,30 +141,31 @@ class Model {
               ") must be a multiple of num_key_value_heads (", dims_.kv_heads, ")");
   }
 
-  /// The tensor `name` as [rows, cols] of T: in place when the file's dtype is T, else converted once.
-  Rows<const T> weight(const std::string& name, std::int64_t rows, std::int64_t cols) {
+  /// The tensor `name` (shape checked against `shape`) as T: in place when the file's dtype is T, else converted once.
+  const T* tensor(const std::string& name, std::initializer_list<std::int64_t> shape) {
     const io::TensorInfo& t = ckpt_.at(name);
     used_.insert(name);
-    const bool one_d = rows == 1;
-    if (one_d) io::check_shape(t, {cols});
-    else io::check_shape(t, {rows, cols});
+    io::check_shape(t, shape);
     TFX_CHECK(t.dtype.has_value(), "tensor '", name, "' in ", t.file, ": dtype ", t.dtype_str,
               " is not a float dtype (F32, F16, BF16)");
     weight_bytes_ += t.bytes.size();
-    if (*t.dtype == dtype_of<T>()) return io::matrix<T>(t);
-    auto& buf = owned_.emplace_back(static_cast<std::size_t>(rows * cols));
+    if (*t.dtype == dtype_of<T>()) return io::matrix<T>(t).data;
+    const Index n = t.numel();
+    auto& buf = owned_.emplace_back(static_cast<std::size_t>(n));
     auto convert = [&]<class U>(U) {
-      const auto src = io::matrix<U>(t);
-      for (Index i = 0; i < rows * cols; ++i) buf[static_cast<std::size_t>(i)] = from_float<T>(to_float(src.data[i]));
+      const U* src = io::matrix<U>(t).data;
+      for (Index i = 0; i < n; ++i) buf[static_cast<std::size_t>(i)] = from_float<T>(to_float(src[i]));
     };
     if (*t.dtype == dtype::f32) convert(float{});
     else if (*t.dtype == dtype::bf16) convert(bf16{});
     else convert(f16{});
-    return Rows<const T>(buf.data(), rows, cols);
+    return buf.data();
+  }
+  Rows<const T> weight(const std::string& name, std::int64_t rows, std::int64_t cols) {
+    return Rows<const T>(tensor(name, {rows, cols}), rows, cols);
   }
   std::span<const T> vector(const std::string& name, std::int64_t n) {
-    const auto r = weight(name, 1, n);
-    return {r.data, static_cast<std::size_t>(n)};
+    return {tensor(name, {n}), static_cast<std::size_t>(n)};
   }
   Linear<T, P> linear(const std::string& prefix, std::int64_t out, std::int64_t in, bool bias) {
     const auto w = weight(prefix + ".weight", out, in);

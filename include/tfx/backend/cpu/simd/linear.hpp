@@ -55,8 +55,12 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
       return;
     }
   }
-  constexpr Index block = 64;
+  // Output rows per block: for f32 one contiguous share per thread (Eigen packs the activations once per call, so
+  // fewer, larger calls are cheaper); for bf16/f16 as many rows as fit ~1 MiB of widened weights, at least 64.
   const Index n_out = w.rows, k = w.cols;
+  const Index share = (n_out + ctx.threads - 1) / ctx.threads;
+  const Index block = std::is_same_v<T, float> ? std::max<Index>(share, 16)
+                                               : std::clamp<Index>((Index{1} << 18) / k, 64, std::max<Index>(share, 64));
   const Index n_blocks = (n_out + block - 1) / block;
   const int nt = vec::threads_for(ctx, n_blocks);
   ScratchScope scratch(ctx.scratch);
