@@ -30,6 +30,8 @@ commands:
   generate    --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
               [--repeat-penalty R] [--seed S] [--threads N]
               stream generated text, then print prefill and decode tokens/s
+              defaults: --max-tokens 128 --temperature 0.7 --top-k 40 --top-p 0.95 --min-p 0.05
+              --repeat-penalty 1.1 --seed 0 --threads (all cores); --temperature 0 is greedy
   logits      --tokens 1,2,3 --out FILE.npy [--decode] [--threads N]
               write float32 logits [T, vocab]; one prefill pass, or one token at a time with --decode
   tokenize    (--text TEXT | --file FILE) [--add-special-tokens]

@@ -80,6 +80,12 @@ inline int threads_for(const Context& ctx, Index work_items) {
   return static_cast<int>(std::max<Index>(1, std::min<Index>(ctx.threads, work_items)));
 }
 
+/// Threads for a loop over `rows` independent rows holding `elements` values in all: one per `grain` elements,
+/// never more than there are rows (a team larger than the loop would only wait).
+inline int threads_for_rows(const Context& ctx, Index rows, Index elements, Index grain) {
+  return threads_for(ctx, std::min(rows, elements / grain + 1));
+}
+
 }  // namespace tfx::cpu::vec
 
 TFX_VECTOR_CODE_END

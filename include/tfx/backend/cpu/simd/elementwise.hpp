@@ -36,7 +36,7 @@ inline float activate(float x, activation a) {
 template <class A, class VecF, class ScalarF>
 inline void for_each_row(const Context& ctx, Index rows, Index cols, VecF vf, ScalarF sf) {
   constexpr Index W = fbatch<A>::size;
-  const int nt = threads_for(ctx, rows * cols / 4096 + 1);
+  const int nt = threads_for_rows(ctx, rows, rows * cols, 4096);
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index r = 0; r < rows; ++r) {
     Index c = 0;

@@ -15,7 +15,7 @@ void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T
   ScratchScope scratch(ctx.scratch);
   float* g = scratch.floats(static_cast<std::size_t>(n)).data();
   for (Index c = 0; c < n; ++c) g[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
-  const int nt = vec::threads_for(ctx, x.rows * n / 8192 + 1);
+  const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * n, 8192);
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index r = 0; r < x.rows; ++r) {
     const float* xr = x.row(r);
@@ -41,7 +41,7 @@ void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const
     g[c] = to_float(gamma[static_cast<std::size_t>(c)]);
     b[c] = beta.empty() ? 0.f : to_float(beta[static_cast<std::size_t>(c)]);
   }
-  const int nt = vec::threads_for(ctx, x.rows * n / 8192 + 1);
+  const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * n, 8192);
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
   for (Index r = 0; r < x.rows; ++r) {
     const float* xr = x.row(r);

@@ -13,7 +13,7 @@ void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, st
   using B = vec::fbatch<A>;
   constexpr Index W = B::size;
   const Index half = static_cast<Index>(inv_freq.size());
-  const int nt = vec::threads_for(ctx, x.rows * heads * head_dim / 8192 + 1);
+  const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * heads * head_dim, 8192);
   ScratchScope scratch(ctx.scratch);
   float* table = scratch.floats(static_cast<std::size_t>(nt * 2 * half)).data();
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
