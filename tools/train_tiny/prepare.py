@@ -52,7 +52,7 @@ def build_tokenizer(entries, vocab_size):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "models", "tiny-fortunes"))
-    ap.add_argument("--work", default=os.path.join(HERE, "work"))
+    ap.add_argument("--work", default=os.path.join(HERE, "scratch"))
     ap.add_argument("--vocab-size", type=int, default=4096)
     ap.add_argument("--max-len", type=int, default=512)
     args = ap.parse_args()

@@ -9,7 +9,7 @@ Run with Debian's PyTorch (package python3-torch, /usr/bin/python3):
 
 Step 1 (tokenizer + encoded corpus) is done by prepare.py, which needs the
 Hugging Face ``tokenizers`` package; this script runs it with ``--tok-python``
-(default: the ``python3`` first on PATH) when tools/train_tiny/work/ holds no
+(default: the ``python3`` first on PATH) when tools/train_tiny/scratch/ holds no
 encoding of the current corpus.  The corpus itself is read (and hashed) from
 /usr/share/games/fortunes/ by both scripts.
 
@@ -40,7 +40,7 @@ from common import (DEFAULT_ARCH, EOT, Qwen3ForCausalLM, hf_state_dict,  # noqa:
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.normpath(os.path.join(HERE, "..", "..", "models", "tiny-fortunes")))
-    ap.add_argument("--work", default=os.path.join(HERE, "work"))
+    ap.add_argument("--work", default=os.path.join(HERE, "scratch"))
     ap.add_argument("--tok-python", default="python3",
                     help="python with the `tokenizers` package, used to run prepare.py")
     ap.add_argument("--seed", type=int, default=1234)
