@@ -17,8 +17,7 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
   const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
   ScratchScope scratch(ctx.scratch);
   float* sbuf = scratch.floats(static_cast<std::size_t>(nt * group * n)).data();
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(dynamic, 1)
-  for (Index it = 0; it < items; ++it) {
+  vec::parallel_for(nt, items, [&](Index it) {
     const int g = static_cast<int>(it / tq);
     const Index i = it % tq;
     float* s = sbuf + omp_get_thread_num() * group * n;  // [group, n] scores, then probabilities
@@ -63,7 +62,7 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
         a.entropy[h * tq + i] = ent;
       }
     }
-  }
+  }, true);
 }
 
 }  // namespace tfx::cpu

@@ -80,6 +80,22 @@ inline int threads_for(const Context& ctx, Index work_items) {
   return static_cast<int>(std::max<Index>(1, std::min<Index>(ctx.threads, work_items)));
 }
 
+/// Runs body(i) for i in [0, n) on nt OpenMP threads (static or dynamic schedule). With one thread the loop runs
+/// inline without entering the OpenMP runtime: even a serialised parallel region costs about a microsecond, which
+/// adds up over the dozen kernels of every layer in a decode step. omp_get_thread_num() in body is the worker slot.
+template <class F>
+inline void parallel_for(int nt, Index n, F&& body, bool dynamic = false) {
+  if (nt <= 1) {
+    for (Index i = 0; i < n; ++i) body(i);
+  } else if (dynamic) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (Index i = 0; i < n; ++i) body(i);
+  } else {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (Index i = 0; i < n; ++i) body(i);
+  }
+}
+
 /// Threads for a loop over `rows` independent rows holding `elements` values in all: one per `grain` elements,
 /// never more than there are rows (a team larger than the loop would only wait).
 inline int threads_for_rows(const Context& ctx, Index rows, Index elements, Index grain) {

@@ -37,12 +37,11 @@ template <class A, class VecF, class ScalarF>
 inline void for_each_row(const Context& ctx, Index rows, Index cols, VecF vf, ScalarF sf) {
   constexpr Index W = fbatch<A>::size;
   const int nt = threads_for_rows(ctx, rows, rows * cols, 4096);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-  for (Index r = 0; r < rows; ++r) {
+  vec::parallel_for(nt, rows, [&](Index r) {
     Index c = 0;
     for (; c + W <= cols; c += W) vf(r, c);
     for (; c < cols; ++c) sf(r, c);
-  }
+  });
 }
 }  // namespace vec
 

@@ -45,13 +45,12 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
       float* split = scratch.floats(static_cast<std::size_t>(x.rows * 2 * half)).data();
       for (Index r = 0; r < x.rows; ++r)
         for (Index i = 0; i < k; ++i) split[r * 2 * half + (i % 2) * half + i / 2] = x(r, i);
-  const int nt = vec::threads_for(ctx, w.rows / 64);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-      for (Index o = 0; o < w.rows; ++o) {
+      const int nt = vec::threads_for(ctx, w.rows / 64);
+      vec::parallel_for(nt, w.rows, [&](Index o) {
         const float b = bias.empty() ? 0.f : to_float(bias[static_cast<std::size_t>(o)]);
         for (Index r = 0; r < x.rows; ++r)
           y(r, o) = vec::dot_bf16<A>(split + r * 2 * half, split + r * 2 * half + half, w.row(o), k) + b;
-      }
+      });
       return;
     }
   }
@@ -65,8 +64,7 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
   const int nt = vec::threads_for(ctx, n_blocks);
   ScratchScope scratch(ctx.scratch);
   float* wbuf = std::is_same_v<T, float> ? nullptr : scratch.floats(static_cast<std::size_t>(nt * block * k)).data();
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(dynamic, 1)
-  for (Index b = 0; b < n_blocks; ++b) {
+  vec::parallel_for(nt, n_blocks, [&](Index b) {
     const Index o0 = b * block, on = std::min(block, n_out - o0);
     float* tbuf = wbuf ? wbuf + omp_get_thread_num() * block * k : nullptr;
     if (x.rows == 1) {
@@ -87,7 +85,7 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
     if (!bias.empty())
       for (Index r = 0; r < x.rows; ++r)
         for (Index o = o0; o < o0 + on; ++o) y(r, o) += to_float(bias[static_cast<std::size_t>(o)]);
-  }
+  }, true);
 }
 
 }  // namespace tfx::cpu

@@ -16,8 +16,7 @@ void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T
   float* g = scratch.floats(static_cast<std::size_t>(n)).data();
   for (Index c = 0; c < n; ++c) g[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
   const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * n, 8192);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-  for (Index r = 0; r < x.rows; ++r) {
+  vec::parallel_for(nt, x.rows, [&](Index r) {
     const float* xr = x.row(r);
     float* yr = y.row(r);
     const float inv = 1.f / std::sqrt(vec::dot<A>(xr, xr, n) / static_cast<float>(n) + eps);
@@ -25,7 +24,7 @@ void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T
     Index c = 0;
     for (; c + W <= n; c += W) (B::load_unaligned(xr + c) * vinv * B::load_unaligned(g + c)).store_unaligned(yr + c);
     for (; c < n; ++c) yr[c] = xr[c] * inv * g[c];
-  }
+  });
 }
 
 template <class A, class T>
@@ -42,8 +41,7 @@ void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const
     b[c] = beta.empty() ? 0.f : to_float(beta[static_cast<std::size_t>(c)]);
   }
   const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * n, 8192);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-  for (Index r = 0; r < x.rows; ++r) {
+  vec::parallel_for(nt, x.rows, [&](Index r) {
     const float* xr = x.row(r);
     float* yr = y.row(r);
     // Two passes (mean, then centred squares): one-pass E[x^2] - E[x]^2 cancels badly for offset inputs.
@@ -66,7 +64,7 @@ void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const
     for (c = 0; c + W <= n; c += W)
       xsimd::fma((B::load_unaligned(xr + c) - vm) * vinv, B::load_unaligned(g + c), B::load_unaligned(b + c)).store_unaligned(yr + c);
     for (; c < n; ++c) yr[c] = (xr[c] - mean) * inv * g[c] + b[c];
-  }
+  });
 }
 
 }  // namespace tfx::cpu

@@ -16,8 +16,7 @@ void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, st
   const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * heads * head_dim, 8192);
   ScratchScope scratch(ctx.scratch);
   float* table = scratch.floats(static_cast<std::size_t>(nt * 2 * half)).data();
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-  for (Index t = 0; t < x.rows; ++t) {
+  vec::parallel_for(nt, x.rows, [&](Index t) {
     float* cs = table + omp_get_thread_num() * 2 * half;
     float* sn = cs + half;
     const float pos = static_cast<float>(positions[static_cast<std::size_t>(t)]);
@@ -49,7 +48,7 @@ void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, st
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace tfx::cpu

@@ -42,8 +42,7 @@ template <class A>
 void softmax_impl(simd<A>, Context& ctx, Rows<float> x, float temperature) {
   const float inv_temp = 1.f / temperature;
   const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * x.cols, 8192);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-  for (Index r = 0; r < x.rows; ++r) vec::softmax_row<A>(x.row(r), x.cols, inv_temp);
+  vec::parallel_for(nt, x.rows, [&](Index r) { vec::softmax_row<A>(x.row(r), x.cols, inv_temp); });
 }
 
 }  // namespace tfx::cpu
