@@ -7,14 +7,33 @@
 using namespace tfx;
 
 namespace {
-/// Owns the golden's weights and builds the attention module from them ("prefix" = "" or "attn.").
-struct AttentionFixture {
+/// The tensors of a golden case whose names start with `prefix` (prefix removed), owned as matrices and vectors.
+struct GoldenWeights {
   std::map<std::string, Matrix<float>> m;
   std::map<std::string, std::vector<float>> v;
+
+  GoldenWeights(const test::Case& c, const std::string& prefix) {
+    for (const auto& [name, t] : c.tensors) {
+      if (name.rfind(prefix, 0) != 0) continue;
+      m.emplace(name.substr(prefix.size()), t.template matrix<float>());
+      v.emplace(name.substr(prefix.size()), t.template values<float>());
+    }
+  }
+  /// A Linear over tensor `weight`, with tensor `bias` when the case has it.
+  template <class P>
+  Linear<float, P> linear(const std::string& weight, const std::string& bias) const {
+    auto b = v.find(bias);
+    return Linear<float, P>(m.at(weight).view(), b == v.end() ? std::span<const float>{} : std::span<const float>(b->second));
+  }
+};
+
+/// Builds the attention module from a golden case's weights ("prefix" = "" or "attn.").
+struct AttentionFixture {
+  GoldenWeights w;
   AttentionConfig cfg;
   RopeConfig rope_cfg;
 
-  AttentionFixture(const test::Case& c, const std::string& prefix) {
+  AttentionFixture(const test::Case& c, const std::string& prefix) : w(c, prefix) {
     cfg.hidden = c.param<int>("hidden");
     cfg.heads = c.param<int>("n_heads");
     cfg.kv_heads = c.param<int>("n_kv_heads");
@@ -23,28 +42,20 @@ struct AttentionFixture {
     cfg.sliding_window = c.param<tfx::Index>("sliding_window");
     rope_cfg.head_dim = cfg.head_dim;
     rope_cfg.rope_theta = c.param<double>("rope_theta");
-    for (const auto& [name, t] : c.tensors) {
-      if (name.rfind(prefix, 0) != 0) continue;
-      m.emplace(name.substr(prefix.size()), t.template matrix<float>());
-      v.emplace(name.substr(prefix.size()), t.template values<float>());
-    }
   }
   template <class P>
   Attention<float, P> make(const RotaryEmbedding<rope::half_split, P>* rope) const {
-    typename Attention<float, P>::Weights w;
-    auto lin = [&](const std::string& n) {
-      auto b = v.find(n + ".bias");
-      return Linear<float, P>(m.at(n + ".weight").view(), b == v.end() ? std::span<const float>{} : std::span<const float>(b->second));
-    };
-    w.q_proj = lin("q_proj");
-    w.k_proj = lin("k_proj");
-    w.v_proj = lin("v_proj");
-    w.o_proj = lin("o_proj");
-    if (v.count("q_norm.weight")) {
-      w.q_norm = v.at("q_norm.weight");
-      w.k_norm = v.at("k_norm.weight");
+    typename Attention<float, P>::Weights aw;
+    auto lin = [&](const std::string& n) { return w.template linear<P>(n + ".weight", n + ".bias"); };
+    aw.q_proj = lin("q_proj");
+    aw.k_proj = lin("k_proj");
+    aw.v_proj = lin("v_proj");
+    aw.o_proj = lin("o_proj");
+    if (w.v.count("q_norm.weight")) {
+      aw.q_norm = w.v.at("q_norm.weight");
+      aw.k_norm = w.v.at("k_norm.weight");
     }
-    return Attention<float, P>(cfg, w, rope);
+    return Attention<float, P>(cfg, aw, rope);
   }
 };
 
@@ -91,17 +102,8 @@ TEMPLATE_LIST_TEST_CASE("TransformerBlock pre-norm and post-norm match PyTorch g
       const auto n1b = c.has("norm1.bias") ? c["norm1.bias"].values<float>() : std::vector<float>{};
       const auto n2b = c.has("norm2.bias") ? c["norm2.bias"].values<float>() : std::vector<float>{};
       const float eps = c.param<float>("eps");
-      std::map<std::string, Matrix<float>> mw;
-      std::map<std::string, std::vector<float>> mb;
-      for (const auto& [name, t] : c.tensors)
-        if (name.rfind("mlp.", 0) == 0) {
-          mw.emplace(name.substr(4), t.template matrix<float>());
-          mb.emplace(name.substr(4), t.template values<float>());
-        }
-      auto lin = [&](const std::string& n) {
-        auto b = mb.find(n + "_bias");
-        return Linear<float, TestType>(mw.at(n + "_weight").view(), b == mb.end() ? std::span<const float>{} : std::span<const float>(b->second));
-      };
+      const GoldenWeights mlp(c, "mlp.");
+      auto lin = [&](const std::string& n) { return mlp.template linear<TestType>(n + "_weight", n + "_bias"); };
       auto x = c["x"].matrix<float>();
       KvCache cache(f.cfg.kv_heads, f.cfg.head_dim, x.rows());
       using Attn = Attention<float, TestType>;

@@ -28,9 +28,6 @@ concept ExecutionPolicy = std::is_empty_v<P> && std::is_trivially_copyable_v<P> 
   { P::name } -> std::convertible_to<std::string_view>;
 };
 
-template <class P>
-concept CpuPolicy = ExecutionPolicy<P> && std::is_same_v<typename P::memory_space, host_space>;
-
 template <class>
 inline constexpr bool dependent_false = false;
 

@@ -74,7 +74,9 @@ GenerationStats generate(const M& model, Session& session, std::span<const std::
             session.capacity());
   GenerationStats st;
   st.prompt_tokens = static_cast<Index>(prompt.size());
-  std::vector<std::int32_t> history(prompt.begin(), prompt.end());
+  std::vector<std::int32_t> history;
+  history.reserve(prompt.size() + static_cast<std::size_t>(max_new_tokens));
+  history.assign(prompt.begin(), prompt.end());
   std::vector<float> logits(static_cast<std::size_t>(model.dims().vocab));
   const Rows<float> row(logits.data(), 1, model.dims().vocab);
 

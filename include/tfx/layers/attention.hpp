@@ -10,6 +10,7 @@
 #include <span>
 
 #include "tfx/core/error.hpp"
+#include "tfx/layers/concepts.hpp"
 #include "tfx/layers/kv_cache.hpp"
 #include "tfx/layers/linear.hpp"
 #include "tfx/layers/rms_norm.hpp"
@@ -33,6 +34,7 @@ class Attention {
  public:
   static constexpr std::string_view name = "attention";
   using Rope = RotaryEmbedding<Layout, P>;
+  static_assert(PositionEncoding<Rope>, "Attention: the rotary embedding does not model tfx::PositionEncoding");
   struct Weights {
     Linear<T, P> q_proj, k_proj, v_proj, o_proj;
     std::span<const T> q_norm{}, k_norm{};  // both or neither

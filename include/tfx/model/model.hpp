@@ -41,11 +41,6 @@ class Session {
     position_ = 0;
     for (auto& c : caches_) c.clear();
   }
-  std::size_t kv_bytes() const {
-    std::size_t b = 0;
-    for (const auto& c : caches_) b += c.bytes();
-    return b;
-  }
 
   cpu::Context ctx;
 

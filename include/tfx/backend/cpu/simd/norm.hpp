@@ -12,9 +12,17 @@ void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T
   using B = vec::fbatch<A>;
   constexpr Index W = B::size;
   const Index n = x.cols;
+  // The gain as f32: f32 weights without the Gemma offset are used as they are, others are widened once per call.
   ScratchScope scratch(ctx.scratch);
-  float* g = scratch.floats(static_cast<std::size_t>(n)).data();
-  for (Index c = 0; c < n; ++c) g[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
+  const float* g = nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    if (weight_offset == 0.f) g = w.data();
+  }
+  if (g == nullptr) {
+    float* widened = scratch.floats(static_cast<std::size_t>(n)).data();
+    for (Index c = 0; c < n; ++c) widened[c] = weight_offset + to_float(w[static_cast<std::size_t>(c)]);
+    g = widened;
+  }
   const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * n, 8192);
   vec::parallel_for(nt, x.rows, [&](Index r) {
     const float* xr = x.row(r);
