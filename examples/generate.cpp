@@ -2,7 +2,7 @@
 //   example_generate MODEL_DIR "prompt"
 #include <cstdio>
 #include <tfx/generate/generate.hpp>
-#include <tfx/model/any_model.hpp>
+#include <tfx/io/load_model.hpp>
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
           tfx::Sampler sampler({.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .seed = 7});
           tfx::TextStream text(tokenizer);
           std::printf("%s", argv[2]);
-          const auto stats = tfx::generate(model, session, prompt, 40, sampler, model.config().eos_token_id,
+          const auto stats = tfx::generate(model, session, prompt, 40, sampler, model.info().eos_token_id,
                                            [&](std::int32_t id) {
                                              std::printf("%s", text.push(id).c_str());
                                              return true;

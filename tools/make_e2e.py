@@ -6,8 +6,10 @@
     python3 tools/make_e2e.py CASE ...   # regenerate only the named cases (index.json is rewritten)
 
 Every case folder `tests/data/e2e/<case>/` holds:
-  config.json        exactly as `save_pretrained` writes it (except the *_v4config case, see its notes)
-  model.safetensors  exactly as `save_pretrained(safe_serialization=True)` writes it
+  config.json        exactly as `save_pretrained` writes it, except where a case rewrites it on purpose
+                     (*_v4config, gpt2_minimal_config, *_no_head_dim: see their notes)
+  model.safetensors  exactly as `save_pretrained(safe_serialization=True)` writes it, except where a case
+                     rewrites the tensor names/layout on purpose (gpt2_noprefix_f16, qwen3_moe_fused_experts_f32)
   reference.json     tokens, logits_prefill [T][V], logits_decode [T][V], diagnostics, HF versions
 
 Nothing is downloaded: configs are built in code, weights are random (seeded) and then overwritten with
@@ -17,6 +19,9 @@ weights and zero biases, which would make the tests blind to many bugs).
 Reference logits are produced by Hugging Face's own modeling code (eager attention, float32 compute,
 one CPU thread). For F16/BF16 cases the model is rounded to the storage dtype, saved, and the reference
 is computed from a float32 copy of the ROUNDED weights, i.e. exactly what the file holds, computed in f32.
+Mixed-precision cases (llama_bf16_f32norms, qwen2_f16_f32bias) keep some tensors in F32 in the same file.
+The reference model is always loaded from the tensors read back from the written model.safetensors (mapped
+back to the module names where a case rewrote the file), so it sees exactly the stored values.
 
 Requirements: torch, transformers (>= 5, which writes `rope_parameters`/`dtype`), safetensors, numpy.
 """
@@ -26,24 +31,31 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import sys
+import warnings
 
 import numpy as np
 import torch
 import safetensors
 import transformers
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     DynamicCache,
+    GPT2Config,
     LlamaConfig,
     MistralConfig,
     Qwen2Config,
     Qwen3Config,
+    Qwen3MoeConfig,
 )
 
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", message=".*past_key_values.*is deprecated", category=FutureWarning)
 torch.use_deterministic_algorithms(True)
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -64,6 +76,8 @@ CONFIG_CLASSES = {
     "qwen2": Qwen2Config,
     "qwen3": Qwen3Config,
     "mistral": MistralConfig,
+    "gpt2": GPT2Config,
+    "qwen3_moe": Qwen3MoeConfig,
 }
 
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
@@ -216,6 +230,144 @@ CASES = [
                  num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=10000.0,
                  sliding_window=4, tie_word_embeddings=False),
     ),
+    # ---------------------------------------------------------------------------------------------- GPT-2
+    dict(
+        name="gpt2_f32", family="gpt2", dtype="F32", seed=501, T=10,
+        desc="GPT-2: n_embd 24, 4 heads (head_dim 6), 2 layers, gelu_new, n_inner null (4*24 = 96), learned "
+             "positions (n_positions 32), tied lm_head; names as save_pretrained writes them (transformer.*)",
+        cfg=dict(vocab_size=119, n_embd=24, n_head=4, n_layer=2, n_positions=32, activation_function="gelu_new",
+                 bos_token_id=118, eos_token_id=118),
+    ),
+    dict(
+        name="gpt2_noprefix_f16", family="gpt2", dtype="F16", seed=502, T=9,
+        desc="GPT-2 stored as F16, activation 'gelu' (exact erf GELU), tensor names WITHOUT the 'transformer.' "
+             "prefix (wte.weight, h.0.attn.c_attn.weight, ... as GPT2Model checkpoints are), no lm_head.weight",
+        strip_prefix="transformer.",
+        baselines={"gelu_new": {"activation_function": "gelu_new"}},
+        cfg=dict(vocab_size=127, n_embd=32, n_head=4, n_layer=2, n_positions=32, activation_function="gelu",
+                 bos_token_id=126, eos_token_id=126),
+    ),
+    dict(
+        name="gpt2_bf16_relu_odd", family="gpt2", dtype="BF16", seed=503, T=11,
+        desc="GPT-2 stored as BF16, relu, odd n_inner 37, 3 layers, n_embd 30 / 5 heads (head_dim 6), "
+             "scale_attn_by_inverse_layer_idx true (layer l scores scaled by head_dim**-0.5 / (l+1))",
+        baselines={"no_inverse_layer_idx": {"scale_attn_by_inverse_layer_idx": False}},
+        cfg=dict(vocab_size=113, n_embd=30, n_head=5, n_layer=3, n_positions=32, n_inner=37,
+                 activation_function="relu", scale_attn_by_inverse_layer_idx=True, bos_token_id=112, eos_token_id=112),
+    ),
+    dict(
+        name="gpt2_noscale_tanh", family="gpt2", dtype="F32", seed=504, T=10,
+        desc="GPT-2 with scale_attn_weights false (scores NOT divided by sqrt(head_dim)), activation "
+             "gelu_pytorch_tanh, layer_norm_epsilon 1e-3, n_embd 24 / 3 heads (head_dim 8)",
+        baselines={"scale_attn_weights_true": {"scale_attn_weights": True},
+                   "layer_norm_epsilon_1e-5": {"layer_norm_epsilon": 1e-5},
+                   "gelu_erf": {"activation_function": "gelu"}},
+        cfg=dict(vocab_size=101, n_embd=24, n_head=3, n_layer=2, n_positions=32,
+                 activation_function="gelu_pytorch_tanh", scale_attn_weights=False, layer_norm_epsilon=1e-3,
+                 bos_token_id=100, eos_token_id=100),
+    ),
+    dict(
+        name="gpt2_minimal_config", family="gpt2", dtype="F32", seed=505, T=8,
+        desc="GPT-2 whose config.json has ONLY model_type, vocab_size, n_embd, n_layer, n_head, n_positions: "
+             "GPT2Config defaults apply (n_inner 4*n_embd = 64, gelu_new, layer_norm_epsilon 1e-5, "
+             "scale_attn_weights true, tie_word_embeddings true; no 'architectures' key; bos/eos default to 50256, "
+             "outside this vocabulary)",
+        config_only=["model_type", "vocab_size", "n_embd", "n_layer", "n_head", "n_positions"],
+        cfg=dict(vocab_size=97, n_embd=16, n_head=2, n_layer=2, n_positions=16),
+    ),
+    # ------------------------------------------------------------------------------------------ Qwen3-MoE
+    dict(
+        name="qwen3_moe_top2_f32", family="qwen3_moe", dtype="F32", seed=657, T=10,
+        desc="Qwen3-MoE: every layer sparse, 4 experts top-2, norm_topk_prob false (weights are the raw softmax "
+             "probs), moe_intermediate_size 12, explicit head_dim 12 (hidden 32 / 4 heads), GQA 4/2, untied; "
+             "per-expert tensors as save_pretrained writes them",
+        cfg=dict(vocab_size=131, hidden_size=32, intermediate_size=40, moe_intermediate_size=12, num_experts=4,
+                 num_experts_per_tok=2, norm_topk_prob=False, decoder_sparse_step=1, num_hidden_layers=2,
+                 num_attention_heads=4, num_key_value_heads=2, head_dim=12, max_position_embeddings=64,
+                 rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False),
+    ),
+    dict(
+        name="qwen3_moe_fused_experts_f32", family="qwen3_moe", dtype="F32", seed=657, T=10,
+        desc="Same config, weights, tokens and reference as qwen3_moe_top2_f32, but the experts stored fused "
+             "(transformers' in-memory layout): mlp.experts.gate_up_proj [E, 2*I, H] (gate rows first, then up) "
+             "and mlp.experts.down_proj [E, H, I], no '.weight' suffix",
+        experts_layout="fused",
+        cfg=dict(vocab_size=131, hidden_size=32, intermediate_size=40, moe_intermediate_size=12, num_experts=4,
+                 num_experts_per_tok=2, norm_topk_prob=False, decoder_sparse_step=1, num_hidden_layers=2,
+                 num_attention_heads=4, num_key_value_heads=2, head_dim=12, max_position_embeddings=64,
+                 rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False),
+    ),
+    dict(
+        name="qwen3_moe_top1_bf16", family="qwen3_moe", dtype="BF16", seed=756, T=9,
+        desc="Qwen3-MoE stored as BF16: 4 experts top-1 with norm_topk_prob true (the one weight is p/p = 1), "
+             "moe_intermediate_size 10, MQA 3/1, head_dim 16 (hidden 24), tied embeddings",
+        cfg=dict(vocab_size=109, hidden_size=24, intermediate_size=30, moe_intermediate_size=10, num_experts=4,
+                 num_experts_per_tok=1, norm_topk_prob=True, num_hidden_layers=2, num_attention_heads=3,
+                 num_key_value_heads=1, head_dim=16, max_position_embeddings=64, rms_norm_eps=1e-6,
+                 rope_theta=1000000.0, tie_word_embeddings=True),
+    ),
+    dict(
+        name="qwen3_moe_mixed_f16", family="qwen3_moe", dtype="F16", seed=603, T=10,
+        desc="Qwen3-MoE stored as F16, 3 layers with decoder_sparse_step 2 and mlp_only_layers [2]: layer 0 dense "
+             "(intermediate_size 28), layer 1 sparse (5 experts top-3, moe_intermediate_size 8, norm_topk_prob "
+             "true), layer 2 dense (by the step rule alone already: (2+1) % 2 != 0; qwen3_moe_mlp_only_f32 is the "
+             "case where mlp_only_layers decides); 2/1 heads, head_dim 10 (hidden 24)",
+        cfg=dict(vocab_size=97, hidden_size=24, intermediate_size=28, moe_intermediate_size=8, num_experts=5,
+                 num_experts_per_tok=3, norm_topk_prob=True, decoder_sparse_step=2, mlp_only_layers=[2],
+                 num_hidden_layers=3, num_attention_heads=2, num_key_value_heads=1, head_dim=10,
+                 max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False),
+    ),
+    dict(
+        name="qwen3_moe_mlp_only_f32", family="qwen3_moe", dtype="F32", seed=625, T=8,
+        desc="Qwen3-MoE with decoder_sparse_step 1 and mlp_only_layers [0]: layer 0 dense (intermediate_size 24), "
+             "layer 1 sparse (3 experts top-2, norm_topk_prob false, moe_intermediate_size 8); 2/1 heads, head_dim 8",
+        cfg=dict(vocab_size=89, hidden_size=16, intermediate_size=24, moe_intermediate_size=8, num_experts=3,
+                 num_experts_per_tok=2, norm_topk_prob=False, decoder_sparse_step=1, mlp_only_layers=[0],
+                 num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=8,
+                 max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=False),
+    ),
+    dict(
+        name="qwen3_moe_no_head_dim", family="qwen3_moe", dtype="F32", seed=661, T=9,
+        desc="Qwen3-MoE config.json without head_dim (Qwen3MoeConfig has no such field: attention uses "
+             "hidden_size // num_attention_heads = 40 // 4 = 10) and with the expert count under the published "
+             "checkpoints' key 'num_experts' (transformers 5 writes 'num_local_experts'); 4 experts top-2, "
+             "norm_topk_prob true, GQA 4/2",
+        config_rename={"num_local_experts": "num_experts"},
+        cfg=dict(vocab_size=103, hidden_size=40, intermediate_size=48, moe_intermediate_size=10, num_experts=4,
+                 num_experts_per_tok=2, norm_topk_prob=True, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=1000000.0,
+                 tie_word_embeddings=False),
+    ),
+    # ---------------------------------------------------------------------------------- mixed precision
+    dict(
+        name="llama_bf16_f32norms", family="llama", dtype="BF16", seed=115, T=10,
+        desc="Llama GQA 4/2, head_dim 8: embedding and projection matrices stored as BF16 but the RMSNorm weights "
+             "(input_layernorm, post_attention_layernorm, model.norm) stored as F32 with values not representable "
+             "in BF16",
+        keep_f32=r"norm\.weight$",
+        cfg=llama(vocab_size=127, hidden_size=32, intermediate_size=45, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=10000.0),
+    ),
+    dict(
+        name="qwen2_f16_f32bias", family="qwen2", dtype="F16", seed=203, T=10,
+        desc="Qwen2: matrices stored as F16, q/k/v biases (std 1.0, 5x the other cases) and RMSNorm weights "
+             "stored as F32, untied, GQA 4/2, head_dim 8",
+        keep_f32=r"(norm\.weight|\.bias)$", bias_std=1.0,
+        cfg=dict(vocab_size=113, hidden_size=32, intermediate_size=41, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=1000000.0,
+                 tie_word_embeddings=False),
+    ),
+    # ---------------------------------------------------------------------------------- config defaults
+    dict(
+        name="qwen3_no_head_dim", family="qwen3", dtype="F32", seed=303, T=9,
+        desc="Qwen3 config.json without head_dim, hidden 16 / 2 heads = 8: Qwen3Config's own default head_dim = 128 "
+             "applies (NOT hidden/heads), so q_proj is [256, 16], k/v_proj [128, 16], o_proj [16, 256], "
+             "q_norm/k_norm [128]",
+        config_drop=["head_dim"],
+        cfg=dict(vocab_size=97, hidden_size=16, intermediate_size=29, num_hidden_layers=2, num_attention_heads=2,
+                 num_key_value_heads=1, max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=1000000.0,
+                 tie_word_embeddings=False),
+    ),
 ]
 
 NOTES_COMMON = (
@@ -223,6 +375,51 @@ NOTES_COMMON = (
     "all tokens (use_cache=False). logits_decode: tokens fed one at a time with a DynamicCache(config=...) "
     "(use_cache=True, positions 0..T-1). RoPE is HF's rotate_half layout (pairs (i, i+head_dim/2)); q/k "
     "projections are stored in HF order (no permutation). Attention scale = head_dim**-0.5."
+)
+
+NOTES_GPT2 = (
+    "Random tiny model, HF eager attention, float32 compute, 1 CPU thread. logits_prefill: one forward over "
+    "all tokens (use_cache=False). logits_decode: tokens fed one at a time with a DynamicCache(config=...) "
+    "(use_cache=True, positions 0..T-1). GPT-2: no RoPE; h0 = wte[token] + wpe[position] (learned absolute "
+    "positions, position = number of cached tokens + i). Pre-LN blocks: x += c_proj(attn(ln_1(x))); "
+    "x += mlp.c_proj(act(mlp.c_fc(ln_2(x)))); logits = ln_f(x) @ wte^T (tied: the file has no lm_head.weight). "
+    "LayerNorm has weight and bias, biased variance, eps = layer_norm_epsilon. Conv1D weights are stored "
+    "[in, out] and applied as y = x @ W + b (transposed w.r.t. nn.Linear). c_attn.weight is [n_embd, 3*n_embd]: "
+    "output columns [0, n_embd) are q, [n_embd, 2*n_embd) k, [2*n_embd, 3*n_embd) v; within each, head h is "
+    "columns h*head_dim..(h+1)*head_dim-1; head_dim = n_embd / n_head. Every Conv1D has a bias. Attention "
+    "scores are multiplied by scale = (head_dim**-0.5 if scale_attn_weights else 1) / (layer_idx+1 if "
+    "scale_attn_by_inverse_layer_idx else 1) (layer_idx from 0); the causal mask is additive (dtype min); "
+    "softmax then @ v, heads concatenated, then attn.c_proj. n_inner null means 4*n_embd. save_pretrained "
+    "writes no attn.bias / attn.masked_bias buffers (transformers 5 GPT-2 registers no buffers at all) and no "
+    "lm_head.weight for a tied model. Older checkpoints (e.g. openai-community/gpt2) carry h.{l}.attn.bias "
+    "[1, 1, n_positions, n_positions] causal-mask buffers, which transformers ignores silently on load "
+    "(_keys_to_ignore_on_load_unexpected), and some attn.masked_bias scalars, which it reports as unexpected "
+    "and skips."
+)
+
+NOTES_QWEN3_MOE = (
+    "Qwen3-MoE: attention exactly as Qwen3 (q/k/v/o without bias, per-head q_norm/k_norm RMSNorm over head_dim "
+    "before RoPE, rotate_half RoPE over the full head_dim, scale head_dim**-0.5). Layer l has a sparse MoE "
+    "block iff l not in mlp_only_layers and num_experts > 0 and (l+1) % decoder_sparse_step == 0, else a dense "
+    "SwiGLU MLP (mlp.gate_proj/up_proj/down_proj, intermediate_size). Sparse block, per token x (the "
+    "post_attention_layernorm output): router_logits = x @ mlp.gate.weight^T (gate.weight is [num_experts, "
+    "hidden], no bias); probs = softmax(router_logits) computed in float32 over ALL experts; the top "
+    "num_experts_per_tok probs are selected (torch.topk); if norm_topk_prob they are divided by their sum, "
+    "else used as they are (they do not sum to 1); the weights are cast to the hidden dtype; "
+    "out = sum_k w_k * down_e(silu(gate_e(x)) * up_e(x)) with e the selected experts (no shared expert, no "
+    "bias). save_pretrained (transformers 5) writes the experts per expert: "
+    "model.layers.{l}.mlp.experts.{e}.gate_proj.weight [I, H], .up_proj.weight [I, H], .down_proj.weight [H, I] "
+    "(I = moe_intermediate_size); in memory (and in the fused-layout case) they are "
+    "mlp.experts.gate_up_proj [E, 2*I, H] = per expert cat(gate_proj, up_proj) along rows (gate first) and "
+    "mlp.experts.down_proj [E, H, I]. config.json as written by transformers 5 names the expert count "
+    "'num_local_experts' (Qwen3MoeConfig.attribute_map num_experts -> num_local_experts); published Qwen3-MoE "
+    "configs use 'num_experts' - both load in transformers. Qwen3MoeConfig has no head_dim field: without a "
+    "head_dim key attention uses hidden_size // num_attention_heads (unlike Qwen3Config, whose default is 128). "
+    "The reference uses experts_implementation='eager' (a python loop over the hit experts, accumulating with "
+    "index_add_ in expert order); min_router_logit_gap is the smallest difference, over all tokens and sparse "
+    "layers in prefill and decode, between the k-th and (k+1)-th largest router logit (so that the expert "
+    "selection is far from a tie); expert_hits_prefill counts, per sparse layer, how many prefill tokens chose "
+    "each expert."
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -238,29 +435,216 @@ def make_config(case, override=None):
     return cfg
 
 
-def new_model(cfg):
+def new_model(cfg, experts_implementation="eager"):
     torch.manual_seed(0)  # HF init (immediately overwritten) -- seeded anyway
-    m = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", dtype=torch.float32)
+    kw = {}
+    if cfg.model_type == "qwen3_moe":
+        kw["experts_implementation"] = experts_implementation  # the plain per-expert loop, not grouped_mm
+    m = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", dtype=torch.float32, **kw)
     return m.eval()
 
 
+ROUTER_SCALE = 2.0  # router weights 2/sqrt(hidden): decisive routing, far from top-k ties
+
+
 @torch.no_grad()
-def randomize(model, seed):
+def randomize(model, seed, bias_std=0.2):
     """Overwrite every parameter with a seeded, well-conditioned random value."""
+    if model.config.model_type == "gpt2":
+        return randomize_gpt2(model, seed)
     g = torch.Generator().manual_seed(seed)
     for name, p in model.named_parameters():  # tied params are yielded once
         shape = p.shape
         if name.endswith("norm.weight"):
             v = 1.0 + 0.25 * torch.randn(shape, generator=g)
         elif name.endswith(".bias"):
-            v = 0.2 * torch.randn(shape, generator=g)
+            v = bias_std * torch.randn(shape, generator=g)
         elif "embed_tokens" in name:
             v = 0.4 * torch.randn(shape, generator=g)
+        elif name.endswith("mlp.gate.weight"):  # MoE router [num_experts, hidden]
+            v = ROUTER_SCALE * torch.randn(shape, generator=g) / math.sqrt(shape[1])
         elif p.dim() == 2:
             v = torch.randn(shape, generator=g) / math.sqrt(shape[1])
+        elif p.dim() == 3 and ".mlp.experts." in name:  # fused experts [E, out, in]
+            v = torch.randn(shape, generator=g) / math.sqrt(shape[2])
         else:
             raise RuntimeError(f"unexpected parameter {name} {tuple(shape)}")
         p.copy_(v.to(p.dtype))
+
+
+@torch.no_grad()
+def randomize_gpt2(model, seed):
+    """GPT-2: LayerNorm weight/bias, Conv1D weights stored [in, out] (fan-in is shape[0])."""
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        shape = p.shape
+        if ".ln_" in name and name.endswith(".weight"):
+            v = 1.0 + 0.25 * torch.randn(shape, generator=g)
+        elif name.endswith(".bias"):
+            v = 0.2 * torch.randn(shape, generator=g)
+        elif name.endswith("wte.weight"):
+            v = 0.4 * torch.randn(shape, generator=g)
+        elif name.endswith("wpe.weight"):
+            v = 0.3 * torch.randn(shape, generator=g)
+        elif p.dim() == 2:  # Conv1D [in, out]
+            v = torch.randn(shape, generator=g) / math.sqrt(shape[0])
+        else:
+            raise RuntimeError(f"unexpected parameter {name} {tuple(shape)}")
+        p.copy_(v.to(p.dtype))
+
+
+EXPERT_KEY = re.compile(r"^(.*\.mlp\.experts)\.(\d+)\.(gate|up|down)_proj\.weight$")
+
+
+def fuse_experts(sd):
+    """Per-expert tensors (as save_pretrained writes them) -> transformers' fused gate_up_proj / down_proj."""
+    out, per = {}, {}
+    for k, v in sd.items():
+        m = EXPERT_KEY.match(k)
+        if m:
+            per.setdefault(m.group(1), {})[(int(m.group(2)), m.group(3))] = v
+        else:
+            out[k] = v
+    for prefix, t in per.items():
+        n = 1 + max(e for e, _ in t)
+        assert len(t) == 3 * n, (prefix, sorted(t))
+        out[prefix + ".gate_up_proj"] = torch.stack([torch.cat([t[(e, "gate")], t[(e, "up")]], 0) for e in range(n)])
+        out[prefix + ".down_proj"] = torch.stack([t[(e, "down")] for e in range(n)])
+    return out
+
+
+def file_state_dict(path, model):
+    """The tensors of `path`, as float32, under `model`'s parameter names (undoing a case's renaming)."""
+    sd = {k: v.to(torch.float32) for k, v in load_file(path).items()}
+    if model.config.model_type == "gpt2" and not any(k.startswith("transformer.") for k in sd):
+        sd = {("transformer." + k if not k.startswith("lm_head.") else k): v for k, v in sd.items()}
+    if model.config.model_type == "qwen3_moe":
+        sd = fuse_experts(sd)
+    return sd
+
+
+def rewrite_weights(case, path):
+    """Case-specific rewrite of the model.safetensors that save_pretrained wrote (names/layout only, values kept)."""
+    if not (case.get("strip_prefix") or case.get("experts_layout") == "fused"):
+        return
+    sd = load_file(path)
+    if case.get("strip_prefix"):
+        p = case["strip_prefix"]
+        assert all(k.startswith(p) for k in sd), sorted(sd)
+        sd = {k.removeprefix(p): v for k, v in sd.items()}
+    if case.get("experts_layout") == "fused":
+        sd = fuse_experts(sd)
+    save_file({k: v.contiguous() for k, v in sd.items()}, path, metadata={"format": "pt"})
+
+
+def check_file_layout(case, cfg, path):
+    """Assert what the written file holds (names, shapes, dtypes) for the families/cases that depend on it."""
+    inv = tensor_inventory(path)
+    keep = re.compile(case["keep_f32"]) if case.get("keep_f32") else None
+    for k, (dt, _) in inv.items():
+        want = "F32" if keep is not None and keep.search(k) else case["dtype"]
+        assert dt == want, (k, dt, want)
+    if keep is not None:
+        assert any(v[0] == "F32" for v in inv.values()) and any(v[0] != "F32" for v in inv.values())
+    if cfg.tie_word_embeddings:
+        assert "lm_head.weight" not in inv
+    if case["family"] == "gpt2":
+        assert not any(k.endswith((".attn.bias", ".attn.masked_bias")) for k in inv), sorted(inv)
+        pre = "" if case.get("strip_prefix") else "transformer."
+        E, L, V = cfg.n_embd, cfg.n_layer, cfg.vocab_size
+        inner = cfg.n_inner if cfg.n_inner is not None else 4 * E
+        want = {pre + "wte.weight": [V, E], pre + "wpe.weight": [cfg.n_positions, E],
+                pre + "ln_f.weight": [E], pre + "ln_f.bias": [E]}
+        for l in range(L):
+            h = f"{pre}h.{l}."
+            want.update({h + "ln_1.weight": [E], h + "ln_1.bias": [E], h + "ln_2.weight": [E], h + "ln_2.bias": [E],
+                         h + "attn.c_attn.weight": [E, 3 * E], h + "attn.c_attn.bias": [3 * E],
+                         h + "attn.c_proj.weight": [E, E], h + "attn.c_proj.bias": [E],
+                         h + "mlp.c_fc.weight": [E, inner], h + "mlp.c_fc.bias": [inner],
+                         h + "mlp.c_proj.weight": [inner, E], h + "mlp.c_proj.bias": [E]})
+        assert {k: v[1] for k, v in inv.items()} == want, sorted(inv.items())
+    if case["family"] == "qwen3_moe":
+        H, I, E = cfg.hidden_size, cfg.moe_intermediate_size, cfg.num_experts
+        for l in range(cfg.num_hidden_layers):
+            p = f"model.layers.{l}.mlp."
+            sparse = l not in cfg.mlp_only_layers and E > 0 and (l + 1) % cfg.decoder_sparse_step == 0
+            if not sparse:
+                D = cfg.intermediate_size
+                assert inv[p + "gate_proj.weight"][1] == [D, H] and inv[p + "down_proj.weight"][1] == [H, D]
+                assert not any(k.startswith(p + "experts") or k.startswith(p + "gate.") for k in inv)
+                continue
+            assert inv[p + "gate.weight"][1] == [E, H]
+            if case.get("experts_layout") == "fused":
+                assert inv[p + "experts.gate_up_proj"][1] == [E, 2 * I, H]
+                assert inv[p + "experts.down_proj"][1] == [E, H, I]
+                assert not any(EXPERT_KEY.match(k) for k in inv)
+            else:
+                for e in range(E):
+                    q = f"{p}experts.{e}."
+                    assert inv[q + "gate_proj.weight"][1] == [I, H] and inv[q + "up_proj.weight"][1] == [I, H]
+                    assert inv[q + "down_proj.weight"][1] == [H, I]
+                assert p + "experts.gate_up_proj" not in inv
+
+
+def rewrite_config(case, path):
+    """Case-specific rewrite of config.json; returns a list of what was done (empty: untouched)."""
+    c = json.load(open(path))
+    done = []
+    if case.get("config_only"):
+        c = {k: c[k] for k in case["config_only"]}
+        done.append("only the keys " + ", ".join(case["config_only"]) + " kept")
+    for k in case.get("config_drop", []):
+        del c[k]
+        done.append(f"key '{k}' removed")
+    for k, new in case.get("config_rename", {}).items():
+        c[new] = c.pop(k)
+        done.append(f"key '{k}' renamed to '{new}'")
+    if done:
+        with open(path, "w") as f:
+            f.write(json.dumps(c, indent=2, sort_keys=True) + "\n")
+    return done
+
+
+def load_reference(model, sd):
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    tied = model.config.tie_word_embeddings
+    missing = [k for k in missing if not (k == "lm_head.weight" and tied)]
+    assert not missing and not unexpected, (missing, unexpected)
+    if tied:
+        assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    return model
+
+
+@torch.no_grad()
+def router_stats(model, tokens):
+    """Smallest gap between the k-th and (k+1)-th router logit (prefill and decode) and prefill expert hits."""
+    m = copy.deepcopy(model)
+    k = m.config.num_experts_per_tok
+    gaps, hits, handles = [], {}, []
+    phase = {"prefill": True}
+
+    def hook(name):
+        def f(mod, inp, out):
+            logits = out[0].float()
+            top = logits.topk(min(k + 1, logits.shape[-1]), dim=-1).values
+            if top.shape[-1] > k:
+                gaps.append(float((top[:, k - 1] - top[:, k]).min()))
+            if phase["prefill"]:
+                idx = out[2]
+                hits[name] = torch.bincount(idx.flatten(), minlength=m.config.num_experts).tolist()
+        return f
+
+    for name, mod in m.named_modules():
+        if type(mod).__name__.endswith("TopKRouter"):
+            handles.append(mod.register_forward_hook(hook(name.removesuffix(".mlp.gate"))))
+    m(input_ids=torch.tensor([tokens], dtype=torch.long), use_cache=False)
+    phase["prefill"] = False
+    cache = DynamicCache(config=m.config)
+    for t in tokens:
+        m(input_ids=torch.tensor([[t]], dtype=torch.long), past_key_values=cache, use_cache=True)
+    for h in handles:
+        h.remove()
+    return (min(gaps) if gaps else None), hits
 
 
 @torch.no_grad()
@@ -354,33 +738,43 @@ def build(case):
 
     cfg = make_config(case)
     model = new_model(cfg)
-    randomize(model, case["seed"])
+    randomize(model, case["seed"], bias_std=case.get("bias_std", 0.2))
 
     store_dtype = DTYPES[case["dtype"]]
+    keep = re.compile(case["keep_f32"]) if case.get("keep_f32") else None
     if store_dtype != torch.float32:
+        f32 = {n: p.detach().clone() for n, p in model.named_parameters() if keep and keep.search(n)}
         model = model.to(store_dtype)
+        for n, p in model.named_parameters():
+            if n in f32:
+                p.data = f32[n]  # mixed precision: these stay F32 in the file
     model.save_pretrained(d, safe_serialization=True)
     gen = os.path.join(d, "generation_config.json")
     if os.path.exists(gen):
         os.remove(gen)
+    wpath = os.path.join(d, "model.safetensors")
+    rewrite_weights(case, wpath)
+    check_file_layout(case, cfg, wpath)
 
-    # Reference model: a fresh float32 model of the same config, loaded with a float32 copy of the
-    # (possibly rounded) stored weights. Built independently of from_pretrained so that the final
-    # from_pretrained check is a real round-trip test.
-    ref = new_model(make_config(case))
-    sd = {k: v.detach().to(torch.float32) for k, v in model.state_dict().items()}
-    missing, unexpected = ref.load_state_dict(sd, strict=False)
-    missing = [k for k in missing if not (k == "lm_head.weight" and cfg.tie_word_embeddings)]
-    assert not missing and not unexpected, (missing, unexpected)
-    if cfg.tie_word_embeddings:
-        assert ref.lm_head.weight.data_ptr() == ref.model.embed_tokens.weight.data_ptr()
-    del model
-
+    cpath = os.path.join(d, "config.json")
     if case.get("v4config"):
-        p = os.path.join(d, "config.json")
-        c = json.load(open(p))
-        with open(p, "w") as f:
+        c = json.load(open(cpath))
+        with open(cpath, "w") as f:
             f.write(json.dumps(to_v4_config(c), indent=2, sort_keys=True) + "\n")
+    rewritten_config = rewrite_config(case, cpath)
+
+    # Reference model: a fresh float32 model of the same config (for a rewritten config.json: of the config
+    # transformers reads back from that file), loaded with a float32 copy of the tensors read back from the
+    # written model.safetensors. Built independently of from_pretrained so that the final from_pretrained
+    # check is a real round-trip test.
+    ref_cfg = AutoConfig.from_pretrained(d) if rewritten_config else make_config(case)
+    ref = new_model(ref_cfg)
+    sd = file_state_dict(wpath, ref)
+    msd = model.state_dict()
+    for k, v in sd.items():  # the file holds exactly the (rounded) in-memory weights
+        assert torch.equal(v, msd[k].to(torch.float32)), k
+    load_reference(ref, sd)
+    del model, msd
 
     g = torch.Generator().manual_seed(case["seed"] * 7919 + 17)
     tokens = torch.randint(0, cfg.vocab_size, (case["T"],), generator=g).tolist()
@@ -390,16 +784,56 @@ def build(case):
     diff = maxdiff(lp, ld)
 
     checks = {}
-    notes = [NOTES_COMMON, case["desc"] + "."]
+    notes = [NOTES_GPT2 if case["family"] == "gpt2" else NOTES_COMMON, case["desc"] + "."]
     if case["dtype"] != "F32":
         notes.append(
             f"Weights stored as {case['dtype']}; reference computed in float32 from the upcast stored "
             "(rounded) weights. config.json 'dtype' records the storage dtype."
         )
-    if cfg.tie_word_embeddings:
+    if keep is not None:
+        n32 = [k for k, v in tensor_inventory(wpath).items() if v[0] == "F32"]
+        notes.append(
+            f"Mixed precision: the {len(n32)} tensors whose names match /{case['keep_f32']}/ are stored as F32 "
+            f"(full float32 values, not {case['dtype']}-representable), all others as {case['dtype']}; the reference "
+            f"uses them unrounded. max_abs_diff_prefill_vs_f32_tensors_rounded_to_{case['dtype']} shows what "
+            f"rounding them to {case['dtype']} would do to the logits."
+        )
+    if cfg.tie_word_embeddings and case["family"] != "gpt2":
         notes.append("tie_word_embeddings=true: the file has no lm_head.weight; logits use model.embed_tokens.weight.")
-    if case["family"] == "qwen3":
+    if case["family"] in ("qwen3", "qwen3_moe"):
         notes.append("Qwen3: q_norm/k_norm are RMSNorm over head_dim applied per head after projection, before RoPE.")
+    if case["family"] == "qwen3_moe":
+        notes.append(NOTES_QWEN3_MOE)
+    if case.get("strip_prefix"):
+        notes.append(
+            f"model.safetensors was rewritten after save_pretrained: every tensor name lost its "
+            f"'{case['strip_prefix']}' prefix (the layout of GPT2Model checkpoints such as openai-community/gpt2); "
+            "transformers' from_pretrained loads it into GPT2LMHeadModel unchanged."
+        )
+    if case.get("experts_layout") == "fused":
+        notes.append(
+            "model.safetensors was rewritten after save_pretrained: per layer the 3*E per-expert tensors were "
+            "replaced by model.layers.{l}.mlp.experts.gate_up_proj [E, 2*I, H] (expert e: rows 0..I-1 = "
+            "experts.{e}.gate_proj.weight, rows I..2I-1 = experts.{e}.up_proj.weight) and "
+            "model.layers.{l}.mlp.experts.down_proj [E, H, I] (= stacked experts.{e}.down_proj.weight); "
+            "transformers' from_pretrained loads it to the same logits."
+        )
+    if rewritten_config:
+        notes.append(
+            "config.json was rewritten after save_pretrained ("
+            + "; ".join(rewritten_config)
+            + "); the reference model was built from the config transformers reads back from this file."
+        )
+    if case["name"] == "qwen3_no_head_dim":
+        assert ref.config.head_dim == 128 and ref.model.layers[0].self_attn.q_proj.weight.shape[0] == 2 * 128
+        notes.append(
+            "Qwen3Config declares head_dim: int = 128, so an absent head_dim is 128 whatever hidden_size / "
+            "num_attention_heads is (Qwen3Attention's getattr(config, 'head_dim', hidden // heads) fallback is "
+            "never reached for a Qwen3Config); RoPE and q_norm/k_norm use 128 too, scale = 128**-0.5."
+        )
+    if case["family"] == "qwen3_moe" and "head_dim" not in json.load(open(cpath)):
+        hd = cfg.hidden_size // cfg.num_attention_heads
+        assert not hasattr(ref.config, "head_dim") and ref.model.layers[0].self_attn.head_dim == hd
     if case["family"] == "qwen2":
         notes.append("Qwen2: q/k/v projections have bias, o_proj and MLP do not; config has no attention_bias key.")
     if case.get("v4config"):
@@ -434,6 +868,37 @@ def build(case):
             "a plain DynamicCache() keeps everything and the mask alone enforces the window - both give the same "
             "logits (max_abs_diff_decode_plain_dynamiccache)."
         )
+    for label, override in case.get("baselines", {}).items():
+        base = new_model(make_config(case, override))
+        base.load_state_dict(sd, strict=False)
+        checks[f"max_abs_diff_prefill_vs_{label}"] = maxdiff(lp, prefill_logits(base, tokens))
+    if case.get("baselines"):
+        notes.append(
+            "max_abs_diff_prefill_vs_<x> compare against the same weights with one config field changed "
+            f"({', '.join(f'{k}: {v}' for k, v in case['baselines'].items())}): non-zero means the field matters."
+        )
+    if keep is not None:
+        rounded = {k: (v.to(store_dtype).to(torch.float32) if keep.search(k) else v) for k, v in sd.items()}
+        base = load_reference(new_model(ref_cfg), rounded)
+        checks[f"max_abs_diff_prefill_vs_f32_tensors_rounded_to_{case['dtype']}"] = maxdiff(
+            lp, prefill_logits(base, tokens))
+    if case["family"] == "qwen3_moe":
+        gap, hits = router_stats(ref, tokens)
+        # seeds were picked so that routing is far from ties and every expert of every sparse layer is used
+        assert gap >= 0.05 and all(min(h) >= 1 for h in hits.values()), (name, gap, hits)
+        checks["min_router_logit_gap"] = gap
+        checks["expert_hits_prefill"] = hits
+        other = load_reference(new_model(ref_cfg, experts_implementation=None), sd)
+        impl = other.config._experts_implementation
+        try:
+            checks["max_abs_diff_prefill_default_experts_impl"] = maxdiff(lp, prefill_logits(other, tokens))
+        except RuntimeError as e:  # torch's CPU grouped_mm wants 16-byte aligned strides
+            checks["max_abs_diff_prefill_default_experts_impl"] = f"{impl} failed: {e}"
+        notes.append(
+            "max_abs_diff_prefill_default_experts_impl: the same model with transformers' default experts "
+            f"implementation ({impl}; a string when it failed on this CPU)."
+        )
+    checks["max_abs_logit_prefill"] = float(lp.abs().max())
     extra = {}
     if case.get("dynamic"):
         pp = prefix_prefill_last_logits(ref, tokens)
@@ -506,10 +971,14 @@ def build(case):
 def verify(names):
     print("verify: from_pretrained(folder, dtype=float32, attn_implementation='eager') vs reference.json")
     ok = True
+    cases = {c["name"]: c for c in CASES}
     for name in names:
         d = os.path.join(OUT, name)
         ref = json.load(open(os.path.join(d, "reference.json")))
-        m = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
+        kw = {}
+        if json.load(open(os.path.join(d, "config.json")))["model_type"] == "qwen3_moe":
+            kw["experts_implementation"] = "eager"
+        m = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager", **kw).eval()
         tokens = ref["tokens"]
         lp = prefill_logits(m, tokens)
         ld = decode_logits(m, tokens)
@@ -520,7 +989,10 @@ def verify(names):
         rt = all(np.float32(x) == x for row in ref["logits_prefill"] for x in row)
         inv = tensor_inventory(os.path.join(d, "model.safetensors"))
         want = {"F32": "F32", "F16": "F16", "BF16": "BF16"}[ref["weights_dtype"]]
-        dt_ok = all(v[0] == want for v in inv.values())
+        keep = cases[name].get("keep_f32")
+        dt_ok = all(v[0] == ("F32" if keep and re.search(keep, k) else want) for k, v in inv.items())
+        if keep:
+            want += "+F32"
         good = e1 <= 1e-6 and e2 <= 1e-6 and rt and dt_ok
         ok &= good
         print(f"  {'OK ' if good else 'BAD'} {name:32s} reload-vs-ref prefill={e1:.3g} decode={e2:.3g} "
@@ -537,18 +1009,24 @@ def write_index(sizes):
             continue
         c = json.load(open(os.path.join(d, "config.json")))
         ref = json.load(open(os.path.join(d, "reference.json")))
+        assert c["model_type"] == case["family"] == ref["family"]
+        dtypes = {}
+        for dt, _ in tensor_inventory(os.path.join(d, "model.safetensors")).values():
+            dtypes[dt] = dtypes.get(dt, 0) + 1
         entries.append({
             "name": case["name"],
             "family": case["family"],
-            "architecture": c["architectures"][0],
+            "architecture": c["architectures"][0] if "architectures" in c else ref["architecture"],
             "dtype": case["dtype"],
+            "tensor_dtypes": dict(sorted(dtypes.items())),
             "description": case["desc"],
             "tokens": len(ref["tokens"]),
             "vocab_size": c["vocab_size"],
-            "tied": c.get("tie_word_embeddings", False),
+            "tied": AutoConfig.from_pretrained(d).tie_word_embeddings,
             "max_abs_diff_prefill_decode": ref["max_abs_diff_prefill_decode"],
             "prefill_decode_should_match": not case.get("dynamic", False),
             "bytes": folder_size(d),
+            "transformers": ref["versions"]["transformers"],
         })
     index = {
         "generator": "tools/make_e2e.py",

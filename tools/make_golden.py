@@ -77,6 +77,20 @@ def randn(*shape, scale=1.0, offset=0.0):
     return x
 
 
+def randn_rows(row_scales, dim, offset=0.0):
+    """float32 random [len(row_scales), dim] input, row r scaled by row_scales[r] (in float32).
+
+    A row whose scale is 0 is all zeros (+0.0).  Used by the small-magnitude cases, where
+    mean(x^2) or Var[x] is comparable to eps, so where eps is added changes the output."""
+    x = torch.randn(len(row_scales), dim, dtype=F32)
+    s = torch.tensor(row_scales, dtype=F32)
+    x = x * s[:, None]
+    if offset != 0.0:
+        x = x + offset
+    x[s == 0] = 0.0
+    return x
+
+
 def round_dtype(w, dtype):
     if dtype == "f32":
         return w.to(F32)
@@ -408,6 +422,30 @@ def gen_layer_norm():
         t["y"] = T(y)
         cases.append({"name": name, "params": {"dim": dim, "eps": eps, "bias": bias, "rows": rows},
                       "tensors": t})
+    # Small-magnitude rows: Var[x] is comparable to eps, so x / (sqrt(var) + eps) differs from
+    # x / sqrt(var + eps) far beyond the tolerance.  A row of zeros and a constant row (Var = 0)
+    # give y = bias (no NaN: eps > 0).
+    # name, row scales (0: zero row), dim, eps, bias, offset, constant row value (None: none)
+    small = [("small_dim7_eps1e-5", [1e-3, 3e-3, 1e-2, 0.0], 7, 1e-5, True, 0.0, None),
+             ("small_dim33_eps1e-6_nobias", [1e-3, 2e-3, 5e-3], 33, 1e-6, False, 0.0, None),
+             ("small_offset_dim129_eps1e-5", [1e-3, 3e-3], 129, 1e-5, True, 2e-3, 0.25),
+             ("eps1e-2_dim33", [0.05, 0.1, 1.0], 33, 1e-2, True, 0.0, None)]
+    for name, scales, dim, eps, bias, off, const in small:
+        seed(layer, name)
+        x = randn_rows(scales, dim, offset=off)
+        if const is not None:
+            x = torch.cat([x, torch.full((1, dim), const, dtype=F32)])
+        w = randn(dim, scale=0.5, offset=1.0)
+        b = randn(dim, scale=0.5) if bias else None
+        y = layer_norm_ref(x, w, b, eps)
+        t = {"x": T(x), "weight": T(w)}
+        if bias:
+            t["bias"] = T(b)
+        t["y"] = T(y)
+        params = {"dim": dim, "eps": eps, "bias": bias, "rows": x.shape[0], "row_scales": scales, "offset": off}
+        if const is not None:
+            params["constant_row"] = const
+        cases.append({"name": name, "params": params, "tensors": t})
     write(layer, cases)
 
 
@@ -434,6 +472,29 @@ def gen_rms_norm():
         y = rms_norm_ref(x, w, eps, variant)
         cases.append({"name": name,
                       "params": {"dim": dim, "eps": eps, "variant": variant, "dtype": dtype, "rows": rows},
+                      "tensors": {"x": T(x), "weight": T(w), "y": T(y)}})
+    # Small-magnitude rows: mean(x^2) is comparable to eps, so x / (sqrt(mean(x^2)) + eps) differs
+    # from x / sqrt(mean(x^2) + eps) far beyond the tolerance.  A row of zeros gives zeros (eps > 0).
+    # name, row scales (0: zero row), dim, eps, variant, dtype
+    small = [("llama_small_dim7_eps1e-6", [1e-3, 2e-3, 5e-3, 0.0], 7, 1e-6, "llama", "f32"),
+             ("llama_small_dim33_eps1e-5", [1e-3, 3e-3, 1e-2], 33, 1e-5, "llama", "f32"),
+             ("llama_small_dim129_eps1e-6", [1e-3, 0.0, 1e-2], 129, 1e-6, "llama", "f32"),
+             ("llama_eps1e-2_dim33", [0.05, 0.1, 1.0], 33, 1e-2, "llama", "f32"),
+             ("llama_bf16_small_dim33_eps1e-5", [2e-3, 0.0], 33, 1e-5, "llama", "bf16"),
+             ("gemma_small_dim33_eps1e-6", [1e-3, 3e-3, 0.0], 33, 1e-6, "gemma", "f32"),
+             ("gemma_eps1e-2_dim7", [0.1, 1.0], 7, 1e-2, "gemma", "f32")]
+    for name, scales, dim, eps, variant, dtype in small:
+        seed(layer, name)
+        x = randn_rows(scales, dim)
+        if variant == "gemma":
+            w = randn(dim, scale=0.1)
+        else:
+            w = randn(dim, scale=0.5, offset=1.0)
+        w = round_dtype(w, dtype)
+        y = rms_norm_ref(x, w, eps, variant)
+        cases.append({"name": name,
+                      "params": {"dim": dim, "eps": eps, "variant": variant, "dtype": dtype, "rows": len(scales),
+                                 "row_scales": scales},
                       "tensors": {"x": T(x), "weight": T(w), "y": T(y)}})
     write(layer, cases)
 
@@ -721,10 +782,10 @@ def attention_ref(x, W, p):
     return linear_ref(o, W["o_proj.weight"], W.get("o_proj.bias"))
 
 
-def attn_params(hidden, H, KVH, D, seq, bias_qkv=False, bias_o=False, qk_norm=False, window=0):
+def attn_params(hidden, H, KVH, D, seq, bias_qkv=False, bias_o=False, qk_norm=False, window=0, eps=1e-6):
     return {"hidden": hidden, "n_heads": H, "n_kv_heads": KVH, "head_dim": D,
             "attention_bias_qkv": bias_qkv, "attention_bias_o": bias_o, "qk_norm": qk_norm,
-            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_layout": "half_split",
+            "rms_norm_eps": eps, "rope_theta": 10000.0, "rope_layout": "half_split",
             "sliding_window": window, "seq_len": seq}
 
 
@@ -748,6 +809,34 @@ def gen_attention():
         t.update({k: T(v) for k, v in W.items()})
         t["out"] = T(out)
         cases.append({"name": name, "params": p, "tensors": t})
+    # Qwen3 q/k norm where eps matters: the q/k projection weights are scaled down (in float32) so
+    # that mean(q^2) and mean(k^2) per head are comparable to rms_norm_eps; v and o keep their
+    # usual scale, so a misplaced eps changes the scores and hence the output well beyond the
+    # tolerance.  zero_row: that row of x is all zeros (q = k = v = 0 there; eps > 0, no NaN).
+    # name, params, q/k projection scale, zero row (None: none)
+    small = [
+        ("qwen3_qk_norm_small_qk_gqa_eps1e-6", attn_params(8, 4, 2, 4, 5, qk_norm=True, eps=1e-6), 1e-3, None),
+        ("qwen3_qk_norm_small_qk_hidden17_mqa_eps1e-5",
+         attn_params(17, 2, 1, 6, 6, qk_norm=True, eps=1e-5), 3e-3, 2),
+        ("qwen3_qk_norm_eps1e-2_hidden7", attn_params(7, 2, 2, 4, 5, qk_norm=True, eps=1e-2), 0.1, None),
+    ]
+    for name, p, qk_scale, zero_row in small:
+        seed(layer, name)
+        x = randn(p["seq_len"], p["hidden"])
+        if zero_row is not None:
+            x[zero_row] = 0.0
+        W = make_attn_weights(p)
+        for n in ("q_proj.weight", "k_proj.weight"):
+            W[n] = W[n] * torch.tensor(qk_scale, dtype=F32)
+        out = attention_ref(x, W, p)
+        t = {"x": T(x)}
+        t.update({k: T(v) for k, v in W.items()})
+        t["out"] = T(out)
+        params = dict(p)
+        params["qk_proj_scale"] = qk_scale
+        if zero_row is not None:
+            params["zero_row"] = zero_row
+        cases.append({"name": name, "params": params, "tensors": t})
     write(layer, cases)
 
 

@@ -16,7 +16,7 @@
 
 #include "tfx/generate/generate.hpp"
 #include "tfx/io/npy.hpp"
-#include "tfx/model/any_model.hpp"
+#include "tfx/io/load_model.hpp"
 #include "tfx/text/tokenizer.hpp"
 
 namespace {
@@ -82,8 +82,10 @@ class Options {
   std::map<std::string, std::string> values_;
 };
 
-std::vector<std::int32_t> parse_tokens(const std::string& s) {
+/// Comma-separated token ids; an empty string is an empty list where `allow_empty` (detokenize).
+std::vector<std::int32_t> parse_tokens(const std::string& s, bool allow_empty = false) {
   std::vector<std::int32_t> ids;
+  if (s.empty() && allow_empty) return ids;
   std::size_t start = 0;
   while (start <= s.size()) {
     const std::size_t end = std::min(s.find(',', start), s.size());
@@ -139,7 +141,7 @@ int cmd_generate(const Options& o) {
   auto any = tfx::load_model(dir);
   return std::visit(
       [&](auto& model) {
-        const auto& cfg = model.config();
+        const auto& cfg = model.info();
         const auto prompt = tok.encode(prompt_text, /*add_special_tokens=*/true);
         if (prompt.empty()) fail("--prompt: the prompt has no tokens");
         check_vocab(prompt, model.dims().vocab, "--prompt");
@@ -186,8 +188,8 @@ int cmd_logits(const Options& o) {
         const auto vocab = model.dims().vocab;
         check_vocab(tokens, vocab, "--tokens");
         const auto n = static_cast<tfx::Index>(tokens.size());
-        if (n > model.config().max_position_embeddings)
-          fail("--tokens: ", n, " tokens exceed the model's context of ", model.config().max_position_embeddings);
+        if (n > model.info().max_position_embeddings)
+          fail("--tokens: ", n, " tokens exceed the model's context of ", model.info().max_position_embeddings);
         auto session = model.new_session(n, threads);
         tfx::Matrix<float> logits(n, vocab);
         if (decode) {
@@ -230,41 +232,78 @@ int cmd_tokenize(const Options& o) {
 
 int cmd_detokenize(const Options& o) {
   const auto tok = load_tokenizer(model_dir(o));
-  const auto ids = parse_tokens(o.str("tokens"));
+  const auto ids = parse_tokens(o.str("tokens"), /*allow_empty=*/true);
   const std::string text = tok.decode(ids);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
 
+/// `tfx info` on a folder with config.json and no weights: what the config describes.
+int info_from_config(const fs::path& dir) {
+  const auto config = tfx::io::HfConfig::from_file(dir);
+  const auto [d, counts] = tfx::io::describe(config);
+  std::printf("model:        %s (config.json only: no weights)\n", dir.string().c_str());
+  std::printf("architecture: %s\n", config.model_type.c_str());
+  std::printf("shape:        vocab %lld, hidden %lld, layers %lld, heads %lld, kv heads %lld, head_dim %lld, "
+              "intermediate %lld\n",
+              (long long)d.vocab, (long long)d.hidden, (long long)d.layers, (long long)d.heads, (long long)d.kv_heads,
+              (long long)d.head_dim, (long long)d.intermediate);
+  std::printf("parameters:   %lld (%.3f B)", (long long)counts.parameters, counts.parameters / 1e9);
+  if (counts.active != counts.parameters)
+    std::printf(", %lld active per token (%.3f B)", (long long)counts.active, counts.active / 1e9);
+  std::printf("\nkv cache:     %lld bytes per token\n", (long long)counts.kv_bytes);
+  std::printf("flops/token:  %.3f GFLOP at context 0\n", counts.flops_per_token() / 1e9);
+  return 0;
+}
+
+bool has_weights(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".safetensors" || e.path().filename() == "model.safetensors.index.json") return true;
+  return false;
+}
+
 int cmd_info(const Options& o) {
   const fs::path dir = model_dir(o);
+  if (!has_weights(dir)) return info_from_config(dir);
   auto any = tfx::load_model(dir);
   return std::visit(
       [&](auto& model) {
         using M = std::decay_t<decltype(model)>;
         const auto& d = model.dims();
-        const auto& c = model.config();
+        const auto& info = model.info();
+        const tfx::Counts counts = model.counts();
         const double gib = 1024.0 * 1024.0 * 1024.0;
-        const auto ctx = c.max_position_embeddings;
+        const auto ctx = info.max_position_embeddings;
         std::printf("model:        %s\n", dir.string().c_str());
-        std::printf("architecture: %s (%s weights)\n", c.model_type.c_str(),
+        std::printf("architecture: %s (%s weights)\n", info.model_type.c_str(),
                     std::string(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>())).c_str());
         std::printf("shape:        vocab %lld, hidden %lld, layers %lld, heads %lld, kv heads %lld, head_dim %lld, "
                     "intermediate %lld\n",
                     (long long)d.vocab, (long long)d.hidden, (long long)d.layers, (long long)d.heads,
                     (long long)d.kv_heads, (long long)d.head_dim, (long long)d.intermediate);
-        std::printf("options:      tied embeddings %s, q/k norm %s, qkv bias %s, o bias %s, mlp bias %s, "
-                    "rope_theta %g, rms_norm_eps %g, context %lld\n",
+        if (d.experts > 0) {
+          long long sparse = 0;
+          for (auto f : d.sparse_layers) sparse += f != 0;
+          std::printf("experts:      %lld per sparse layer (%lld of %lld layers), %lld per token, width %lld\n",
+                      (long long)d.experts, sparse, (long long)d.layers, (long long)d.experts_per_tok,
+                      (long long)d.moe_intermediate);
+        }
+        std::string opts;
+        for (const auto& [k, v] : info.options) opts += ", " + k + " " + v;
+        std::printf("options:      tied embeddings %s, q/k norm %s, qkv bias %s, o bias %s, mlp bias %s%s, context %lld\n",
                     d.tied ? "yes" : "no", d.qk_norm ? "yes" : "no", d.qkv_bias ? "yes" : "no", d.o_bias ? "yes" : "no",
-                    d.mlp_bias ? "yes" : "no", c.rope.rope_theta, c.rms_norm_eps, (long long)ctx);
-        std::printf("parameters:   %lld (%.3f B)\n", (long long)d.parameter_count(), d.parameter_count() / 1e9);
+                    d.mlp_bias ? "yes" : "no", opts.c_str(), (long long)ctx);
+        std::printf("parameters:   %lld (%.3f B)", (long long)counts.parameters, counts.parameters / 1e9);
+        if (counts.active != counts.parameters)
+          std::printf(", %lld active per token (%.3f B)", (long long)counts.active, counts.active / 1e9);
+        std::printf("\n");
         std::printf("weights:      %.3f GiB\n", model.weight_bytes() / gib);
         std::printf("kv cache:     %lld bytes per token, %.3f GiB at the full context of %lld\n",
-                    (long long)d.kv_cache_bytes_per_token(), d.kv_cache_bytes_per_token() * double(ctx) / gib,
-                    (long long)ctx);
+                    (long long)counts.kv_bytes, counts.kv_bytes * double(ctx) / gib, (long long)ctx);
         std::printf("memory:       %.3f GiB for weights + full-context KV cache\n",
-                    (model.weight_bytes() + d.kv_cache_bytes_per_token() * double(ctx)) / gib);
-        std::printf("flops/token:  %.3f GFLOP at context 0\n", d.flops_per_token() / 1e9);
+                    (model.weight_bytes() + counts.kv_bytes * double(ctx)) / gib);
+        std::printf("flops/token:  %.3f GFLOP at context 0\n", counts.flops_per_token() / 1e9);
         return 0;
       },
       any);
@@ -281,8 +320,8 @@ int cmd_bench(const Options& o) {
       [&](auto& model) {
         using clock = std::chrono::steady_clock;
         const auto vocab = model.dims().vocab;
-        if (n_prompt + n_gen > model.config().max_position_embeddings)
-          fail("bench: ", n_prompt, " + ", n_gen, " tokens exceed the model's context of ", model.config().max_position_embeddings);
+        if (n_prompt + n_gen > model.info().max_position_embeddings)
+          fail("bench: ", n_prompt, " + ", n_gen, " tokens exceed the model's context of ", model.info().max_position_embeddings);
         std::vector<std::int32_t> prompt(static_cast<std::size_t>(n_prompt));
         for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
         std::vector<float> logits(static_cast<std::size_t>(vocab));

@@ -9,6 +9,7 @@
 #include "tfx/layers/kv_cache.hpp"
 #include "tfx/layers/layer_norm.hpp"
 #include "tfx/layers/linear.hpp"
+#include "tfx/layers/moe.hpp"
 #include "tfx/layers/mlp.hpp"
 #include "tfx/layers/positional.hpp"
 #include "tfx/layers/rms_norm.hpp"

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "support/golden.hpp"
-#include "tfx/model/any_model.hpp"
+#include "tfx/io/load_model.hpp"
 
 using namespace tfx;
 namespace fs = std::filesystem;

@@ -16,7 +16,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "tfx/model/any_model.hpp"
+#include "tfx/io/load_model.hpp"
 
 using namespace tfx;
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 const fs::path model_dir = fs::path(TFX_SOURCE_DIR) / "models/tiny-fortunes";
-using TinyModel = Model<arch::Qwen3, DynamicShape, cpu::simd<>, bf16>;
+using TinyModel = Model<family::Qwen3, DynamicShape, cpu::simd<>, bf16>;
 
 nlohmann::json reference() {
   std::ifstream in(model_dir / "reference.json");
@@ -28,7 +28,7 @@ TEST_CASE("The shipped model reproduces Hugging Face: tokens, logits, greedy con
   const auto ids = tok.encode(ref.at("prompt").get<std::string>());
   REQUIRE(ids == ref.at("input_ids").get<std::vector<std::int32_t>>());
 
-  const auto model = TinyModel::load(model_dir);
+  const auto model = io::load_as<TinyModel>(model_dir);
   auto s = model.new_session(64, 2);
   Matrix<float> logits(static_cast<Index>(ids.size()), model.dims().vocab);
   model.forward(s, ids, logits.view());
@@ -59,7 +59,7 @@ TEST_CASE("The shipped model reproduces Hugging Face: tokens, logits, greedy con
 }
 
 TEST_CASE("One model serves independent sessions from several threads", "[model][threads]") {
-  const auto model = TinyModel::load(model_dir);
+  const auto model = io::load_as<TinyModel>(model_dir);
   const std::vector<std::vector<std::int32_t>> prompts{{317, 3090, 290, 684, 300}, {12, 99, 7}, {5, 4, 3, 2, 1, 0, 42}};
   auto run = [&](const std::vector<std::int32_t>& p) {
     auto s = model.new_session(32, 1);

@@ -1,384 +1,78 @@
-// Hugging Face config.json for the decoder-only models tfx runs: llama, qwen2, qwen3, mistral.
-// Every field is type- and range-checked; a defect is a tfx::error naming the file, the field, what was expected
-// and what was found. RoPE settings are read from any of the key layouts real configs use (see docs/io.md).
+// Hugging Face config.json for every family tfx runs. The family list below is the one place that names them:
+// it drives config parsing (each family's adapter applies its spellings and defaults), load_model's dispatch
+// (tfx/io/load_model.hpp), the "supported:" list of error messages and the table in docs/models.md (checked by a
+// test).
 #pragma once
-#include <nlohmann/json.hpp>
-
-#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <limits>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "tfx/core/dtype.hpp"
-#include "tfx/core/error.hpp"
-#include "tfx/io/json_util.hpp"
-#include "tfx/kernels/types.hpp"
-#include "tfx/layers/rope_config.hpp"
+#include "tfx/io/hf/config.hpp"
+#include "tfx/io/hf/gpt2.hpp"
+#include "tfx/io/hf/llama.hpp"
+#include "tfx/io/hf/mistral.hpp"
+#include "tfx/io/hf/qwen2.hpp"
+#include "tfx/io/hf/qwen3.hpp"
+#include "tfx/io/hf/qwen3_moe.hpp"
 
 namespace tfx::io {
 
-namespace detail {
-
-/// Reads fields of one JSON object; `prefix` ("rope_scaling.") qualifies field names in messages.
-/// A field that is absent or null counts as not given.
-struct FieldReader {
-  const nlohmann::json& obj;
-  std::string_view where;
-  std::string prefix;
-
-  std::string field(std::string_view key) const { return prefix + std::string(key); }
-
-  const nlohmann::json* get(std::string_view key) const {
-    auto it = obj.find(std::string(key));
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
+template <class... F>
+struct family_list {
+  /// Calls f(F{}) for the family whose model_type is `t`; false if none is.
+  template <class Fn>
+  static bool visit(std::string_view t, Fn&& f) {
+    return ((F::model_type == t ? (f(F{}), true) : false) || ...);
   }
-
-  std::int64_t required_int(std::string_view key, std::int64_t lo, std::int64_t hi, std::string_view expected) const {
-    const nlohmann::json* v = get(key);
-    if (v == nullptr) fail(where, ": missing required field '", field(key), "' (", expected, ")");
-    return json_int(*v, where, field(key), lo, hi, expected);
-  }
-  std::optional<std::int64_t> optional_int(std::string_view key, std::int64_t lo, std::int64_t hi,
-                                           std::string_view expected) const {
-    const nlohmann::json* v = get(key);
-    if (v == nullptr) return std::nullopt;
-    return json_int(*v, where, field(key), lo, hi, expected);
-  }
-  /// A finite number; `positive` additionally requires > 0, `at_least` >= that bound.
-  std::optional<double> optional_number(std::string_view key, std::optional<double> at_least = std::nullopt,
-                                        bool positive = false) const {
-    const nlohmann::json* v = get(key);
-    if (v == nullptr) return std::nullopt;
-    std::string expected = "a number";
-    if (positive) expected = "a positive number";
-    if (at_least) expected = "a number >= " + json_brief(nlohmann::json(*at_least));
-    const double d = json_number(*v, where, field(key), expected);
-    if ((positive && !(d > 0)) || (at_least && !(d >= *at_least)))
-      fail(where, ": field ", field(key), ": expected ", expected, ", found ", json_found(*v));
-    return d;
-  }
-  bool optional_bool(std::string_view key, bool dflt) const {
-    const nlohmann::json* v = get(key);
-    if (v == nullptr) return dflt;
-    if (!v->is_boolean()) fail(where, ": field ", field(key), ": expected true or false, found ", json_found(*v));
-    return v->get<bool>();
-  }
-  std::optional<std::string> optional_string(std::string_view key) const {
-    const nlohmann::json* v = get(key);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_string()) fail(where, ": field ", field(key), ": expected a string, found ", json_found(*v));
-    return v->get<std::string>();
-  }
-  /// An int or a list of ints (token ids); empty if absent.
-  std::vector<std::int64_t> int_or_list(std::string_view key) const {
-    const nlohmann::json* v = get(key);
-    std::vector<std::int64_t> out;
-    if (v == nullptr) return out;
-    constexpr std::int64_t big = std::numeric_limits<std::int32_t>::max();
-    if (v->is_array()) {
-      for (std::size_t i = 0; i < v->size(); ++i)
-        out.push_back(json_int((*v)[i], where, field(key) + "[" + std::to_string(i) + "]", 0, big,
-                               "a non-negative integer token id"));
-    } else {
-      out.push_back(json_int(*v, where, field(key), 0, big, "a non-negative integer token id or a list of them"));
-    }
-    return out;
+  /// "llama, qwen2, ...", for messages and docs.
+  static std::string names() {
+    std::string s;
+    ((s += (s.empty() ? "" : ", ") + std::string(F::model_type)), ...);
+    return s;
   }
 };
 
-}  // namespace detail
+/// Every family load_model knows, in the order of docs/models.md's table.
+using hf_families = family_list<family::Llama, family::Qwen2, family::Qwen3, family::Mistral, family::Qwen3Moe,
+                                family::Gpt2>;
 
-/// The fields of a Hugging Face config.json that tfx uses, validated, with defaults applied.
-struct HfConfig {
-  std::string where;  // the file (or the `where` given to from_json), for messages
-
-  std::string model_type;  // llama | qwen2 | qwen3 | mistral
-  std::vector<std::string> architectures;
-  std::int64_t vocab_size = 0;
-  std::int64_t hidden_size = 0;
-  std::int64_t intermediate_size = 0;
-  std::int64_t num_hidden_layers = 0;
-  std::int64_t num_attention_heads = 0;
-  std::int64_t num_key_value_heads = 0;  // missing/null: num_attention_heads
-  std::int64_t head_dim = 0;             // missing/null: hidden_size / num_attention_heads
-  double rms_norm_eps = 1e-6;
-  std::int64_t max_position_embeddings = 2048;
-  bool tie_word_embeddings = false;
-  bool attention_bias = false;  // raw field; see qkv_bias() / o_proj_bias() for what the model really has
-  bool mlp_bias = false;
-  std::string hidden_act = "silu";           // as written
-  // silu, swish: silu; gelu: gelu_erf; gelu_new, gelu_pytorch_tanh: gelu_tanh; relu: relu.
-  tfx::activation act = tfx::activation::silu;
-  std::optional<std::int64_t> sliding_window;
-  bool use_sliding_window = false;
-  std::int64_t max_window_layers = 0;   // missing/null: num_hidden_layers
-  std::vector<std::string> layer_types;  // empty when not given; else one of full_attention/sliding_attention per layer
-  std::vector<std::int64_t> bos_token_id;  // empty when not given
-  std::vector<std::int64_t> eos_token_id;  // empty when not given
-  std::optional<std::string> torch_dtype;  // `dtype` (transformers v5) or `torch_dtype`
-  double partial_rotary_factor = 1.0;
-  RopeConfig rope;
-
-  /// Largest accepted config file.
-  static constexpr std::uintmax_t max_file_size = 64u << 20;
-  /// Largest accepted num_hidden_layers (guards allocations sized by it).
-  static constexpr std::int64_t max_layers = 1 << 16;
-
-  /// Reads `path`: a config.json file, or a model folder containing one.
-  static HfConfig from_file(const std::filesystem::path& path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (!fs::exists(path, ec)) fail("cannot read config: ", path.string(), " does not exist");
-    fs::path file = path;
-    if (fs::is_directory(path, ec)) {
-      file = path / "config.json";
-      if (!fs::exists(file, ec)) fail("no config.json in model folder ", path.string());
-    }
-    if (!fs::is_regular_file(file, ec)) fail("cannot read config ", file.string(), ": not a regular file");
-    const std::uintmax_t size = fs::file_size(file, ec);
-    if (ec) fail("cannot read config ", file.string(), ": ", ec.message());
-    if (size > max_file_size)
-      fail("config ", file.string(), " is ", size, " bytes, more than the ", max_file_size, "-byte limit");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) fail("cannot open config ", file.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) fail("error reading config ", file.string());
-    return from_json(s.str(), file.string());
+inline HfConfig HfConfig::from_file(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail("cannot read config: ", path.string(), " does not exist");
+  fs::path file = path;
+  if (fs::is_directory(path, ec)) {
+    file = path / "config.json";
+    if (!fs::exists(file, ec)) fail("no config.json in model folder ", path.string());
   }
+  if (!fs::is_regular_file(file, ec)) fail("cannot read config ", file.string(), ": not a regular file");
+  const std::uintmax_t size = fs::file_size(file, ec);
+  if (ec) fail("cannot read config ", file.string(), ": ", ec.message());
+  if (size > max_file_size) fail("config ", file.string(), " is ", size, " bytes, more than the ", max_file_size, "-byte limit");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("cannot open config ", file.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) fail("error reading config ", file.string());
+  return from_json(s.str(), file.string());
+}
 
-  /// Parses config.json text; `where` names it in messages.
-  static HfConfig from_json(std::string_view text, std::string_view where) {
-    HfConfig c;
-    c.where = std::string(where);
-    const nlohmann::json j = detail::parse_json(text, where, "config", 64, false);
-    if (!j.is_object()) fail(where, ": config must be a JSON object, found ", detail::json_found(j));
-    c.parse(detail::FieldReader{j, where, ""});
-    return c;
-  }
-
-  /// Which layers use sliding-window attention, following transformers:
-  ///  - the effective window is `sliding_window` for mistral; for qwen2/qwen3 it is `sliding_window` only when
-  ///    `use_sliding_window` is true; llama has none;
-  ///  - with `layer_types`, layer i slides iff it is "sliding_attention" and there is an effective window;
-  ///  - otherwise qwen2/qwen3: i >= max_window_layers; mistral: every layer.
-  std::vector<bool> sliding_layers() const {
-    const auto n = static_cast<std::size_t>(num_hidden_layers);
-    std::vector<bool> out(n, false);
-    const std::optional<std::int64_t> w = effective_sliding_window();
-    if (!w) return out;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!layer_types.empty()) out[i] = layer_types[i] == "sliding_attention";
-      else if (model_type == "mistral") out[i] = true;
-      else out[i] = static_cast<std::int64_t>(i) >= max_window_layers;
-    }
-    return out;
-  }
-
-  /// The window of sliding layers, if the model uses one (see sliding_layers()).
-  std::optional<std::int64_t> effective_sliding_window() const {
-    if (model_type == "mistral") return sliding_window;
-    if (model_type == "qwen2" || model_type == "qwen3") return use_sliding_window ? sliding_window : std::nullopt;
-    return std::nullopt;
-  }
-
-  /// Whether q/k/v projections have a bias: always for qwen2 (hard-wired in transformers), never for mistral,
-  /// `attention_bias` for llama and qwen3.
-  bool qkv_bias() const {
-    if (model_type == "qwen2") return true;
-    if (model_type == "mistral") return false;
-    return attention_bias;
-  }
-  /// Whether the output projection has a bias: `attention_bias` for llama and qwen3, never for qwen2/mistral.
-  bool o_proj_bias() const {
-    if (model_type == "qwen2" || model_type == "mistral") return false;
-    return attention_bias;
-  }
-
-  /// The storage dtype named by torch_dtype/dtype ("float32", "bfloat16", "float16"), else nullopt.
-  std::optional<tfx::dtype> storage_dtype() const {
-    if (!torch_dtype) return std::nullopt;
-    if (*torch_dtype == "float32") return tfx::dtype::f32;
-    if (*torch_dtype == "bfloat16") return tfx::dtype::bf16;
-    if (*torch_dtype == "float16") return tfx::dtype::f16;
-    return std::nullopt;
-  }
-
- private:
-  void parse(const detail::FieldReader& r) {
-    const std::string_view w = r.where;
-    // model_type first: a config for some other model should say so, not complain about a missing field.
-    const std::optional<std::string> mt = r.optional_string("model_type");
-    if (!mt) fail(w, ": missing required field 'model_type' (a string)");
-    model_type = *mt;
-    if (model_type != "llama" && model_type != "qwen2" && model_type != "qwen3" && model_type != "mistral")
-      fail("unknown model_type '", model_type, "' in ", w, " (supported: llama, qwen2, qwen3, mistral)");
-
-    if (const nlohmann::json* a = r.get("architectures")) {
-      if (!a->is_array()) fail(w, ": field architectures: expected a list of strings, found ", detail::json_found(*a));
-      for (const auto& s : *a) {
-        if (!s.is_string()) fail(w, ": field architectures: expected a list of strings, found ", detail::json_found(*a));
-        architectures.push_back(s.get<std::string>());
-      }
-    }
-
-    constexpr std::int64_t big = std::numeric_limits<std::int32_t>::max();
-    const char* pos = "a positive integer";
-    vocab_size = r.required_int("vocab_size", 1, big, pos);
-    hidden_size = r.required_int("hidden_size", 1, big, pos);
-    intermediate_size = r.required_int("intermediate_size", 1, big, pos);
-    num_hidden_layers = r.required_int("num_hidden_layers", 1, max_layers, "a positive integer <= 65536");
-    num_attention_heads = r.required_int("num_attention_heads", 1, big, pos);
-    num_key_value_heads = r.optional_int("num_key_value_heads", 1, big, pos).value_or(num_attention_heads);
-    if (num_attention_heads % num_key_value_heads != 0)
-      fail(w, ": num_attention_heads ", num_attention_heads, " is not divisible by num_key_value_heads ",
-           num_key_value_heads);
-    if (const auto hd = r.optional_int("head_dim", 1, big, pos)) {
-      head_dim = *hd;
-    } else {
-      if (hidden_size % num_attention_heads != 0)
-        fail(w, ": hidden_size ", hidden_size, " is not divisible by num_attention_heads ", num_attention_heads,
-             " (and no head_dim is given)");
-      head_dim = hidden_size / num_attention_heads;
-    }
-
-    rms_norm_eps = r.optional_number("rms_norm_eps", std::nullopt, true).value_or(1e-6);
-    // Absent fields take the defaults of transformers' config class for the family.
-    const bool qwen = model_type == "qwen2" || model_type == "qwen3";
-    const std::int64_t default_max_positions = model_type == "mistral" ? 4096 * 32 : qwen ? 32768 : 2048;
-    max_position_embeddings = r.optional_int("max_position_embeddings", 1, big, pos).value_or(default_max_positions);
-    tie_word_embeddings = r.optional_bool("tie_word_embeddings", false);
-    attention_bias = r.optional_bool("attention_bias", false);
-    mlp_bias = r.optional_bool("mlp_bias", false);
-
-    hidden_act = r.optional_string("hidden_act").value_or("silu");
-    if (hidden_act == "silu" || hidden_act == "swish") act = tfx::activation::silu;
-    else if (hidden_act == "gelu") act = tfx::activation::gelu_erf;
-    else if (hidden_act == "gelu_new" || hidden_act == "gelu_pytorch_tanh") act = tfx::activation::gelu_tanh;
-    else if (hidden_act == "relu") act = tfx::activation::relu;
-    else
-      fail(w, ": field hidden_act: unsupported activation '", hidden_act,
-           "' (supported: silu, swish, gelu, gelu_new, gelu_pytorch_tanh, relu)");
-
-    sliding_window = r.optional_int("sliding_window", 1, big, "a positive integer or null");
-    if (model_type == "mistral" && !r.obj.contains("sliding_window")) sliding_window = 4096;  // absent; null is none
-    use_sliding_window = r.optional_bool("use_sliding_window", false);
-    max_window_layers = r.optional_int("max_window_layers", 0, big, "a non-negative integer").value_or(qwen ? 28 : num_hidden_layers);
-    if (const nlohmann::json* lt = r.get("layer_types")) {
-      if (!lt->is_array())
-        fail(w, ": field layer_types: expected a list of \"full_attention\"/\"sliding_attention\", found ",
-             detail::json_found(*lt));
-      if (static_cast<std::int64_t>(lt->size()) != num_hidden_layers)
-        fail(w, ": field layer_types: expected ", num_hidden_layers, " entries (num_hidden_layers), found ", lt->size());
-      for (std::size_t i = 0; i < lt->size(); ++i) {
-        const auto& e = (*lt)[i];
-        if (!e.is_string() || (e.get<std::string>() != "full_attention" && e.get<std::string>() != "sliding_attention"))
-          fail(w, ": field layer_types[", i, "]: expected \"full_attention\" or \"sliding_attention\", found ",
-               detail::json_found(e));
-        layer_types.push_back(e.get<std::string>());
-      }
-    }
-
-    bos_token_id = r.int_or_list("bos_token_id");
-    eos_token_id = r.int_or_list("eos_token_id");
-    torch_dtype = r.optional_string("dtype");
-    if (!torch_dtype) torch_dtype = r.optional_string("torch_dtype");
-    partial_rotary_factor = r.optional_number("partial_rotary_factor", std::nullopt, true).value_or(1.0);
-
-    parse_rope(r);
-  }
-
-  void parse_rope(const detail::FieldReader& r) {
-    const std::string_view w = r.where;
-    rope.rope_theta = r.optional_number("rope_theta", std::nullopt, true).value_or(10000.0);
-    if (const nlohmann::json* p = r.get("rope_parameters")) {
-      // transformers v5: {"rope_type": ..., "rope_theta": ..., "factor": ...}. rope_scaling, if also present, is
-      // the legacy spelling of the same thing and is ignored.
-      if (!p->is_object()) fail(w, ": field rope_parameters: expected an object, found ", detail::json_found(*p));
-      if (p->contains("full_attention") || p->contains("sliding_attention"))
-        fail(w, ": field rope_parameters: per-layer-type RoPE parameters (keyed by full_attention/sliding_attention) "
-                "are not supported");
-      const detail::FieldReader pr{*p, w, "rope_parameters."};
-      rope.rope_theta = pr.optional_number("rope_theta", std::nullopt, true).value_or(rope.rope_theta);
-      partial_rotary_factor = pr.optional_number("partial_rotary_factor", std::nullopt, true).value_or(partial_rotary_factor);
-      parse_scaling(pr, /*type_required=*/false);
-    } else if (const nlohmann::json* s = r.get("rope_scaling")) {
-      if (!s->is_object()) fail(w, ": field rope_scaling: expected an object or null, found ", detail::json_found(*s));
-      parse_scaling(detail::FieldReader{*s, w, "rope_scaling."}, /*type_required=*/true);
-    }
-    if (!(partial_rotary_factor > 0 && partial_rotary_factor <= 1))
-      fail(w, ": field partial_rotary_factor: expected a number in (0, 1], found ", partial_rotary_factor);
-    const auto rotary_dim = static_cast<std::int64_t>(static_cast<double>(head_dim) * partial_rotary_factor);
-    if (rotary_dim < 2 || rotary_dim % 2 != 0)
-      fail(w, ": rotary dimension int(head_dim ", head_dim, " * partial_rotary_factor ", partial_rotary_factor,
-           ") = ", rotary_dim, " must be even and at least 2");
-    rope.head_dim = static_cast<int>(head_dim);
-    rope.partial_rotary_factor = partial_rotary_factor;
-    rope.max_position_embeddings = static_cast<int>(max_position_embeddings);
-  }
-
-  void parse_scaling(const detail::FieldReader& s, bool type_required) {
-    const std::string_view w = s.where;
-    const std::optional<std::string> rt = s.optional_string("rope_type");
-    const std::optional<std::string> t = s.optional_string("type");
-    if (rt && t && *rt != *t)
-      fail(w, ": field ", s.prefix, "rope_type is '", *rt, "' but ", s.prefix, "type is '", *t, "'");
-    if (!rt && !t && type_required) fail(w, ": field ", s.prefix, "rope_type: missing (neither 'rope_type' nor 'type' given)");
-    const std::string name = rt ? *rt : t ? *t : "default";
-    const std::string key = s.prefix + (rt ? "rope_type" : t ? "type" : "rope_type");
-    RopeScaling& sc = rope.scaling;
-    if (name == "default") sc.type = rope_type::default_;
-    else if (name == "linear") sc.type = rope_type::linear;
-    else if (name == "dynamic") sc.type = rope_type::dynamic;
-    else if (name == "yarn") sc.type = rope_type::yarn;
-    else if (name == "llama3") sc.type = rope_type::llama3;
-    else
-      fail("unsupported rope type '", name, "' in ", w, " field ", key, " (supported: default, linear, dynamic, yarn, llama3)");
-    if (sc.type == rope_type::default_) return;
-
-    const auto factor = s.optional_number("factor", 1.0);
-    if (!factor) fail(w, ": missing required field '", s.prefix, "factor' (a number >= 1) for rope type '", name, "'");
-    sc.factor = *factor;
-    // transformers only warns when this is not an int, so 8192.0 is accepted (8192.5 is not).
-    if (const nlohmann::json* om = s.get("original_max_position_embeddings")) {
-      const std::string f = s.field("original_max_position_embeddings");
-      const double v = detail::json_number(*om, w, f, "a positive integer");
-      if (!(v >= 1 && v <= std::numeric_limits<std::int32_t>::max() && v == std::floor(v)))
-        fail(w, ": field ", f, ": expected a positive integer, found ", detail::json_found(*om));
-      sc.original_max_position_embeddings = v;
-    } else {
-      sc.original_max_position_embeddings = 0;
-    }
-    if (sc.type == rope_type::llama3) {
-      if (sc.original_max_position_embeddings == 0)
-        fail(w, ": missing required field '", s.prefix, "original_max_position_embeddings' for rope type 'llama3'");
-      const auto lo = s.optional_number("low_freq_factor", std::nullopt, true);
-      const auto hi = s.optional_number("high_freq_factor", std::nullopt, true);
-      if (!lo) fail(w, ": missing required field '", s.prefix, "low_freq_factor' for rope type 'llama3'");
-      if (!hi) fail(w, ": missing required field '", s.prefix, "high_freq_factor' for rope type 'llama3'");
-      if (!(*hi > *lo))
-        fail(w, ": field ", s.prefix, "high_freq_factor ", *hi, " must be greater than low_freq_factor ", *lo);
-      sc.low_freq_factor = *lo;
-      sc.high_freq_factor = *hi;
-    }
-    if (sc.type == rope_type::yarn) {
-      sc.beta_fast = s.optional_number("beta_fast", std::nullopt, true).value_or(32.0);
-      sc.beta_slow = s.optional_number("beta_slow", std::nullopt, true).value_or(1.0);
-      if (sc.beta_fast < sc.beta_slow)
-        fail(w, ": field ", s.prefix, "beta_fast ", sc.beta_fast, " must be >= beta_slow ", sc.beta_slow);
-      sc.mscale = s.optional_number("mscale", 0.0).value_or(0.0);
-      sc.mscale_all_dim = s.optional_number("mscale_all_dim", 0.0).value_or(0.0);
-      sc.attention_factor = s.optional_number("attention_factor", std::nullopt, true).value_or(0.0);
-      sc.truncate = s.optional_bool("truncate", true);
-    }
-  }
-};
+inline HfConfig HfConfig::from_json(std::string_view text, std::string_view where) {
+  HfConfig c;
+  c.where = std::string(where);
+  const nlohmann::json j = detail::parse_json(text, where, "config", 64, false);
+  if (!j.is_object()) fail(where, ": config must be a JSON object, found ", detail::json_found(j));
+  const detail::FieldReader r{j, where, ""};
+  // model_type first: a config for some other model should say so, not complain about a missing field.
+  const std::optional<std::string> mt = r.optional_string("model_type");
+  if (!mt) fail(where, ": missing required field 'model_type' (a string)");
+  c.model_type = *mt;
+  const bool known = hf_families::visit(c.model_type, [&]<class F>(F) { hf::Adapter<F>::parse(c, r); });
+  if (!known) fail("unknown model_type '", c.model_type, "' in ", where, " (supported: ", hf_families::names(), ")");
+  return c;
+}
 
 }  // namespace tfx::io

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/spec.hpp"
 #include "tfx/layers/concepts.hpp"
 #include "tfx/layers/kv_cache.hpp"
 #include "tfx/layers/linear.hpp"
@@ -29,15 +30,15 @@ struct AttentionConfig {
   std::optional<float> scale{};
 };
 
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>, class Layout = rope::half_split>
+template <class W = float, ExecutionPolicy P = cpu::simd<>, class Layout = rope::half_split>
 class Attention {
  public:
   static constexpr std::string_view name = "attention";
   using Rope = RotaryEmbedding<Layout, P>;
   static_assert(PositionEncoding<Rope>, "Attention: the rotary embedding does not model tfx::PositionEncoding");
   struct Weights {
-    Linear<T, P> q_proj, k_proj, v_proj, o_proj;
-    std::span<const T> q_norm{}, k_norm{};  // both or neither
+    Linear<W, P> q_proj, k_proj, v_proj, o_proj;
+    std::span<const float> q_norm{}, k_norm{};  // both or neither
   };
 
   Attention() = default;
@@ -45,7 +46,7 @@ class Attention {
   Attention(const AttentionConfig& c, const Weights& w, const Rope* rope)
       : c_(c), w_(w), rope_(rope), sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, true, c.sliding_window}) {
     const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
-    auto check = [&](const Linear<T, P>& l, Index out, Index in, const char* what) {
+    auto check = [&](const Linear<W, P>& l, Index out, Index in, const char* what) {
       TFX_CHECK(l.out_features() == out && l.in_features() == in, "Attention: ", what, " is [", l.out_features(), ", ",
                 l.in_features(), "], expected [", out, ", ", in, "]");
     };
@@ -62,6 +63,17 @@ class Attention {
               " differs from head_dim ", c.head_dim);
   }
   const AttentionConfig& config() const { return c_; }
+  /// q, k, v, o projections (+ biases, + q/k norm weights) and the f32 K/V one position adds to the cache.
+  static constexpr Counts counts(const ModelSpec& s) {
+    const std::int64_t q = s.heads * s.head_dim, kv = s.kv_heads * s.head_dim;
+    Counts c = Counts::dense(2 * s.hidden * q + 2 * s.hidden * kv);
+    if (s.qkv_bias) c += Counts::elementwise(q + 2 * kv);
+    if (s.o_bias) c += Counts::elementwise(s.hidden);
+    if (s.qk_norm) c += Counts::elementwise(2 * s.head_dim);
+    c.kv_bytes = 2 * kv * static_cast<std::int64_t>(sizeof(float));
+    c.attention_width = q;
+    return c;
+  }
 
   /// x, out: [T, hidden]; the T positions are start_pos .. start_pos + T - 1 and are appended to `cache`,
   /// which must hold exactly start_pos positions.
@@ -84,7 +96,7 @@ class Attention {
     w_.k_proj.forward(ctx, x, k);
     w_.v_proj.forward(ctx, x, v);
     if (!w_.q_norm.empty()) {  // per head: view [T, heads*head_dim] as [T*heads, head_dim]
-      RMSNorm<T, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
+      RMSNorm<float, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
       Rows<float> qh(q.data, T_ * c_.heads, c_.head_dim), kh(k.data, T_ * c_.kv_heads, c_.head_dim);
       qn.forward(ctx, qh, qh);
       kn.forward(ctx, kh, kh);

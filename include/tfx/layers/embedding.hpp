@@ -3,6 +3,7 @@
 #include <span>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/spec.hpp"
 #include "tfx/kernels/embedding.hpp"
 
 namespace tfx {
@@ -17,6 +18,8 @@ class Embedding {
   Index vocab_size() const { return table_.rows; }
   Index dim() const { return table_.cols; }
   Rows<const T> table() const { return table_; }
+  /// The token embedding [vocab, hidden]: a lookup, no matrix product.
+  static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.vocab * s.hidden); }
 
   /// ids: [n] token ids, each in [0, vocab); out: [n, dim].
   void forward(cpu::Context& ctx, std::span<const std::int32_t> ids, Rows<float> out) const {

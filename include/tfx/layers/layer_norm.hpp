@@ -3,6 +3,7 @@
 #include <span>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/spec.hpp"
 #include "tfx/kernels/norm.hpp"
 
 namespace tfx {
@@ -19,6 +20,8 @@ class LayerNorm {
     TFX_CHECK(eps >= 0, "LayerNorm: eps must be >= 0, got ", eps);
   }
   Index dim() const { return static_cast<Index>(w_.size()); }
+  /// A model's hidden-size norm: weight, and bias if the model's norms have one.
+  static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.hidden * (s.norm_bias ? 2 : 1)); }
 
   /// x, y: [rows, dim]; y may alias x.
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {

@@ -1,25 +1,39 @@
-// Linear: y = x . W^T + b, W in PyTorch's [out, in] layout, bias optional.
+// Linear: y = x . W^T + b for W in PyTorch's [out, in] layout, y = x . W + b for GPT-2's Conv1D [in, out].
+// The weight format is the first template parameter: a storage type T means Dense<T> ([out, in]); any
+// tfx::WeightFormat (Dense<T, weight_layout::in_out>, and block-quantized formats) selects its own kernels.
+// The bias is f32 whatever the weights are: 1-D parameters keep their stored precision.
 #pragma once
 #include <span>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/weights.hpp"
 #include "tfx/kernels/linear.hpp"
 
 namespace tfx {
 
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+template <class W = float, ExecutionPolicy P = cpu::simd<>>
 class Linear {
  public:
+  using format = weight_format_t<W>;
+  static_assert(WeightFormat<format>,
+                "tfx::Linear: the weight must be a StorageType (float, bf16, f16) or a tfx::WeightFormat such as "
+                "tfx::Dense<T, layout>");
   static constexpr std::string_view name = "linear";
+
   Linear() = default;
-  explicit Linear(Rows<const T> weight, std::span<const T> bias = {}) : w_(weight), b_(bias) {
-    TFX_CHECK(weight.rows > 0 && weight.cols > 0, "Linear: empty weight [", weight.rows, ", ", weight.cols, "]");
-    TFX_CHECK(bias.empty() || static_cast<Index>(bias.size()) == weight.rows, "Linear: bias has ", bias.size(),
-              " elements, expected ", weight.rows, " (out_features)");
+  explicit Linear(format weight, std::span<const float> bias = {}) : w_(weight), b_(bias) {
+    TFX_CHECK(weight.out_features() > 0 && weight.in_features() > 0, "Linear: empty weight [out ",
+              weight.out_features(), ", in ", weight.in_features(), "]");
+    TFX_CHECK(bias.empty() || static_cast<Index>(bias.size()) == weight.out_features(), "Linear: bias has ",
+              bias.size(), " elements, expected ", weight.out_features(), " (out_features)");
   }
-  Index in_features() const { return w_.cols; }
-  Index out_features() const { return w_.rows; }
+  Index in_features() const { return w_.in_features(); }
+  Index out_features() const { return w_.out_features(); }
   bool has_bias() const { return !b_.empty(); }
+  const format& weight() const { return w_; }
+  std::span<const float> bias() const { return b_; }
+  /// Parameters held (weight and bias).
+  Index parameter_count() const { return in_features() * out_features() + static_cast<Index>(b_.size()); }
 
   /// x: [rows, in]; y: [rows, out] (must not alias x).
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
@@ -31,8 +45,8 @@ class Linear {
   }
 
  private:
-  Rows<const T> w_{};
-  std::span<const T> b_{};
+  format w_{};
+  std::span<const float> b_{};
 };
 
 }  // namespace tfx

@@ -3,18 +3,19 @@
 //   FeedForward (GELU, ReLU FFN):  y = fc2(act(fc1(x)))
 #pragma once
 #include "tfx/core/error.hpp"
+#include "tfx/core/spec.hpp"
 #include "tfx/kernels/elementwise.hpp"
 #include "tfx/layers/linear.hpp"
 
 namespace tfx {
 
-template <activation Act, StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+template <activation Act, class W = float, ExecutionPolicy P = cpu::simd<>>
 class GatedMLP {
  public:
   static constexpr std::string_view name = "gated_mlp";
   static constexpr activation act = Act;
   GatedMLP() = default;
-  GatedMLP(Linear<T, P> gate, Linear<T, P> up, Linear<T, P> down) : gate_(gate), up_(up), down_(down) {
+  GatedMLP(Linear<W, P> gate, Linear<W, P> up, Linear<W, P> down) : gate_(gate), up_(up), down_(down) {
     TFX_CHECK(gate.in_features() == up.in_features() && gate.out_features() == up.out_features() &&
                   down.in_features() == gate.out_features() && down.out_features() == gate.in_features(),
               "GatedMLP: gate [", gate.out_features(), ", ", gate.in_features(), "], up [", up.out_features(), ", ",
@@ -22,6 +23,15 @@ class GatedMLP {
   }
   Index hidden() const { return gate_.in_features(); }
   Index intermediate() const { return gate_.out_features(); }
+  /// gate, up, down of width `intermediate` (+ biases).
+  static constexpr Counts counts(const ModelSpec& s, std::int64_t /*layer*/ = 0) {
+    return shape_counts(s.hidden, s.intermediate, s.mlp_bias);
+  }
+  static constexpr Counts shape_counts(std::int64_t hidden, std::int64_t intermediate, bool bias) {
+    Counts c = Counts::dense(3 * hidden * intermediate);
+    if (bias) c += Counts::elementwise(2 * intermediate + hidden);
+    return c;
+  }
 
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
     cpu::ScratchScope scratch(ctx.scratch);
@@ -34,44 +44,53 @@ class GatedMLP {
   }
 
  private:
-  Linear<T, P> gate_, up_, down_;
+  Linear<W, P> gate_, up_, down_;
 };
 
-template <activation Act, StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+template <activation Act, class W = float, ExecutionPolicy P = cpu::simd<>>
 class FeedForward {
  public:
   static constexpr std::string_view name = "feed_forward";
-  static constexpr activation act = Act;
+  static constexpr activation default_act = Act;
   FeedForward() = default;
-  FeedForward(Linear<T, P> fc1, Linear<T, P> fc2) : fc1_(fc1), fc2_(fc2) {
+  /// `act` overrides the type's activation (GPT-2 reads it from config.json).
+  FeedForward(Linear<W, P> fc1, Linear<W, P> fc2, activation act = Act) : fc1_(fc1), fc2_(fc2), act_(act) {
     TFX_CHECK(fc2.in_features() == fc1.out_features() && fc2.out_features() == fc1.in_features(), "FeedForward: fc1 [",
               fc1.out_features(), ", ", fc1.in_features(), "] and fc2 [", fc2.out_features(), ", ", fc2.in_features(),
               "] do not fit together");
   }
   Index hidden() const { return fc1_.in_features(); }
   Index intermediate() const { return fc1_.out_features(); }
+  activation act() const { return act_; }
+  /// fc1, fc2 of width `intermediate` (+ biases).
+  static constexpr Counts counts(const ModelSpec& s, std::int64_t /*layer*/ = 0) {
+    Counts c = Counts::dense(2 * s.hidden * s.intermediate);
+    if (s.mlp_bias) c += Counts::elementwise(s.intermediate + s.hidden);
+    return c;
+  }
 
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
     cpu::ScratchScope scratch(ctx.scratch);
     Rows<float> h(scratch.floats(static_cast<std::size_t>(x.rows * intermediate())).data(), x.rows, intermediate());
     fc1_.forward(ctx, x, h);
-    kernels::activation(P{}, ctx, h, Act);
+    kernels::activation(P{}, ctx, h, act_);
     fc2_.forward(ctx, h, y);
   }
 
  private:
-  Linear<T, P> fc1_, fc2_;
+  Linear<W, P> fc1_, fc2_;
+  activation act_ = Act;
 };
 
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
-using SwiGLU = GatedMLP<activation::silu, T, P>;
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
-using GeGLU = GatedMLP<activation::gelu_tanh, T, P>;  // Gemma's gelu_pytorch_tanh gate
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
-using GeluMLP = FeedForward<activation::gelu_erf, T, P>;
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
-using GeluTanhMLP = FeedForward<activation::gelu_tanh, T, P>;
-template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
-using ReluMLP = FeedForward<activation::relu, T, P>;
+template <class W = float, ExecutionPolicy P = cpu::simd<>>
+using SwiGLU = GatedMLP<activation::silu, W, P>;
+template <class W = float, ExecutionPolicy P = cpu::simd<>>
+using GeGLU = GatedMLP<activation::gelu_tanh, W, P>;  // Gemma's gelu_pytorch_tanh gate
+template <class W = float, ExecutionPolicy P = cpu::simd<>>
+using GeluMLP = FeedForward<activation::gelu_erf, W, P>;
+template <class W = float, ExecutionPolicy P = cpu::simd<>>
+using GeluTanhMLP = FeedForward<activation::gelu_tanh, W, P>;
+template <class W = float, ExecutionPolicy P = cpu::simd<>>
+using ReluMLP = FeedForward<activation::relu, W, P>;
 
 }  // namespace tfx

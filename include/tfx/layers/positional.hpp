@@ -4,10 +4,14 @@
 //   ALiBi (Press et al.; BLOOM's slopes): score[h, i, j] += slope_h * (j - pos_i), see SdpaArgs::alibi_slopes
 #pragma once
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <vector>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/spec.hpp"
 #include "tfx/kernels/elementwise.hpp"
+#include "tfx/layers/rotary_embedding.hpp"
 
 namespace tfx {
 
@@ -49,6 +53,8 @@ class AbsolutePositionEmbedding {
   explicit AbsolutePositionEmbedding(Rows<const T> table) : table_(table) {
     TFX_CHECK(table.rows > 0 && table.cols > 0, "AbsolutePositionEmbedding: empty table");
   }
+  AbsolutePositionEmbedding(const AbsolutePositionEmbedding&) = default;
+  AbsolutePositionEmbedding& operator=(const AbsolutePositionEmbedding&) = default;
   Index max_positions() const { return table_.rows; }
 
   void forward(cpu::Context& ctx, Rows<float> x, Index offset) const {
@@ -72,6 +78,44 @@ class AbsolutePositionEmbedding {
 
 template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
 using LearnedPositionEmbedding = AbsolutePositionEmbedding<T, P>;
+
+/// A decoder's position stage. Positions either enter through RoPE inside attention (RotaryPositions: nothing is
+/// added to the embeddings; attention gets `rotary()`) or are added to the embeddings (LearnedPositions, GPT-2's
+/// wpe: `rotary()` is null). Either way the decoder calls forward(ctx, x, first_position) after the embedding.
+template <class Layout = rope::half_split, ExecutionPolicy P = cpu::simd<>>
+class RotaryPositions {
+ public:
+  static constexpr std::string_view name = "rotary_positions";
+  using layout = Layout;
+  using rope_type = RotaryEmbedding<Layout, P>;
+  RotaryPositions() = default;
+  explicit RotaryPositions(const RopeConfig& c) : rope_(std::make_unique<rope_type>(c)) {}
+  void forward(cpu::Context&, Rows<float>, Index) const {}
+  const rope_type* rotary() const { return rope_.get(); }
+  Index max_positions() const { return std::numeric_limits<Index>::max(); }
+  static constexpr Counts counts(const ModelSpec&) { return {}; }
+
+ private:
+  std::unique_ptr<rope_type> rope_;  // on the heap, so attention's pointer survives moves
+};
+
+template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
+class LearnedPositions {
+ public:
+  static constexpr std::string_view name = "learned_positions";
+  using layout = rope::half_split;  // unused: no rotary embedding
+  using rope_type = RotaryEmbedding<layout, P>;
+  LearnedPositions() = default;
+  explicit LearnedPositions(Rows<const T> table) : table_(table) {}
+  void forward(cpu::Context& ctx, Rows<float> x, Index first) const { table_.forward(ctx, x, first); }
+  const rope_type* rotary() const { return nullptr; }
+  Index max_positions() const { return table_.max_positions(); }
+  /// The [position_table, hidden] table, added to the embeddings.
+  static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.position_table * s.hidden); }
+
+ private:
+  AbsolutePositionEmbedding<T, P> table_{Rows<const T>(nullptr, 1, 1)};
+};
 
 /// The original Transformer's fixed encoding: owns its table.
 template <ExecutionPolicy P = cpu::simd<>>

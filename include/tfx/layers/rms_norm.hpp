@@ -6,6 +6,7 @@
 #include <span>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/spec.hpp"
 #include "tfx/kernels/norm.hpp"
 
 namespace tfx {
@@ -22,6 +23,8 @@ class BasicRMSNorm {
   }
   Index dim() const { return static_cast<Index>(w_.size()); }
   float eps() const { return eps_; }
+  /// A model's hidden-size norm: hidden weights.
+  static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.hidden); }
 
   /// x, y: [rows, dim]; y may alias x.
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {

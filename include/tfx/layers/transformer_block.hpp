@@ -21,6 +21,15 @@ class TransformerBlock {
               " differs from attention hidden size ", attn.config().hidden);
   }
   const Attn& attention() const { return attn_; }
+  const M& mlp() const { return mlp_; }
+  /// Two norms, attention and the MLP of layer `layer` (a mixture of experts may differ per layer).
+  static constexpr Counts counts(const ModelSpec& s, std::int64_t layer) {
+    Counts c = N::counts(s);
+    c += N::counts(s);
+    c += Attn::counts(s);
+    c += M::counts(s, layer);
+    return c;
+  }
 
   /// x: [T, hidden], the residual stream, updated in place; positions start_pos.. go through `cache`.
   void forward(cpu::Context& ctx, Rows<float> x, Index start_pos, KvCache& cache) const {

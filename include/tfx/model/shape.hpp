@@ -4,6 +4,8 @@
 #include <concepts>
 #include <cstdint>
 
+#include "tfx/core/spec.hpp"
+
 namespace tfx {
 
 struct ModelDims {
@@ -38,6 +40,15 @@ struct ModelDims {
   /// Bytes of K and V kept per position (f32 cache).
   constexpr std::int64_t kv_cache_bytes_per_token() const { return 2 * layers * kv_heads * head_dim * 4; }
 };
+
+/// The ModelSpec of a Llama-like decoder with these dimensions.
+constexpr ModelSpec spec_of(const ModelDims& d, bool qk_norm = false) {
+  ModelSpec s;
+  s.vocab = d.vocab, s.hidden = d.hidden, s.layers = d.layers, s.heads = d.heads, s.kv_heads = d.kv_heads;
+  s.head_dim = d.head_dim, s.intermediate = d.intermediate, s.tied = d.tied, s.qk_norm = d.qk_norm || qk_norm;
+  s.qkv_bias = d.qkv_bias, s.o_bias = d.o_bias, s.mlp_bias = d.mlp_bias;
+  return s;
+}
 
 /// A static shape. Heads must divide into kv groups and head_dim must be even for RoPE: checked here, at compile time.
 template <std::int64_t Vocab, std::int64_t Hidden, std::int64_t Layers, std::int64_t Heads, std::int64_t KvHeads,

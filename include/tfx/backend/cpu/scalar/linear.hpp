@@ -1,15 +1,19 @@
 #pragma once
 #include "tfx/backend/cpu/scalar/common.hpp"
+#include "tfx/core/weights.hpp"
 
 namespace tfx::cpu {
 
-/// y = x . W^T + b    (W in PyTorch's [out, in] layout; b optional)
-template <class T>
-void linear_impl(scalar, Context&, Rows<const float> x, Rows<const T> w, std::span<const T> bias, Rows<float> y) {
+/// y = x . W^T + b for W [out, in]; y = x . W + b for W [in, out] (b optional).
+template <class T, weight_layout L>
+void linear_impl(scalar, Context&, Rows<const float> x, const Dense<T, L>& w, std::span<const float> bias,
+                 Rows<float> y) {
+  const Index n_out = w.out_features(), n_in = w.in_features();
   for (Index r = 0; r < x.rows; ++r)
-    for (Index o = 0; o < w.rows; ++o) {
-      double acc = bias.empty() ? 0.0 : to_float(bias[static_cast<std::size_t>(o)]);
-      for (Index i = 0; i < x.cols; ++i) acc += static_cast<double>(x(r, i)) * to_float(w(o, i));
+    for (Index o = 0; o < n_out; ++o) {
+      double acc = bias.empty() ? 0.0 : bias[static_cast<std::size_t>(o)];
+      for (Index i = 0; i < n_in; ++i)
+        acc += static_cast<double>(x(r, i)) * to_float(L == weight_layout::out_in ? w.m(o, i) : w.m(i, o));
       y(r, o) = static_cast<float>(acc);
     }
 }

@@ -3,6 +3,7 @@
 
 #include "tfx/backend/cpu/eigen/gemm.hpp"
 #include "tfx/backend/cpu/simd/common.hpp"
+#include "tfx/core/weights.hpp"
 
 TFX_VECTOR_CODE_BEGIN
 
@@ -37,7 +38,9 @@ inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, In
 }  // namespace vec
 
 template <class A, class T>
-void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, std::span<const T> bias, Rows<float> y) {
+void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weight_layout::out_in>& wd,
+                 std::span<const float> bias, Rows<float> y) {
+  const Rows<const T> w = wd.m;
   if constexpr (std::is_same_v<T, bf16>) {
     if (x.rows <= 4) {  // decode: stream the bf16 weights once, straight into the dot products
       const Index k = w.cols, half = (k + 1) / 2;
@@ -47,7 +50,7 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
         for (Index i = 0; i < k; ++i) split[r * 2 * half + (i % 2) * half + i / 2] = x(r, i);
       const int nt = vec::threads_for(ctx, w.rows / 64);
       vec::parallel_for(nt, w.rows, [&](Index o) {
-        const float b = bias.empty() ? 0.f : to_float(bias[static_cast<std::size_t>(o)]);
+        const float b = bias.empty() ? 0.f : bias[static_cast<std::size_t>(o)];
         for (Index r = 0; r < x.rows; ++r)
           y(r, o) = vec::dot_bf16<A>(split + r * 2 * half, split + r * 2 * half + half, w.row(o), k) + b;
       });
@@ -84,7 +87,51 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, Rows<const T> w, st
     }
     if (!bias.empty())
       for (Index r = 0; r < x.rows; ++r)
-        for (Index o = o0; o < o0 + on; ++o) y(r, o) += to_float(bias[static_cast<std::size_t>(o)]);
+        for (Index o = o0; o < o0 + on; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
+  }, true);
+}
+
+/// y = x . W + b for W [in, out] (GPT-2 Conv1D), used in place: W may be a column slice of a fused tensor.
+/// Output columns are split into blocks over the threads. A few rows (decode) stream each block's columns of W
+/// row by row into y (y[o0:o1] += x_i * W[i, o0:o1]); more rows widen the block to f32 if needed and call Eigen.
+template <class A, class T>
+void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weight_layout::in_out>& wd,
+                 std::span<const float> bias, Rows<float> y) {
+  const Rows<const T> w = wd.m;
+  const Index k = w.rows, n_out = w.cols;
+  const bool decode = x.rows <= 4;
+  const Index share = (n_out + ctx.threads - 1) / ctx.threads;
+  const Index block = decode ? 256
+                      : std::is_same_v<T, float> ? std::max<Index>(share, 16)
+                                                 : std::clamp<Index>((Index{1} << 18) / k, 64, std::max<Index>(share, 64));
+  const Index n_blocks = (n_out + block - 1) / block;
+  const int nt = vec::threads_for(ctx, n_blocks);
+  ScratchScope scratch(ctx.scratch);
+  const Index per_thread = std::is_same_v<T, float> ? 0 : decode ? block : block * k;
+  float* wbuf = per_thread ? scratch.floats(static_cast<std::size_t>(nt * per_thread)).data() : nullptr;
+  vec::parallel_for(nt, n_blocks, [&](Index b) {
+    const Index o0 = b * block, on = std::min(block, n_out - o0);
+    float* tbuf = wbuf ? wbuf + omp_get_thread_num() * per_thread : nullptr;
+    if (decode) {
+      for (Index r = 0; r < x.rows; ++r)
+        for (Index o = 0; o < on; ++o) y(r, o0 + o) = bias.empty() ? 0.f : bias[static_cast<std::size_t>(o0 + o)];
+      for (Index i = 0; i < k; ++i) {
+        const float* wr = vec::as_f32(w.row(i) + o0, tbuf, on);
+        for (Index r = 0; r < x.rows; ++r) vec::axpy<A>(x(r, i), wr, y.row(r) + o0, on);
+      }
+      return;
+    }
+    Rows<const float> wb;
+    if constexpr (std::is_same_v<T, float>) {
+      wb = w.slice_cols(o0, on);
+    } else {
+      for (Index i = 0; i < k; ++i) vec::to_f32(w.row(i) + o0, tbuf + i * on, on);
+      wb = Rows<const float>(tbuf, k, on);
+    }
+    eigen::gemm_nn(x, wb, y.slice_cols(o0, on));
+    if (!bias.empty())
+      for (Index r = 0; r < x.rows; ++r)
+        for (Index o = o0; o < o0 + on; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
   }, true);
 }
 

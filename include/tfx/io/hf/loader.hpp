@@ -1,0 +1,122 @@
+// Maps a checkpoint's tensors onto layer weights: the part of loading every family adapter shares.
+//  - matrices are used in place when the file's dtype is the model's storage type T; a narrower float dtype is
+//    widened once (T is the widest matrix dtype in the checkpoint, so nothing is ever narrowed);
+//  - 1-D parameters (norm weights, biases) become f32 views: in place for F32, widened otherwise;
+//  - every tensor read is recorded, so finish() can reject tensors the model did not use.
+#pragma once
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tfx/core/weights.hpp"
+#include "tfx/io/safetensors.hpp"
+
+namespace tfx::io::hf {
+
+/// What the layers' views point into: the mapped checkpoint and any widened copies. Kept alive by the model.
+struct Storage {
+  Checkpoint checkpoint;
+  std::vector<std::shared_ptr<void>> owned;
+};
+
+/// The widest float dtype among the checkpoint's tensors of rank >= 2 (matrices and stacked experts), ignoring
+/// names for which `ignore(name)` holds: F32 if any is F32 or if both F16 and BF16 occur.
+template <class Ignore>
+tfx::dtype matrix_dtype(const Checkpoint& ckpt, Ignore&& ignore) {
+  bool f32 = false, bf = false, h = false;
+  for (const auto& name : ckpt.names()) {
+    const TensorInfo& t = ckpt.at(name);
+    if (t.shape.size() < 2 || !t.dtype || ignore(name)) continue;
+    f32 |= *t.dtype == tfx::dtype::f32, bf |= *t.dtype == tfx::dtype::bf16, h |= *t.dtype == tfx::dtype::f16;
+  }
+  if (f32 || (bf && h)) return tfx::dtype::f32;
+  if (bf) return tfx::dtype::bf16;
+  if (h) return tfx::dtype::f16;
+  return tfx::dtype::f32;
+}
+
+template <StorageType T>
+class Loader {
+ public:
+  explicit Loader(Checkpoint ckpt) : storage_(std::make_shared<Storage>(Storage{std::move(ckpt), {}})) {}
+
+  const Checkpoint& checkpoint() const { return storage_->checkpoint; }
+  bool has(const std::string& name) const { return checkpoint().contains(name); }
+  std::size_t weight_bytes() const { return weight_bytes_; }
+  std::shared_ptr<const void> storage() const { return storage_; }
+
+  /// A tensor of exactly `shape` as a [rows, cols] matrix of T (rows = product of all but the last dim).
+  Rows<const T> matrix(const std::string& name, std::initializer_list<std::int64_t> shape) {
+    const TensorInfo& t = take(name, shape);
+    if (*t.dtype == dtype_of<T>()) return io::matrix<T>(t);
+    TFX_CHECK(dtype_of<T>() == tfx::dtype::f32, "tensor '", name, "' in ", t.file, ": dtype ", t.dtype_str,
+              " would have to be narrowed to ", dtype_name(dtype_of<T>()), " (internal: storage type too narrow)");
+    const Rows<const T> m = io::matrix<T>(t.dtype == tfx::dtype::bf16 ? widen<bf16>(t) : widen<f16>(t));
+    return m;
+  }
+  Rows<const T> matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
+    return matrix(name, {rows, cols});
+  }
+  /// A 1-D tensor of n elements as f32.
+  std::span<const float> vector(const std::string& name, std::int64_t n) {
+    const TensorInfo& t = take(name, {n});
+    const float* p = nullptr;
+    if (*t.dtype == tfx::dtype::f32) p = io::matrix<float>(t).data;
+    else if (*t.dtype == tfx::dtype::bf16) p = widened<bf16, float>(t);
+    else p = widened<f16, float>(t);
+    return {p, static_cast<std::size_t>(n)};
+  }
+
+  /// Throws on the first tensor not read, unless `ignore(name)` holds.
+  template <class Ignore>
+  void finish(std::string_view model_type, Ignore&& ignore) const {
+    for (const auto& name : checkpoint().names()) {
+      if (used_.count(name) || ignore(name)) continue;
+      fail("checkpoint ", checkpoint().dir().string(), ": unexpected tensor '", name, "' for a ", model_type,
+           " model with this config.json (wrong model_type, or bias / q-k-norm / expert settings that disagree with the "
+           "weights?)");
+    }
+  }
+  /// Marks `name` as accounted for (a tied head's copy of the embedding).
+  void mark_used(const std::string& name) { used_.insert(name); }
+
+ private:
+  const TensorInfo& take(const std::string& name, std::initializer_list<std::int64_t> shape) {
+    const TensorInfo& t = checkpoint().at(name);
+    used_.insert(name);
+    check_shape(t, shape);
+    TFX_CHECK(t.dtype.has_value(), "tensor '", name, "' in ", t.file, ": dtype ", t.dtype_str,
+              " is not a float dtype (F32, F16, BF16)");
+    weight_bytes_ += t.bytes.size();
+    return t;
+  }
+  /// The elements of t (stored as From) converted to To, owned by the storage.
+  template <class From, class To>
+  const To* widened(const TensorInfo& t) {
+    const Index n = t.numel();
+    auto buf = std::make_shared<std::vector<To>>(static_cast<std::size_t>(n));
+    const From* src = io::matrix<From>(t).data;
+    for (Index i = 0; i < n; ++i) (*buf)[static_cast<std::size_t>(i)] = from_float<To>(to_float(src[i]));
+    storage_->owned.push_back(buf);
+    return buf->data();
+  }
+  /// A TensorInfo like t whose bytes are t's values widened to f32 (so io::matrix<float> can view it).
+  template <class From>
+  const TensorInfo& widen(const TensorInfo& t) {
+    const float* p = widened<From, float>(t);
+    auto info = std::make_shared<TensorInfo>(t);
+    info->dtype = tfx::dtype::f32;
+    info->dtype_str = "F32";
+    info->bytes = std::span<const std::byte>(reinterpret_cast<const std::byte*>(p),
+                                             static_cast<std::size_t>(t.numel()) * sizeof(float));
+    storage_->owned.push_back(info);
+    return *info;
+  }
+
+  std::shared_ptr<Storage> storage_;
+  std::set<std::string, std::less<>> used_;
+  std::size_t weight_bytes_ = 0;
+};
+
+}  // namespace tfx::io::hf

@@ -1,0 +1,125 @@
+// Loading a Hugging Face model folder (config.json + safetensors + ...): the family comes from config.json's
+// model_type, the storage type from the widest matrix dtype in the checkpoint. One Model instantiation per
+// (family, storage type), generated from the family list in tfx/io/hf_config.hpp.
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <utility>
+#include <variant>
+
+#include "tfx/io/hf_config.hpp"
+#include "tfx/io/safetensors.hpp"
+#include "tfx/model/model.hpp"
+
+namespace tfx::io {
+
+namespace detail {
+template <ExecutionPolicy P, class List>
+struct any_model;
+template <ExecutionPolicy P, class... F>
+struct any_model<P, family_list<F...>> {
+  template <class Fam>
+  using three = std::variant<Model<Fam, DynamicShape, P, float>, Model<Fam, DynamicShape, P, bf16>,
+                             Model<Fam, DynamicShape, P, f16>>;
+  template <class... V>
+  struct cat;
+  template <class... A>
+  struct cat<std::variant<A...>> {
+    using type = std::variant<A...>;
+  };
+  template <class... A, class... B, class... Rest>
+  struct cat<std::variant<A...>, std::variant<B...>, Rest...> {
+    using type = typename cat<std::variant<A..., B...>, Rest...>::type;
+  };
+  using type = typename cat<three<F>...>::type;
+};
+
+/// The ModelInfo of a config.
+inline ModelInfo info_of(const HfConfig& c) {
+  ModelInfo i;
+  i.model_type = c.model_type;
+  i.max_position_embeddings = c.max_position_embeddings;
+  i.bos_token_id = c.bos_token_id;
+  i.eos_token_id = c.eos_token_id;
+  auto num = [](double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  };
+  if (c.model_type == family::Gpt2::model_type) {
+    i.options = {{"activation", c.hidden_act}, {"layer_norm_epsilon", num(c.layer_norm_epsilon)},
+                 {"n_positions", std::to_string(c.max_position_embeddings)}};
+  } else {
+    i.options = {{"rope_theta", num(c.rope.rope_theta)}, {"rms_norm_eps", num(c.rms_norm_eps)}};
+    if (c.window) i.options.emplace_back("sliding_window", std::to_string(*c.window));
+  }
+  if (c.num_experts > 0)
+    i.options.insert(i.options.end(), {{"experts", std::to_string(c.num_experts)},
+                                       {"experts_per_tok", std::to_string(c.num_experts_per_tok)},
+                                       {"norm_topk_prob", c.norm_topk_prob ? "true" : "false"}});
+  return i;
+}
+}  // namespace detail
+
+/// Any model load_model can return under policy P: one alternative per (family, storage type).
+template <ExecutionPolicy P = cpu::simd<>>
+using AnyModel = typename detail::any_model<P, hf_families>::type;
+
+/// Builds model type M (its family must match config.json) from a parsed config and an opened checkpoint.
+template <class M>
+M load_as(const HfConfig& config, Checkpoint ckpt) {
+  using F = typename M::family;
+  using T = typename M::storage_type;
+  using A = hf::Adapter<F>;
+  TFX_CHECK(config.model_type == F::model_type, config.where, ": model_type is '", config.model_type,
+            "' but the model type is ", F::model_type);
+  const ModelSpec spec = A::spec(config);
+  hf::Loader<T> ld(std::move(ckpt));
+  auto layers = A::template build<M>(ld, config, spec);
+  ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
+  return M(spec, detail::info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
+}
+
+/// Loads model folder `dir` as model type M: config.json must name M's family, and a static shape must agree.
+template <class M>
+M load_as(const std::filesystem::path& dir) {
+  return load_as<M>(HfConfig::from_file(dir), Checkpoint::open(dir));
+}
+
+/// The spec and the counts (parameters, active parameters, FLOPs and KV bytes per token) of the model a config
+/// describes, from the family's layers: no weights needed.
+inline std::pair<ModelSpec, Counts> describe(const HfConfig& c) {
+  std::pair<ModelSpec, Counts> out;
+  const bool known = hf_families::visit(c.model_type, [&]<class F>(F) {
+    out.first = hf::Adapter<F>::spec(c);
+    out.second = Model<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+  });
+  TFX_CHECK(known, c.where, ": unknown model_type '", c.model_type, "'");
+  return out;
+}
+
+/// Loads any supported Hugging Face model folder; matrices stay in the file's dtype (the widest, if they differ).
+template <ExecutionPolicy P = cpu::simd<>>
+AnyModel<P> load_model(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
+  auto config = HfConfig::from_file(dir);  // the folder: "no config.json in model folder DIR" if absent
+  auto ckpt = Checkpoint::open(dir);
+  std::optional<AnyModel<P>> out;
+  hf_families::visit(config.model_type, [&]<class F>(F) {
+    const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
+    if (t == dtype::bf16) out.emplace(load_as<Model<F, DynamicShape, P, bf16>>(config, std::move(ckpt)));
+    else if (t == dtype::f16) out.emplace(load_as<Model<F, DynamicShape, P, f16>>(config, std::move(ckpt)));
+    else out.emplace(load_as<Model<F, DynamicShape, P, float>>(config, std::move(ckpt)));
+  });
+  TFX_CHECK(out.has_value(), config.where, ": unknown model_type '", config.model_type, "'");  // parse checked it
+  return std::move(*out);
+}
+
+}  // namespace tfx::io
+
+namespace tfx {
+using io::AnyModel;
+using io::load_model;
+}  // namespace tfx
