@@ -12,7 +12,7 @@ constexpr int hidden = 1024, heads = 16, kv_heads = 8, head_dim = 128, inter = 3
 using P = bench::Simd;
 using T = bf16;
 using Attn = Attention<T, P>;
-using Block = TransformerBlock<RMSNorm<T, P>, Attn, SwiGLU<T, P>, norm_placement::pre, P>;
+using Block = TransformerBlock<RMSNorm<float, P>, Attn, SwiGLU<T, P>, norm_placement::pre, P>;
 
 struct Weights {
   std::vector<T> q = bench::random_vector<T>(heads * head_dim * hidden, 1, 0.03f),
@@ -20,8 +20,8 @@ struct Weights {
                  v = bench::random_vector<T>(kv_heads * head_dim * hidden, 3, 0.03f),
                  o = bench::random_vector<T>(hidden * heads * head_dim, 4, 0.03f),
                  gate = bench::random_vector<T>(inter * hidden, 5, 0.03f), up = bench::random_vector<T>(inter * hidden, 6, 0.03f),
-                 down = bench::random_vector<T>(hidden * inter, 7, 0.03f), norm = std::vector<T>(hidden, from_float<T>(1.f)),
-                 qk_norm = std::vector<T>(head_dim, from_float<T>(1.f));
+                 down = bench::random_vector<T>(hidden * inter, 7, 0.03f);
+  std::vector<float> norm_f32 = std::vector<float>(hidden, 1.f), qk_norm = std::vector<float>(head_dim, 1.f);
   double bytes() const { return static_cast<double>(q.size() + k.size() + v.size() + o.size() + 3 * gate.size()) * sizeof(T); }
 };
 
@@ -29,8 +29,8 @@ Block make_block(const Weights& w, const RotaryEmbedding<rope::half_split, P>& r
   auto lin = [](const std::vector<T>& m, Index rows, Index cols) { return Linear<T, P>(Rows<const T>(m.data(), rows, cols)); };
   typename Attn::Weights aw{lin(w.q, heads * head_dim, hidden), lin(w.k, kv_heads * head_dim, hidden),
                             lin(w.v, kv_heads * head_dim, hidden), lin(w.o, hidden, heads * head_dim), w.qk_norm, w.qk_norm};
-  return Block(RMSNorm<T, P>(w.norm, 1e-6f), Attn(AttentionConfig{hidden, heads, kv_heads, head_dim}, aw, &rope),
-               RMSNorm<T, P>(w.norm, 1e-6f),
+  return Block(RMSNorm<float, P>(w.norm_f32, 1e-6f), Attn(AttentionConfig{hidden, heads, kv_heads, head_dim}, aw, &rope),
+               RMSNorm<float, P>(w.norm_f32, 1e-6f),
                SwiGLU<T, P>(lin(w.gate, inter, hidden), lin(w.up, inter, hidden), lin(w.down, hidden, inter)));
 }
 }  // namespace

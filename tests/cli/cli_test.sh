@@ -192,8 +192,8 @@ scenario_malformed_config() {
 scenario_unknown_model_type() {
   local d
   d=$(model_copy)
-  sed -i 's/"model_type": "qwen3"/"model_type": "gpt2"/' "$d/config.json"
-  expect_error "unknown model_type 'gpt2' in $d/config.json" info --model "$d"
+  sed -i 's/"model_type": "qwen3"/"model_type": "phi3"/' "$d/config.json"
+  expect_error "unknown model_type 'phi3' in $d/config.json" info --model "$d"
 }
 scenario_unsupported_rope_type() {
   local d
@@ -212,7 +212,7 @@ scenario_no_safetensors() {
   local d
   d=$(model_copy)
   rm "$d/model.safetensors"
-  expect_error "no safetensors checkpoint in $d" info --model "$d"
+  expect_error "no safetensors checkpoint in $d" logits --model "$d" --tokens 1,2 --out "$d/x.npy"
   expect_error "no safetensors checkpoint in $d" logits --model "$d" --tokens 1 --out "$work/x.npy"
 }
 scenario_truncated_safetensors() {
@@ -394,6 +394,31 @@ scenario_generate_greedy() {
   printf '\n' >>"$work/stdout"
   cmp "$work/greedy.txt" "$work/stdout" || fail "--temperature 0 is not the argmax continuation ($ids)"
   echo "    ok: $(cat -v "$work/greedy.txt" | tr '\n' '|') = argmax continuation $ids"
+}
+
+scenario_detokenize_empty() {  # an empty id list is valid and decodes to nothing
+  expect_ok detokenize --model "$model" --tokens "" || return
+  [ -s "$work/stdout" ] && fail "detokenize --tokens \"\" printed $(head -c 80 "$work/stdout" | cat -v)"
+  [ -s "$work/stderr" ] && fail "detokenize --tokens \"\" wrote to stderr"
+  echo "    ok: empty output, exit 0"
+}
+scenario_info_config_only() {  # published parameter counts from config.json alone
+  local d=$work/cfg
+  for pair in "gpt2:124439808 (0.124 B)" "qwen3_8b:8190735360 (8.191 B)" \
+              "qwen3_30b_a3b:30532122624 (30.532 B), 3353032704 active per token (3.353 B)"; do
+    mkdir -p "$d/${pair%%:*}"
+    cp "$src/tests/data/configs/${pair%%:*}.json" "$d/${pair%%:*}/config.json"
+    expect_ok info --model "$d/${pair%%:*}" || continue
+    grep -qF "parameters:   ${pair#*:}" "$work/stdout" || { fail "info ${pair%%:*}: no 'parameters:   ${pair#*:}'"; show; }
+  done
+  echo "    ok: $(grep -h parameters "$work/stdout")"
+}
+scenario_gpt2_beyond_n_positions() {  # a prompt longer than n_positions (32) is an error, not a wrap
+  local ids
+  ids=$(seq -s, 1 33)
+  expect_error "33 tokens exceed the model's context of 32" logits --model "$src/tests/data/e2e/gpt2_f32" \
+    --tokens "$ids" --out "$work/x.npy"
+  expect_ok logits --model "$src/tests/data/e2e/gpt2_f32" --tokens "$(seq -s, 1 32)" --out "$work/x.npy"
 }
 
 # ------------------------------------------------------------------------------------------------------------

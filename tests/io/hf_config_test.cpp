@@ -638,8 +638,9 @@ TEST_CASE("hf_config: head counts must divide", "[io][hf_config][errors]") {
 
 TEST_CASE("hf_config: unknown model_type", "[io][hf_config][errors]") {
   json j = base();
-  j["model_type"] = "gpt2";
-  REQUIRE_THROWS_WITH(parse(j), Contains("unknown model_type 'gpt2' in test/config.json (supported: llama, qwen2, qwen3, mistral)"));
+  j["model_type"] = "gpt_neox";
+  REQUIRE_THROWS_WITH(parse(j), Contains("unknown model_type 'gpt_neox' in test/config.json (supported: llama, qwen2, "
+                                         "qwen3, mistral, qwen3_moe, gpt2)"));
   // Reported before any missing field of a config for another model.
   REQUIRE_THROWS_WITH(parse(R"({"model_type": "bert"})"), Contains("unknown model_type 'bert'"));
   TempDir dir;

@@ -69,13 +69,22 @@ TEST_CASE("simd linear equals scalar for f32, bf16 and f16 weights on awkward si
         test::with_dtype(dt, [&]<class T>(T) {
           std::vector<T> w;
           for (float v : wf.storage()) w.push_back(from_float<T>(v));
-          std::vector<T> bt;
-          for (float v : bias) bt.push_back(from_float<T>(v));
+          const std::vector<float>& bt = bias;
           const Rows<const T> wv(w.data(), out_features, n);
           Matrix<float> a(rows, out_features), s(rows, out_features);
           Linear<T, Simd>(wv, bt).forward(ctx, x.view(), a.view());
           Linear<T, Scalar>(wv, bt).forward(ctx, x.view(), s.view());
           require_near(a, s, 1e-4 * std::sqrt(static_cast<double>(n)), 1e-4);
+          // [in, out] layout (GPT-2 Conv1D): the same matrix transposed, columns [1, 1 + out) of a wider tensor.
+          std::vector<T> wt(static_cast<std::size_t>(n * (out_features + 2)));
+          for (tfx::Index o = 0; o < out_features; ++o)
+            for (tfx::Index i = 0; i < n; ++i) wt[static_cast<std::size_t>(i * (out_features + 2) + 1 + o)] = w[static_cast<std::size_t>(o * n + i)];
+          const Rows<const T> wtv(wt.data() + 1, n, out_features, out_features + 2);
+          Matrix<float> at(rows, out_features), st(rows, out_features);
+          Linear<Dense<T, weight_layout::in_out>, Simd>(wtv, bt).forward(ctx, x.view(), at.view());
+          Linear<Dense<T, weight_layout::in_out>, Scalar>(wtv, bt).forward(ctx, x.view(), st.view());
+          require_near(at, st, 1e-4 * std::sqrt(static_cast<double>(n)), 1e-4);
+          require_near(at, s, 1e-4 * std::sqrt(static_cast<double>(n)), 1e-4);
         });
       }
     }
@@ -127,7 +136,9 @@ TEST_CASE("Which kernels are native to cpu::simd is visible at compile time", "[
   using R = Rows<float>;
   using CR = Rows<const float>;
   STATIC_REQUIRE(kernels::has_native_rms_norm<Simd, cpu::Context&, CR, std::span<const float>, float, float, R>);
-  STATIC_REQUIRE(kernels::has_native_linear<Simd, cpu::Context&, CR, Rows<const bf16>, std::span<const bf16>, R>);
+  STATIC_REQUIRE(kernels::has_native_linear<Simd, cpu::Context&, CR, const Dense<bf16>&, std::span<const float>, R>);
+  STATIC_REQUIRE(kernels::has_native_linear<Simd, cpu::Context&, CR, const Dense<bf16, weight_layout::in_out>&,
+                                            std::span<const float>, R>);
   STATIC_REQUIRE(kernels::has_native_sdpa<Simd, cpu::Context&, const SdpaArgs&>);
   STATIC_REQUIRE(kernels::has_native_softmax<Simd, cpu::Context&, R, float>);
   STATIC_REQUIRE(kernels::has_native_rope<Simd, cpu::Context&, R, int, int, std::span<const float>, float,

@@ -40,7 +40,7 @@ void require_logits(const Matrix<float>& got, const nlohmann::json& want, double
 TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and decode", "[model][e2e]") {
   const auto index = read_json(e2e_dir / "index.json");
   const auto& cases = index.at("cases");
-  REQUIRE(cases.size() >= 15);
+  REQUIRE(cases.size() >= 32);
   for (const auto& entry : cases) {
     const std::string name = entry.at("name");
     SECTION(name) {

@@ -210,9 +210,9 @@ TEST_CASE("load errors: config.json", "[model][load][errors]") {
     REQUIRE_TFX_ERROR(load(dir), Contains(cfg.string()) && Contains("config must be a JSON object, found array"));
   }
   SECTION("unknown model_type") {
-    edit_config(dir, [](auto& j) { j["model_type"] = "gpt2"; });
-    REQUIRE_TFX_ERROR(load(dir), Contains("unknown model_type 'gpt2'") && Contains(cfg.string()) &&
-                                     Contains("supported: llama, qwen2, qwen3, mistral"));
+    edit_config(dir, [](auto& j) { j["model_type"] = "phi3"; });
+    REQUIRE_TFX_ERROR(load(dir), Contains("unknown model_type 'phi3'") && Contains(cfg.string()) &&
+                                     Contains("supported: llama, qwen2, qwen3, mistral, qwen3_moe, gpt2"));
   }
   SECTION("missing model_type") {
     edit_config(dir, [](auto& j) { j.erase("model_type"); });
@@ -597,4 +597,95 @@ TEST_CASE("runtime errors: bad calls on a loaded model leave the session usable"
         CHECK(std::memcmp(logits.data(), want.data(), sizeof(float) * logits.storage().size()) == 0);
       },
       any);
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Mixture of experts and GPT-2
+
+TEST_CASE("load errors: qwen3_moe experts and router", "[model][load][errors][moe]") {
+  ScratchDir tmp;
+  const fs::path dir = tmp.copy_of("qwen3_moe_top2_f32");
+  const fs::path cfg = dir / "config.json";
+  SECTION("num_experts_per_tok above num_experts") {
+    edit_config(dir, [](auto& j) { j["num_experts_per_tok"] = 5; });  // 4 experts
+    REQUIRE_TFX_ERROR(load(dir), Contains(cfg.string()) && Contains("field num_experts_per_tok: 5 must be between 1 "
+                                                                    "and num_experts (4)"));
+  }
+  SECTION("num_experts_per_tok zero or negative") {
+    for (int k : {0, -2}) {
+      edit_config(dir, [&](auto& j) { j["num_experts_per_tok"] = k; });
+      REQUIRE_TFX_ERROR(load(dir), Contains(cfg.string()) && Contains("field num_experts_per_tok: " + std::to_string(k)));
+    }
+  }
+  SECTION("a missing expert tensor is named") {
+    auto ts = tensors_of(dir / "model.safetensors");
+    const std::string gone = "model.layers.1.mlp.experts.3.down_proj.weight";
+    REQUIRE(std::erase_if(ts, [&](const auto& t) { return t.name == gone; }) == 1);
+    io::write_safetensors(dir / "model.safetensors", ts);
+    REQUIRE_TFX_ERROR(load(dir), Contains("tensor '" + gone + "' not found in checkpoint " + dir.string()));
+  }
+  SECTION("a router whose shape disagrees with num_experts") {
+    edit_config(dir, [](auto& j) {
+      j.erase("num_local_experts");
+      j["num_experts"] = 3;
+      j["num_experts_per_tok"] = 2;
+    });
+    REQUIRE_TFX_ERROR(load(dir), Contains("tensor 'model.layers.0.mlp.gate.weight'") &&
+                                     Contains("expected shape [3, ") && Contains("found [4, "));
+  }
+  SECTION("mlp_only_layers out of range") {
+    edit_config(dir, [](auto& j) { j["mlp_only_layers"] = {0, 7}; });
+    REQUIRE_TFX_ERROR(load(dir), Contains(cfg.string()) && Contains("mlp_only_layers[1]"));
+  }
+  SECTION("experts left over when a layer is dense") {
+    edit_config(dir, [](auto& j) { j["mlp_only_layers"] = {0}; });  // layer 0 has experts, no dense MLP
+    REQUIRE_TFX_ERROR(load(dir), Contains("tensor 'model.layers.0.mlp.gate_proj.weight' not found"));
+  }
+}
+
+TEST_CASE("load errors: gpt2 config and positions", "[model][load][errors][gpt2]") {
+  ScratchDir tmp;
+  const fs::path dir = tmp.copy_of("gpt2_f32");
+  const fs::path cfg = dir / "config.json";
+  SECTION("n_embd not divisible by n_head") {
+    edit_config(dir, [](auto& j) { j["n_head"] = 5; });  // n_embd 24
+    REQUIRE_TFX_ERROR(load(dir), Contains(cfg.string()) && Contains("n_embd 24 is not divisible by n_head 5"));
+  }
+  SECTION("unknown activation_function") {
+    edit_config(dir, [](auto& j) { j["activation_function"] = "quick_gelu"; });
+    REQUIRE_TFX_ERROR(load(dir), Contains(cfg.string()) && Contains("field activation_function: unsupported "
+                                                                    "activation 'quick_gelu'") &&
+                                     Contains("gelu_new"));
+  }
+  SECTION("n_positions disagrees with wpe") {
+    edit_config(dir, [](auto& j) { j["n_positions"] = 40; });
+    REQUIRE_TFX_ERROR(load(dir), Contains("tensor 'transformer.wpe.weight'") && Contains("expected shape [40, 24]"));
+  }
+  SECTION("a token position beyond n_positions") {
+    auto any = load_model(dir);
+    std::visit(
+        [&](auto& model) {
+          REQUIRE(model.max_positions() == 32);
+          auto s = model.new_session(64, 1);  // a session longer than the position table
+          std::vector<std::int32_t> ids(30, 1);
+          Matrix<float> logits(1, model.dims().vocab);
+          model.forward(s, ids, logits.view());
+          const std::vector<std::int32_t> three{1, 2, 3};
+          REQUIRE_TFX_ERROR(model.forward(s, three, logits.view()),
+                            Contains("3 tokens at position 30 exceed the model's 32 positions (n_positions)"));
+          CHECK(s.position() == 30);
+        },
+        any);
+  }
+  SECTION("old checkpoints' attention-mask buffers are ignored") {
+    auto ts = tensors_of(dir / "model.safetensors");
+    const std::vector<float> mask(32 * 32, 1.f), masked_bias(1, -1e4f);
+    ts.push_back(io::TensorToWrite::from<float>("transformer.h.0.attn.bias", {1, 1, 32, 32}, mask));
+    ts.push_back(io::TensorToWrite::from<float>("transformer.h.0.attn.masked_bias", {}, masked_bias));
+    io::write_safetensors(dir / "model.safetensors", ts);
+    const auto tokens = reference_tokens("gpt2_f32");
+    auto plain = load_model(e2e_dir / "gpt2_f32");
+    auto with_buffers = load_model(dir);
+    CHECK(prefill_logits(with_buffers, tokens) == prefill_logits(plain, tokens));
+  }
 }

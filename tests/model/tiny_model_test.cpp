@@ -6,7 +6,7 @@
 
 #include "support/golden.hpp"
 #include "tfx/generate/generate.hpp"
-#include "tfx/model/model.hpp"
+#include "tfx/io/load_model.hpp"
 
 using namespace tfx;
 namespace fs = std::filesystem;
