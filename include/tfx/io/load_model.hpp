@@ -42,22 +42,7 @@ inline ModelInfo info_of(const HfConfig& c) {
   i.max_position_embeddings = c.max_position_embeddings;
   i.bos_token_id = c.bos_token_id;
   i.eos_token_id = c.eos_token_id;
-  auto num = [](double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  };
-  if (c.model_type == family::Gpt2::model_type) {
-    i.options = {{"activation", c.hidden_act}, {"layer_norm_epsilon", num(c.layer_norm_epsilon)},
-                 {"n_positions", std::to_string(c.max_position_embeddings)}};
-  } else {
-    i.options = {{"rope_theta", num(c.rope.rope_theta)}, {"rms_norm_eps", num(c.rms_norm_eps)}};
-    if (c.window) i.options.emplace_back("sliding_window", std::to_string(*c.window));
-  }
-  if (c.num_experts > 0)
-    i.options.insert(i.options.end(), {{"experts", std::to_string(c.num_experts)},
-                                       {"experts_per_tok", std::to_string(c.num_experts_per_tok)},
-                                       {"norm_topk_prob", c.norm_topk_prob ? "true" : "false"}});
+  hf_families::visit(c.model_type, [&]<class F>(F) { i.options = hf::Adapter<F>::describe(c); });
   return i;
 }
 }  // namespace detail

@@ -178,6 +178,13 @@ struct HfConfig {
   /// Whether the output projection has a bias: `attention_bias` for llama and qwen3, always for gpt2.
   bool o_proj_bias() const { return has_o_bias; }
 
+  /// A number as `tfx info` shows it.
+  static std::string show(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  }
+
   /// Defaults of a Llama-like family's config class in transformers, for fields config.json may omit.
   struct Defaults {
     std::int64_t max_position_embeddings = 2048;

@@ -109,6 +109,11 @@ struct Adapter<family::Gpt2> {
     return layers;
   }
 
+  static std::vector<std::pair<std::string, std::string>> describe(const HfConfig& c) {
+    return {{"activation", c.hidden_act}, {"layer_norm_epsilon", HfConfig::show(c.layer_norm_epsilon)},
+            {"n_positions", std::to_string(c.max_position_embeddings)}};
+  }
+
   /// The causal-mask buffers older checkpoints carry.
   static bool ignored(const std::string& name) {
     auto ends_with = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };

@@ -4,6 +4,8 @@
 // A family's adapter supplies its config defaults and, where it differs, how a layer's MLP is read.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tfx/core/spec.hpp"
 #include "tfx/io/hf/config.hpp"
@@ -98,6 +100,13 @@ struct LlamaLikeAdapter {
     });
   }
   static bool ignored(const std::string& name) { return llama_like_ignored(name); }
+  /// The options `tfx info` shows.
+  static std::vector<std::pair<std::string, std::string>> describe(const HfConfig& c) {
+    std::vector<std::pair<std::string, std::string>> o{{"rope_theta", HfConfig::show(c.rope.rope_theta)},
+                                                       {"rms_norm_eps", HfConfig::show(c.rms_norm_eps)}};
+    if (c.window) o.emplace_back("sliding_window", std::to_string(*c.window));
+    return o;
+  }
 };
 
 }  // namespace tfx::io::hf

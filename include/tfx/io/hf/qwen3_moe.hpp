@@ -86,6 +86,13 @@ struct Adapter<family::Qwen3Moe> {
     });
   }
   static bool ignored(const std::string& name) { return llama_like_ignored(name); }
+  static std::vector<std::pair<std::string, std::string>> describe(const HfConfig& c) {
+    auto o = LlamaLikeAdapter<family>::describe(c);
+    o.insert(o.end(), {{"experts", std::to_string(c.num_experts)},
+                       {"experts_per_tok", std::to_string(c.num_experts_per_tok)},
+                       {"norm_topk_prob", c.norm_topk_prob ? "true" : "false"}});
+    return o;
+  }
 };
 
 }  // namespace tfx::io::hf
