@@ -410,9 +410,9 @@ def gen_layer_norm():
              ("dim17_nobias", 4, 17, 1e-12, False, 0.0),
              ("offset100", 1, 33, 1e-5, True, 100.0)]
     cases = []
-    for name, rows, dim, eps, bias, off in specs:
-        seed(layer, name)
-        x = randn(rows, dim, offset=off)
+
+    def add_case(name, x, dim, eps, bias, params):
+        # Draws the weights after x (the seeded order), computes the reference and records the case.
         w = randn(dim, scale=0.5, offset=1.0)
         b = randn(dim, scale=0.5) if bias else None
         y = layer_norm_ref(x, w, b, eps)
@@ -420,8 +420,12 @@ def gen_layer_norm():
         if bias:
             t["bias"] = T(b)
         t["y"] = T(y)
-        cases.append({"name": name, "params": {"dim": dim, "eps": eps, "bias": bias, "rows": rows},
+        cases.append({"name": name, "params": {"dim": dim, "eps": eps, "bias": bias, "rows": x.shape[0], **params},
                       "tensors": t})
+
+    for name, rows, dim, eps, bias, off in specs:
+        seed(layer, name)
+        add_case(name, randn(rows, dim, offset=off), dim, eps, bias, {})
     # Small-magnitude rows: Var[x] is comparable to eps, so x / (sqrt(var) + eps) differs from
     # x / sqrt(var + eps) far beyond the tolerance.  A row of zeros and a constant row (Var = 0)
     # give y = bias (no NaN: eps > 0).
@@ -435,17 +439,10 @@ def gen_layer_norm():
         x = randn_rows(scales, dim, offset=off)
         if const is not None:
             x = torch.cat([x, torch.full((1, dim), const, dtype=F32)])
-        w = randn(dim, scale=0.5, offset=1.0)
-        b = randn(dim, scale=0.5) if bias else None
-        y = layer_norm_ref(x, w, b, eps)
-        t = {"x": T(x), "weight": T(w)}
-        if bias:
-            t["bias"] = T(b)
-        t["y"] = T(y)
-        params = {"dim": dim, "eps": eps, "bias": bias, "rows": x.shape[0], "row_scales": scales, "offset": off}
+        params = {"row_scales": scales, "offset": off}
         if const is not None:
             params["constant_row"] = const
-        cases.append({"name": name, "params": params, "tensors": t})
+        add_case(name, x, dim, eps, bias, params)
     write(layer, cases)
 
 
@@ -461,18 +458,20 @@ def gen_rms_norm():
              ("llama_bf16_dim16", 3, 16, 1e-6, "llama", "bf16"),
              ("llama_rows1_dim65", 1, 65, 1e-6, "llama", "f32")]
     cases = []
-    for name, rows, dim, eps, variant, dtype in specs:
-        seed(layer, name)
-        x = randn(rows, dim, scale=2.0)
-        if variant == "gemma":
-            w = randn(dim, scale=0.1)
-        else:
-            w = randn(dim, scale=0.5, offset=1.0)
+
+    def add_case(name, x, dim, eps, variant, dtype, params):
+        # Draws the weight after x (the seeded order), computes the reference and records the case.
+        w = randn(dim, scale=0.1) if variant == "gemma" else randn(dim, scale=0.5, offset=1.0)
         w = round_dtype(w, dtype)
         y = rms_norm_ref(x, w, eps, variant)
         cases.append({"name": name,
-                      "params": {"dim": dim, "eps": eps, "variant": variant, "dtype": dtype, "rows": rows},
+                      "params": {"dim": dim, "eps": eps, "variant": variant, "dtype": dtype, "rows": x.shape[0],
+                                 **params},
                       "tensors": {"x": T(x), "weight": T(w), "y": T(y)}})
+
+    for name, rows, dim, eps, variant, dtype in specs:
+        seed(layer, name)
+        add_case(name, randn(rows, dim, scale=2.0), dim, eps, variant, dtype, {})
     # Small-magnitude rows: mean(x^2) is comparable to eps, so x / (sqrt(mean(x^2)) + eps) differs
     # from x / sqrt(mean(x^2) + eps) far beyond the tolerance.  A row of zeros gives zeros (eps > 0).
     # name, row scales (0: zero row), dim, eps, variant, dtype
@@ -485,17 +484,7 @@ def gen_rms_norm():
              ("gemma_eps1e-2_dim7", [0.1, 1.0], 7, 1e-2, "gemma", "f32")]
     for name, scales, dim, eps, variant, dtype in small:
         seed(layer, name)
-        x = randn_rows(scales, dim)
-        if variant == "gemma":
-            w = randn(dim, scale=0.1)
-        else:
-            w = randn(dim, scale=0.5, offset=1.0)
-        w = round_dtype(w, dtype)
-        y = rms_norm_ref(x, w, eps, variant)
-        cases.append({"name": name,
-                      "params": {"dim": dim, "eps": eps, "variant": variant, "dtype": dtype, "rows": len(scales),
-                                 "row_scales": scales},
-                      "tensors": {"x": T(x), "weight": T(w), "y": T(y)}})
+        add_case(name, randn_rows(scales, dim), dim, eps, variant, dtype, {"row_scales": scales})
     write(layer, cases)
 
 

@@ -238,22 +238,40 @@ int cmd_detokenize(const Options& o) {
   return 0;
 }
 
-/// `tfx info` on a folder with config.json and no weights: what the config describes.
-int info_from_config(const fs::path& dir) {
-  const auto config = tfx::io::HfConfig::from_file(dir);
-  const auto [d, counts] = tfx::io::describe(config);
-  std::printf("model:        %s (config.json only: no weights)\n", dir.string().c_str());
-  std::printf("architecture: %s\n", config.model_type.c_str());
+/// What `tfx info` prints. `weight_bytes` is absent for a folder that holds only config.json.
+void print_info(const fs::path& dir, const std::string& architecture, const tfx::ModelSpec& d,
+                const tfx::ModelInfo& info, const tfx::Counts& counts, std::optional<double> weight_bytes) {
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  const auto ctx = info.max_position_embeddings;
+  std::printf("model:        %s%s\n", dir.string().c_str(), weight_bytes ? "" : " (config.json only: no weights)");
+  std::printf("architecture: %s\n", architecture.c_str());
   std::printf("shape:        vocab %lld, hidden %lld, layers %lld, heads %lld, kv heads %lld, head_dim %lld, "
               "intermediate %lld\n",
               (long long)d.vocab, (long long)d.hidden, (long long)d.layers, (long long)d.heads, (long long)d.kv_heads,
               (long long)d.head_dim, (long long)d.intermediate);
+  if (d.experts > 0) {
+    long long sparse = 0;
+    for (auto f : d.sparse_layers) sparse += f != 0;
+    std::printf("experts:      %lld per sparse layer (%lld of %lld layers), %lld per token, width %lld\n",
+                (long long)d.experts, sparse, (long long)d.layers, (long long)d.experts_per_tok,
+                (long long)d.moe_intermediate);
+  }
+  std::string opts;
+  for (const auto& [k, v] : info.options) opts += ", " + k + " " + v;
+  std::printf("options:      tied embeddings %s, q/k norm %s, qkv bias %s, o bias %s, mlp bias %s%s, context %lld\n",
+              d.tied ? "yes" : "no", d.qk_norm ? "yes" : "no", d.qkv_bias ? "yes" : "no", d.o_bias ? "yes" : "no",
+              d.mlp_bias ? "yes" : "no", opts.c_str(), (long long)ctx);
   std::printf("parameters:   %lld (%.3f B)", (long long)counts.parameters, counts.parameters / 1e9);
   if (counts.active != counts.parameters)
     std::printf(", %lld active per token (%.3f B)", (long long)counts.active, counts.active / 1e9);
-  std::printf("\nkv cache:     %lld bytes per token\n", (long long)counts.kv_bytes);
+  std::printf("\n");
+  if (weight_bytes) std::printf("weights:      %.3f GiB\n", *weight_bytes / gib);
+  std::printf("kv cache:     %lld bytes per token, %.3f GiB at the full context of %lld\n", (long long)counts.kv_bytes,
+              counts.kv_bytes * double(ctx) / gib, (long long)ctx);
+  if (weight_bytes)
+    std::printf("memory:       %.3f GiB for weights + full-context KV cache\n",
+                (*weight_bytes + counts.kv_bytes * double(ctx)) / gib);
   std::printf("flops/token:  %.3f GFLOP at context 0\n", counts.flops_per_token() / 1e9);
-  return 0;
 }
 
 bool has_weights(const fs::path& dir) {
@@ -265,45 +283,19 @@ bool has_weights(const fs::path& dir) {
 
 int cmd_info(const Options& o) {
   const fs::path dir = model_dir(o);
-  if (!has_weights(dir)) return info_from_config(dir);
+  if (!has_weights(dir)) {  // describe what config.json says, from the layers' accounting
+    const auto config = tfx::io::HfConfig::from_file(dir);
+    const auto [spec, counts] = tfx::io::describe(config);
+    print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt);
+    return 0;
+  }
   auto any = tfx::load_model(dir);
   return std::visit(
       [&](auto& model) {
         using M = std::decay_t<decltype(model)>;
-        const auto& d = model.dims();
-        const auto& info = model.info();
-        const tfx::Counts counts = model.counts();
-        const double gib = 1024.0 * 1024.0 * 1024.0;
-        const auto ctx = info.max_position_embeddings;
-        std::printf("model:        %s\n", dir.string().c_str());
-        std::printf("architecture: %s (%s weights)\n", info.model_type.c_str(),
-                    std::string(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>())).c_str());
-        std::printf("shape:        vocab %lld, hidden %lld, layers %lld, heads %lld, kv heads %lld, head_dim %lld, "
-                    "intermediate %lld\n",
-                    (long long)d.vocab, (long long)d.hidden, (long long)d.layers, (long long)d.heads,
-                    (long long)d.kv_heads, (long long)d.head_dim, (long long)d.intermediate);
-        if (d.experts > 0) {
-          long long sparse = 0;
-          for (auto f : d.sparse_layers) sparse += f != 0;
-          std::printf("experts:      %lld per sparse layer (%lld of %lld layers), %lld per token, width %lld\n",
-                      (long long)d.experts, sparse, (long long)d.layers, (long long)d.experts_per_tok,
-                      (long long)d.moe_intermediate);
-        }
-        std::string opts;
-        for (const auto& [k, v] : info.options) opts += ", " + k + " " + v;
-        std::printf("options:      tied embeddings %s, q/k norm %s, qkv bias %s, o bias %s, mlp bias %s%s, context %lld\n",
-                    d.tied ? "yes" : "no", d.qk_norm ? "yes" : "no", d.qkv_bias ? "yes" : "no", d.o_bias ? "yes" : "no",
-                    d.mlp_bias ? "yes" : "no", opts.c_str(), (long long)ctx);
-        std::printf("parameters:   %lld (%.3f B)", (long long)counts.parameters, counts.parameters / 1e9);
-        if (counts.active != counts.parameters)
-          std::printf(", %lld active per token (%.3f B)", (long long)counts.active, counts.active / 1e9);
-        std::printf("\n");
-        std::printf("weights:      %.3f GiB\n", model.weight_bytes() / gib);
-        std::printf("kv cache:     %lld bytes per token, %.3f GiB at the full context of %lld\n",
-                    (long long)counts.kv_bytes, counts.kv_bytes * double(ctx) / gib, (long long)ctx);
-        std::printf("memory:       %.3f GiB for weights + full-context KV cache\n",
-                    (model.weight_bytes() + counts.kv_bytes * double(ctx)) / gib);
-        std::printf("flops/token:  %.3f GFLOP at context 0\n", counts.flops_per_token() / 1e9);
+        const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
+        print_info(dir, model.info().model_type + " (" + dtype + " weights)", model.dims(), model.info(),
+                   model.counts(), static_cast<double>(model.weight_bytes()));
         return 0;
       },
       any);

@@ -24,7 +24,6 @@ template <StorageType T, weight_layout L = weight_layout::out_in>
 struct Dense {
   using element_type = T;
   static constexpr weight_layout layout = L;
-  static constexpr bool is_dense = true;
 
   Rows<const T> m{};  // the matrix as stored, in `layout`
 
@@ -36,16 +35,14 @@ struct Dense {
   constexpr Index out_features() const { return L == weight_layout::out_in ? m.rows : m.cols; }
   constexpr Index in_features() const { return L == weight_layout::out_in ? m.cols : m.rows; }
   constexpr bool empty() const { return m.data == nullptr; }
-  /// Bytes read per use of the whole matrix.
-  constexpr Index bytes() const { return m.rows * m.cols * static_cast<Index>(sizeof(T)); }
 };
 
-/// A weight format: knows its feature counts. Dense<T, layout> today; block-quantized formats later.
+/// A weight format: knows its feature counts (the kernels know its layout). Dense<T, layout> today;
+/// block-quantized formats later.
 template <class W>
 concept WeightFormat = requires(const W w) {
   { w.out_features() } -> std::convertible_to<Index>;
   { w.in_features() } -> std::convertible_to<Index>;
-  { w.bytes() } -> std::convertible_to<Index>;
 };
 
 namespace detail {

@@ -34,8 +34,9 @@ struct any_model<P, family_list<F...>> {
   };
   using type = typename cat<three<F>...>::type;
 };
+}  // namespace detail
 
-/// The ModelInfo of a config.
+/// What a model of this config says about itself (type, context, special tokens, the options `tfx info` shows).
 inline ModelInfo info_of(const HfConfig& c) {
   ModelInfo i;
   i.model_type = c.model_type;
@@ -45,7 +46,6 @@ inline ModelInfo info_of(const HfConfig& c) {
   hf_families::visit(c.model_type, [&]<class F>(F) { i.options = hf::Adapter<F>::describe(c); });
   return i;
 }
-}  // namespace detail
 
 /// Any model load_model can return under policy P: one alternative per (family, storage type).
 template <ExecutionPolicy P = cpu::simd<>>
@@ -63,7 +63,7 @@ M load_as(const HfConfig& config, Checkpoint ckpt) {
   hf::Loader<T> ld(std::move(ckpt));
   auto layers = A::template build<M>(ld, config, spec);
   ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
-  return M(spec, detail::info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
+  return M(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
 }
 
 /// Loads model folder `dir` as model type M: config.json must name M's family, and a static shape must agree.

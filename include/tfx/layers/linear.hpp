@@ -32,8 +32,6 @@ class Linear {
   bool has_bias() const { return !b_.empty(); }
   const format& weight() const { return w_; }
   std::span<const float> bias() const { return b_; }
-  /// Parameters held (weight and bias).
-  Index parameter_count() const { return in_features() * out_features() + static_cast<Index>(b_.size()); }
 
   /// x: [rows, in]; y: [rows, out] (must not alias x).
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {

@@ -9,14 +9,13 @@
 // mlp_only_layers), so one block type serves both kinds of layer.
 #pragma once
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 #include <variant>
 #include <vector>
 
 #include "tfx/core/error.hpp"
 #include "tfx/core/spec.hpp"
-#include "tfx/kernels/elementwise.hpp"
+#include "tfx/kernels/softmax.hpp"
 #include "tfx/layers/concepts.hpp"
 #include "tfx/layers/mlp.hpp"
 
@@ -62,16 +61,13 @@ class SparseMoE {
     cpu::ScratchScope scratch(ctx.scratch);
     Rows<float> probs(scratch.floats(static_cast<std::size_t>(T_ * E)).data(), T_, E);
     router_.forward(ctx, x, probs);
-    // Per token: softmax over experts, then the k largest (ties: the lower expert index first).
+    kernels::softmax(P{}, ctx, probs, 1.f);
+    // Per token: the k most probable experts (ties: the lower expert index first).
     std::span<std::int32_t> chosen = scratch.take<std::int32_t>(static_cast<std::size_t>(T_ * k));
     std::span<float> weight = scratch.floats(static_cast<std::size_t>(T_ * k));
     std::span<std::int32_t> order = scratch.take<std::int32_t>(static_cast<std::size_t>(E));
     for (Index t = 0; t < T_; ++t) {
-      float* p = probs.row(t);
-      const float mx = *std::max_element(p, p + E);
-      float sum = 0;
-      for (Index e = 0; e < E; ++e) sum += (p[e] = std::exp(p[e] - mx));
-      for (Index e = 0; e < E; ++e) p[e] /= sum;
+      const float* p = probs.row(t);
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + k, order.end(),
                         [&](std::int32_t a, std::int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
@@ -83,29 +79,36 @@ class SparseMoE {
         weight[static_cast<std::size_t>(t * k + j)] = norm_topk_prob_ ? p[e] / top_sum : p[e];
       }
     }
-    // Per expert, in ascending order: gather the rows that chose it, run it once, add back weighted.
+    // Group the (token, weight) pairs by expert: a counting sort, tokens ascending within each expert.
+    const auto sz = [](Index i) { return static_cast<std::size_t>(i); };
+    std::span<Index> start = scratch.take<Index>(sz(E + 1)), next = scratch.take<Index>(sz(E));
+    std::fill(start.begin(), start.end(), 0);
+    for (const std::int32_t e : chosen) ++start[sz(e + 1)];
+    std::partial_sum(start.begin(), start.end(), start.begin());
+    std::copy_n(start.begin(), E, next.begin());
+    std::span<std::int32_t> token = scratch.take<std::int32_t>(sz(T_ * k));
+    std::span<float> token_weight = scratch.floats(sz(T_ * k));
+    for (Index i = 0; i < T_ * k; ++i) {
+      const Index at = next[sz(chosen[sz(i)])]++;
+      token[sz(at)] = static_cast<std::int32_t>(i / k);
+      token_weight[sz(at)] = weight[sz(i)];
+    }
+    // Per expert, in ascending order: run it once on the rows that chose it, add its output back weighted.
     for (Index r = 0; r < T_; ++r) std::fill_n(y.row(r), hidden(), 0.f);
-    std::span<std::int32_t> rows = scratch.take<std::int32_t>(static_cast<std::size_t>(T_));
-    std::span<float> w_rows = scratch.floats(static_cast<std::size_t>(T_));
-    Rows<float> xe(scratch.floats(static_cast<std::size_t>(T_ * hidden())).data(), T_, hidden());
-    Rows<float> ye(scratch.floats(static_cast<std::size_t>(T_ * hidden())).data(), T_, hidden());
+    Rows<float> xe(scratch.floats(sz(T_ * hidden())).data(), T_, hidden());
+    Rows<float> ye(scratch.floats(sz(T_ * hidden())).data(), T_, hidden());
     for (Index e = 0; e < E; ++e) {
-      Index n = 0;
-      for (Index t = 0; t < T_; ++t)
-        for (Index j = 0; j < k; ++j)
-          if (chosen[static_cast<std::size_t>(t * k + j)] == e) {
-            rows[static_cast<std::size_t>(n)] = static_cast<std::int32_t>(t);
-            w_rows[static_cast<std::size_t>(n++)] = weight[static_cast<std::size_t>(t * k + j)];
-          }
+      const Index first = start[sz(e)], n = start[sz(e + 1)] - first;
       if (n == 0) continue;
-      const Rows<const float> in = n == T_ ? x : Rows<const float>(xe.data, n, hidden());
+      // A token picks an expert at most once, so n == T means every token, in order: x itself.
       if (n != T_)
-        for (Index i = 0; i < n; ++i) std::copy_n(x.row(rows[static_cast<std::size_t>(i)]), hidden(), xe.row(i));
+        for (Index i = 0; i < n; ++i) std::copy_n(x.row(token[sz(first + i)]), hidden(), xe.row(i));
+      const Rows<const float> in = n == T_ ? x : Rows<const float>(xe.data, n, hidden());
       const Rows<float> out(ye.data, n, hidden());
-      experts_[static_cast<std::size_t>(e)].forward(ctx, in, out);
+      experts_[sz(e)].forward(ctx, in, out);
       for (Index i = 0; i < n; ++i) {
-        const float w = w_rows[static_cast<std::size_t>(i)];
-        float* dst = y.row(rows[static_cast<std::size_t>(i)]);
+        const float w = token_weight[sz(first + i)];
+        float* dst = y.row(token[sz(first + i)]);
         const float* src = out.row(i);
         for (Index c = 0; c < hidden(); ++c) dst[c] += w * src[c];
       }
@@ -127,7 +130,6 @@ class MixedMlp {
   MixedMlp() = default;
   MixedMlp(Dense d) : m_(std::move(d)) {}   // NOLINT(google-explicit-constructor)
   MixedMlp(Sparse s) : m_(std::move(s)) {}  // NOLINT(google-explicit-constructor)
-  bool is_sparse() const { return m_.index() == 1; }
   Index hidden() const {
     return std::visit([](const auto& m) { return m.hidden(); }, m_);
   }

@@ -53,8 +53,6 @@ class AbsolutePositionEmbedding {
   explicit AbsolutePositionEmbedding(Rows<const T> table) : table_(table) {
     TFX_CHECK(table.rows > 0 && table.cols > 0, "AbsolutePositionEmbedding: empty table");
   }
-  AbsolutePositionEmbedding(const AbsolutePositionEmbedding&) = default;
-  AbsolutePositionEmbedding& operator=(const AbsolutePositionEmbedding&) = default;
   Index max_positions() const { return table_.rows; }
 
   void forward(cpu::Context& ctx, Rows<float> x, Index offset) const {

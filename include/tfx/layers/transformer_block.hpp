@@ -21,7 +21,6 @@ class TransformerBlock {
               " differs from attention hidden size ", attn.config().hidden);
   }
   const Attn& attention() const { return attn_; }
-  const M& mlp() const { return mlp_; }
   /// Two norms, attention and the MLP of layer `layer` (a mixture of experts may differ per layer).
   static constexpr Counts counts(const ModelSpec& s, std::int64_t layer) {
     Counts c = N::counts(s);

@@ -110,14 +110,14 @@ struct HfConfig {
   std::int64_t num_hidden_layers = 0;
   std::int64_t num_attention_heads = 0;
   std::int64_t num_key_value_heads = 0;  // missing/null: num_attention_heads
-  std::int64_t head_dim = 0;             // missing/null: hidden_size / num_attention_heads
+  std::int64_t head_dim = 0;             // missing/null: the family's default (qwen3: 128), else hidden / heads
   double rms_norm_eps = 1e-6;
   std::int64_t max_position_embeddings = 2048;
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // raw field; see qkv_bias() / o_proj_bias() for what the model really has
   bool mlp_bias = false;
   std::string hidden_act = "silu";           // as written
-  // silu, swish: silu; gelu: gelu_erf; gelu_new, gelu_pytorch_tanh: gelu_tanh; relu: relu.
+  // silu, swish: silu; gelu: gelu_erf; gelu_new, gelu_pytorch_tanh, gelu_fast: gelu_tanh; relu: relu.
   tfx::activation act = tfx::activation::silu;
   std::optional<std::int64_t> sliding_window;
   bool use_sliding_window = false;
@@ -378,5 +378,16 @@ struct HfConfig {
     }
   }
 };
+
+namespace hf {
+/// The Hugging Face adapter of family F (io/hf/<family>.hpp), a struct of static functions:
+///   parse(HfConfig&, const detail::FieldReader&)   config spellings and the family config class's defaults
+///   spec(const HfConfig&) -> ModelSpec              dimensions and options, for the layers' accounting
+///   build<Model>(Loader<T>&, config, spec)          tensor names and layouts -> Model::Layers
+///   ignored(name) -> bool                           tensors the checkpoint may carry that the model does not use
+///   describe(const HfConfig&) -> options            what `tfx info` shows
+template <class F>
+struct Adapter;
+}  // namespace hf
 
 }  // namespace tfx::io

@@ -14,15 +14,9 @@
 
 namespace tfx::io::hf {
 
-template <class F>
-struct Adapter;
-
 template <>
 struct Adapter<family::Gpt2> {
   using family = family::Gpt2;
-  static constexpr std::string_view options =
-      "learned positions (n_positions), activation_function, scale_attn_weights, scale_attn_by_inverse_layer_idx; "
-      "names with or without transformer.";
 
   static void parse(HfConfig& c, const detail::FieldReader& r) {
     const std::string_view w = r.where;
@@ -100,12 +94,7 @@ struct Adapter<family::Gpt2> {
       layers.blocks.emplace_back(ln1, attn, ln2, mlp);
     }
     layers.final_norm = norm(pre + "ln_f");
-    if (d.tied) {
-      layers.lm_head = typename M::Head(layers.embed.table());
-      ld.mark_used("lm_head.weight");
-    } else {
-      layers.lm_head = typename M::Head(ld.matrix("lm_head.weight", d.vocab, H));
-    }
+    layers.lm_head = lm_head<typename M::Head>(ld, layers.embed.table(), d.tied);
     return layers;
   }
 

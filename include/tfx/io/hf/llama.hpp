@@ -5,12 +5,8 @@
 
 namespace tfx::io::hf {
 
-template <class F>
-struct Adapter;
-
 template <>
 struct Adapter<family::Llama> : LlamaLikeAdapter<family::Llama> {
-  static constexpr std::string_view options = "attention_bias, mlp_bias; rope scaling linear, dynamic, yarn, llama3";
   static void parse(HfConfig& c, const detail::FieldReader& r) {
     c.parse_llama_like(r, {.max_position_embeddings = 2048});
     c.has_qkv_bias = c.has_o_bias = c.attention_bias;

@@ -54,7 +54,7 @@ typename M::Layers build_llama_like(Loader<T>& ld, const HfConfig& c, const Mode
   rc.head_dim = static_cast<int>(d.head_dim);
   layers.positions = typename M::Positions(rc);
   const auto sliding = c.sliding_layers();
-  const auto window = c.sliding_window.value_or(0);
+  const auto window = c.effective_sliding_window().value_or(0);
   const float eps = static_cast<float>(c.rms_norm_eps);
   layers.blocks.reserve(static_cast<std::size_t>(d.layers));
   for (std::int64_t l = 0; l < d.layers; ++l) {
@@ -75,12 +75,7 @@ typename M::Layers build_llama_like(Loader<T>& ld, const HfConfig& c, const Mode
     layers.blocks.emplace_back(n1, attn, n2, make_mlp(ld, p + ".mlp", l));
   }
   layers.final_norm = Norm(ld.vector("model.norm.weight", d.hidden), eps);
-  if (d.tied) {
-    layers.lm_head = typename M::Head(layers.embed.table());
-    ld.mark_used("lm_head.weight");  // some tied checkpoints still carry a copy; the embedding is what is used
-  } else {
-    layers.lm_head = typename M::Head(ld.matrix("lm_head.weight", d.vocab, d.hidden));
-  }
+  layers.lm_head = lm_head<typename M::Head>(ld, layers.embed.table(), d.tied);
   return layers;
 }
 

@@ -51,9 +51,9 @@ class Loader {
     const TensorInfo& t = take(name, shape);
     if (*t.dtype == dtype_of<T>()) return io::matrix<T>(t);
     TFX_CHECK(dtype_of<T>() == tfx::dtype::f32, "tensor '", name, "' in ", t.file, ": dtype ", t.dtype_str,
-              " would have to be narrowed to ", dtype_name(dtype_of<T>()), " (internal: storage type too narrow)");
-    const Rows<const T> m = io::matrix<T>(t.dtype == tfx::dtype::bf16 ? widen<bf16>(t) : widen<f16>(t));
-    return m;
+              " would have to be narrowed to the model's ", dtype_name(dtype_of<T>()),
+              " weights (load the checkpoint with load_model, which picks the widest dtype)");
+    return *t.dtype == tfx::dtype::bf16 ? widen<bf16>(t) : widen<f16>(t);
   }
   Rows<const T> matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
     return matrix(name, {rows, cols});
@@ -61,10 +61,9 @@ class Loader {
   /// A 1-D tensor of n elements as f32.
   std::span<const float> vector(const std::string& name, std::int64_t n) {
     const TensorInfo& t = take(name, {n});
-    const float* p = nullptr;
-    if (*t.dtype == tfx::dtype::f32) p = io::matrix<float>(t).data;
-    else if (*t.dtype == tfx::dtype::bf16) p = widened<bf16, float>(t);
-    else p = widened<f16, float>(t);
+    const float* p = *t.dtype == tfx::dtype::f32    ? io::matrix<float>(t).data
+                     : *t.dtype == tfx::dtype::bf16 ? widened<bf16, float>(t)
+                                                    : widened<f16, float>(t);
     return {p, static_cast<std::size_t>(n)};
   }
 
@@ -101,22 +100,27 @@ class Loader {
     storage_->owned.push_back(buf);
     return buf->data();
   }
-  /// A TensorInfo like t whose bytes are t's values widened to f32 (so io::matrix<float> can view it).
+  /// t (stored as From) as a matrix of T, widened into memory owned by the storage.
   template <class From>
-  const TensorInfo& widen(const TensorInfo& t) {
-    const float* p = widened<From, float>(t);
-    auto info = std::make_shared<TensorInfo>(t);
-    info->dtype = tfx::dtype::f32;
-    info->dtype_str = "F32";
-    info->bytes = std::span<const std::byte>(reinterpret_cast<const std::byte*>(p),
-                                             static_cast<std::size_t>(t.numel()) * sizeof(float));
-    storage_->owned.push_back(info);
-    return *info;
+  Rows<const T> widen(const TensorInfo& t) {
+    const Rows<const From> stored = io::matrix<From>(t);
+    return {widened<From, T>(t), stored.rows, stored.cols};
   }
 
   std::shared_ptr<Storage> storage_;
   std::set<std::string, std::less<>> used_;
   std::size_t weight_bytes_ = 0;
 };
+
+/// The LM head [vocab, hidden]: the embedding matrix when tied (some tied checkpoints still carry a copy as
+/// `lm_head.weight`; the embedding is what is used), else `lm_head.weight`.
+template <class Head, StorageType T>
+Head lm_head(Loader<T>& ld, Rows<const T> embedding, bool tied) {
+  if (tied) {
+    ld.mark_used("lm_head.weight");
+    return Head(embedding);
+  }
+  return Head(ld.matrix("lm_head.weight", embedding.rows, embedding.cols));
+}
 
 }  // namespace tfx::io::hf

@@ -6,12 +6,8 @@
 
 namespace tfx::io::hf {
 
-template <class F>
-struct Adapter;
-
 template <>
 struct Adapter<family::Mistral> : LlamaLikeAdapter<family::Mistral> {
-  static constexpr std::string_view options = "sliding_window on every layer (default 4096)";
   static void parse(HfConfig& c, const detail::FieldReader& r) {
     c.parse_llama_like(r, {.max_position_embeddings = 4096 * 32, .sliding_window = 4096});
     c.has_qkv_bias = c.has_o_bias = false;

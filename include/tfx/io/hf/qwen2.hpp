@@ -6,12 +6,8 @@
 
 namespace tfx::io::hf {
 
-template <class F>
-struct Adapter;
-
 template <>
 struct Adapter<family::Qwen2> : LlamaLikeAdapter<family::Qwen2> {
-  static constexpr std::string_view options = "q/k/v bias; use_sliding_window, max_window_layers, layer_types";
   static void parse(HfConfig& c, const detail::FieldReader& r) {
     c.parse_llama_like(r, {.max_position_embeddings = 32768, .max_window_layers = 28});
     c.has_qkv_bias = true;

@@ -6,13 +6,8 @@
 
 namespace tfx::io::hf {
 
-template <class F>
-struct Adapter;
-
 template <>
 struct Adapter<family::Qwen3> : LlamaLikeAdapter<family::Qwen3> {
-  static constexpr std::string_view options =
-      "q/k norm; head_dim (default 128); attention_bias; use_sliding_window, max_window_layers, layer_types";
   static void parse(HfConfig& c, const detail::FieldReader& r) {
     c.parse_llama_like(r, {.max_position_embeddings = 32768, .head_dim = 128, .max_window_layers = 28});
     c.has_qkv_bias = c.has_o_bias = c.attention_bias;

@@ -13,15 +13,9 @@
 
 namespace tfx::io::hf {
 
-template <class F>
-struct Adapter;
-
 template <>
 struct Adapter<family::Qwen3Moe> {
   using family = family::Qwen3Moe;
-  static constexpr std::string_view options =
-      "q/k norm; num_experts, num_experts_per_tok, norm_topk_prob, moe_intermediate_size, decoder_sparse_step, "
-      "mlp_only_layers; experts per expert or fused";
 
   static void parse(HfConfig& c, const detail::FieldReader& r) {
     c.parse_llama_like(r, {.max_position_embeddings = 32768, .sliding_window = 4096, .max_window_layers = 28});

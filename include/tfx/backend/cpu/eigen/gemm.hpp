@@ -14,24 +14,22 @@ TFX_VECTOR_CODE_BEGIN
 
 namespace tfx::cpu::eigen {
 
-/// Y[rows, n] = X[rows, k] . W[n, k]^T, all row-major with leading dimensions.
+namespace detail {
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Stride = Eigen::OuterStride<>;
+/// A row-major view with a leading dimension, as an Eigen map.
+inline Eigen::Map<const RowMajor, 0, Stride> map(Rows<const float> m) { return {m.data, m.rows, m.cols, Stride(m.ld)}; }
+inline Eigen::Map<RowMajor, 0, Stride> map(Rows<float> m) { return {m.data, m.rows, m.cols, Stride(m.ld)}; }
+}  // namespace detail
+
+/// Y[rows, n] = X[rows, k] . W[n, k]^T, all row-major with leading dimensions (W in PyTorch's Linear layout).
 inline void gemm_nt(Rows<const float> x, Rows<const float> w, Rows<float> y) {
-  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::OuterStride<>;
-  Eigen::Map<const RowMajor, 0, Stride> X(x.data, x.rows, x.cols, Stride(x.ld));
-  Eigen::Map<const RowMajor, 0, Stride> W(w.data, w.rows, w.cols, Stride(w.ld));
-  Eigen::Map<RowMajor, 0, Stride> Y(y.data, y.rows, y.cols, Stride(y.ld));
-  Y.noalias() = X * W.transpose();
+  detail::map(y).noalias() = detail::map(x) * detail::map(w).transpose();
 }
 
 /// Y[rows, n] = X[rows, k] . W[k, n], all row-major with leading dimensions (W in GPT-2's Conv1D layout).
 inline void gemm_nn(Rows<const float> x, Rows<const float> w, Rows<float> y) {
-  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::OuterStride<>;
-  Eigen::Map<const RowMajor, 0, Stride> X(x.data, x.rows, x.cols, Stride(x.ld));
-  Eigen::Map<const RowMajor, 0, Stride> W(w.data, w.rows, w.cols, Stride(w.ld));
-  Eigen::Map<RowMajor, 0, Stride> Y(y.data, y.rows, y.cols, Stride(y.ld));
-  Y.noalias() = X * W;
+  detail::map(y).noalias() = detail::map(x) * detail::map(w);
 }
 
 }  // namespace tfx::cpu::eigen
