@@ -41,6 +41,10 @@ commands:
   info        print architecture, shapes, parameter count and memory needed
   bench       [--prompt-tokens N] [--gen-tokens N] [--repetitions N] [--threads N]
               time prefill and decode (tokens/s)
+
+options of generate, logits and bench:
+  --precision fast|exact   fast (default): prefill products with bf16 weights round their activations to bf16
+                           and use bf16 dot products (as PyTorch and llama.cpp do); exact keeps them f32
 )";
 
 /// --key value options (flags have no value), each validated when read.
@@ -112,6 +116,15 @@ tfx::text::Tokenizer load_tokenizer(const fs::path& dir) {
   return tfx::text::Tokenizer::from_file(p);
 }
 
+/// --precision fast|exact: whether bf16 prefill products round their activations to bf16 (tfx::cpu::Precision).
+tfx::cpu::Precision precision_option(const Options& o) {
+  if (!o.has("precision")) return tfx::cpu::Precision::fast;
+  const std::string v = o.str("precision");
+  if (v == "fast") return tfx::cpu::Precision::fast;
+  if (v == "exact") return tfx::cpu::Precision::exact;
+  fail("option --precision: '", v, "' is not one of: fast, exact");
+}
+
 int threads_option(const Options& o) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return o.number<int>("threads", hw, 1, 1024);
@@ -135,6 +148,7 @@ int cmd_generate(const Options& o) {
   so.validate();
   const auto max_tokens = o.number<std::int64_t>("max-tokens", 128, 1, 1 << 24);
   const int threads = threads_option(o);
+  const auto precision = precision_option(o);
   const std::string prompt_text = o.str("prompt");
 
   const auto tok = load_tokenizer(dir);
@@ -155,6 +169,7 @@ int cmd_generate(const Options& o) {
                        static_cast<long long>(n_new), static_cast<long long>(context));
         }
         auto session = model.new_session(static_cast<tfx::Index>(prompt.size()) + n_new, threads);
+        session.ctx.precision = precision;
         tfx::Sampler sampler(so);
         tfx::TextStream stream(tok);
         std::fputs(prompt_text.c_str(), stdout);
@@ -182,6 +197,7 @@ int cmd_logits(const Options& o) {
   const fs::path out = o.str("out");
   const bool decode = o.has("decode");
   const int threads = threads_option(o);
+  const auto precision = precision_option(o);
   auto any = tfx::load_model(dir);
   return std::visit(
       [&](auto& model) {
@@ -191,6 +207,7 @@ int cmd_logits(const Options& o) {
         if (n > model.info().max_position_embeddings)
           fail("--tokens: ", n, " tokens exceed the model's context of ", model.info().max_position_embeddings);
         auto session = model.new_session(n, threads);
+        session.ctx.precision = precision;
         tfx::Matrix<float> logits(n, vocab);
         if (decode) {
           for (tfx::Index t = 0; t < n; ++t)
@@ -307,6 +324,7 @@ int cmd_bench(const Options& o) {
   const auto n_gen = o.number<std::int64_t>("gen-tokens", 64, 1, 1 << 20);
   const auto reps = o.number<int>("repetitions", 3, 1, 1000);
   const int threads = threads_option(o);
+  const auto precision = precision_option(o);
   auto any = tfx::load_model(dir);
   return std::visit(
       [&](auto& model) {
@@ -319,6 +337,7 @@ int cmd_bench(const Options& o) {
         std::vector<float> logits(static_cast<std::size_t>(vocab));
         const tfx::Rows<float> row(logits.data(), 1, vocab);
         auto session = model.new_session(n_prompt + n_gen, threads);
+        session.ctx.precision = precision;
         double best_pp = 0, best_tg = 0;
         for (int r = 0; r < reps; ++r) {
           session.reset();
@@ -353,12 +372,12 @@ int main(int argc, char** argv) {
   try {
     const std::map<std::string, std::map<std::string, bool>> known = {
         {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
-                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}}},
-        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}}},
+                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
         {"info", {{"model", true}}},
-        {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"repetitions", true}, {"threads", true}}},
+        {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"repetitions", true}, {"threads", true}, {"precision", true}}},
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");

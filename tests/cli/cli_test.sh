@@ -129,6 +129,7 @@ scenario_unknown_option() {
   expect_error "unknown option --frob for 'info'" info --model "$model" --frob 1
   expect_error "unknown option --max_tokens for 'generate'" generate --model "$model" --prompt hi --max_tokens 5
   expect_error "unknown option --decode for 'generate'" generate --model "$model" --prompt hi --decode
+  expect_error "option --precision: 'bf16' is not one of: fast, exact" logits --model "$model" --tokens 1 --out "$work/x.npy" --precision bf16
 }
 scenario_option_without_value() {
   expect_error "option --prompt needs a value" generate --model "$model" --prompt
@@ -345,8 +346,8 @@ scenario_logits_decode_matches_prefill() {
   local ids
   expect_ok tokenize --model "$model" --text "A fortune: you will write many tests." || return
   ids=$(cat "$work/stdout")
-  expect_ok logits --model "$model" --tokens "$ids" --out "$work/prefill.npy" || return
-  expect_ok logits --model "$model" --tokens "$ids" --out "$work/decode.npy" --decode || return
+  expect_ok logits --model "$model" --tokens "$ids" --out "$work/prefill.npy" --precision exact || return
+  expect_ok logits --model "$model" --tokens "$ids" --out "$work/decode.npy" --decode --precision exact || return
   grep -q "token by token" "$work/stderr" || fail "--decode did not say it ran token by token"
   local n=$(($(tr -cd , <<<"$ids" | wc -c) + 1)) report
   report=$(paste <(npy_floats "$work/prefill.npy") <(npy_floats "$work/decode.npy") | awk -v want=$((n * vocab)) '

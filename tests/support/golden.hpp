@@ -82,6 +82,23 @@ inline double parse_number(const nlohmann::json& v) {
   return v.get<double>();
 }
 
+/// Inputs too large to store are generated from a seed, bit for bit as tools/make_golden.py's hashed_values does:
+/// value i = (fmix32(seed * 0x9E3779B9 + i) >> 8) / 2^23 - 1, times a power-of-two scale (so every value is exact
+/// in f32 and bf16 rounding is the only rounding).
+inline std::vector<double> hashed_values(std::uint32_t seed, std::size_t n, double scale) {
+  std::vector<double> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t h = seed * 0x9E3779B9u + static_cast<std::uint32_t>(i);
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    v[i] = (static_cast<double>(h >> 8) / 8388608.0 - 1.0) * scale;
+  }
+  return v;
+}
+
 inline std::vector<Case> load_golden(const std::string& layer) {
   const std::string path = std::string(TFX_SOURCE_DIR) + "/tests/golden/" + layer + ".json";
   std::ifstream in(path);
@@ -93,7 +110,13 @@ inline std::vector<Case> load_golden(const std::string& layer) {
     for (const auto& [name, t] : c.at("tensors").items()) {
       Tensor tensor;
       tensor.shape = t.at("shape").get<std::vector<std::int64_t>>();
-      for (const auto& v : t.at("data")) tensor.data.push_back(parse_number(v));
+      if (t.contains("hashed")) {
+        std::size_t n = 1;
+        for (const auto d : tensor.shape) n *= static_cast<std::size_t>(d);
+        tensor.data = hashed_values(t.at("hashed").at("seed").get<std::uint32_t>(), n, t.at("hashed").at("scale").get<double>());
+      } else {
+        for (const auto& v : t.at("data")) tensor.data.push_back(parse_number(v));
+      }
       out.tensors.emplace(name, std::move(tensor));
     }
     cases.push_back(std::move(out));

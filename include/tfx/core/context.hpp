@@ -91,8 +91,16 @@ class ScratchScope {
   Arena::Mark mark_;
 };
 
+/// How a matrix product of several rows (prefill) with bf16 weights treats its f32 activations.
+///   fast   rounds them to bf16 once per product and multiplies with bf16 dot products accumulated in f32, as
+///          PyTorch and llama.cpp do for bf16 models (on CPUs with AVX512-BF16; elsewhere the same as exact).
+///   exact  keeps them in f32 and widens the weights.
+/// Products of one to four rows (decode) are always exact: they are memory-bound either way.
+enum class Precision { fast, exact };
+
 struct Context {
   int threads = 1;
+  Precision precision = Precision::fast;
   Arena scratch{};
 
   Context() = default;

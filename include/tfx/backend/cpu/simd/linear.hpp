@@ -3,15 +3,17 @@
 
 #include "tfx/backend/cpu/eigen/gemm.hpp"
 #include "tfx/backend/cpu/simd/common.hpp"
+#include "tfx/backend/cpu/simd/gemm.hpp"
 #include "tfx/core/weights.hpp"
 
 TFX_VECTOR_CODE_BEGIN
 
 namespace tfx::cpu {
 
-/// y = x . W^T + b. Output columns are split into blocks over the threads; each block is one Eigen product
-/// (bf16/f16 weights are widened block by block into per-thread scratch, so the whole matrix is never copied).
-/// A single row (decode) uses xsimd dot products directly, which streams W once.
+/// y = x . W^T + b. Up to four rows (decode) use xsimd dot products, which stream W once. More rows (prefill) use
+/// the packed AVX-512 GEMM (gemm.hpp; bf16 dot products for bf16 weights under Precision::fast); without
+/// AVX-512, output columns are split into blocks over the threads and each block is one Eigen product (bf16/f16
+/// weights widened block by block into per-thread scratch, so the whole matrix is never copied).
 namespace vec {
 /// sum_i x[i] * w[i] for bf16 w, two elements per 32-bit lane: the low half of each lane is element 2j, the high
 /// half 2j+1, so `lane << 16` and `lane & 0xffff0000` are those two values as f32 with no conversion step. x comes
@@ -37,9 +39,29 @@ inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, In
 }
 }  // namespace vec
 
+/// The packed GEMM for a product of more than four rows, when this build has it; false means "not handled".
+template <class T, weight_layout L>
+bool packed_product(Context& ctx, Rows<const float> x, const Dense<T, L>& w, std::span<const float> bias,
+                    Rows<float> y) {
+#if defined(__AVX512F__)
+  if (x.rows > 4) {
+    if constexpr (std::is_same_v<T, bf16> && gemm::available_bf16)
+      if (ctx.precision == Precision::fast) {
+        gemm::product<gemm::kind::bf16>(ctx, x, w, bias, y);
+        return true;
+      }
+    gemm::product<gemm::kind::f32>(ctx, x, w, bias, y);
+    return true;
+  }
+#endif
+  (void)ctx, (void)x, (void)w, (void)bias, (void)y;
+  return false;
+}
+
 template <class A, class T>
 void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weight_layout::out_in>& wd,
                  std::span<const float> bias, Rows<float> y) {
+  if (packed_product(ctx, x, wd, bias, y)) return;
   const Rows<const T> w = wd.m;
   if constexpr (std::is_same_v<T, bf16>) {
     if (x.rows <= 4) {  // decode: stream the bf16 weights once, straight into the dot products
@@ -97,6 +119,7 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weig
 template <class A, class T>
 void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weight_layout::in_out>& wd,
                  std::span<const float> bias, Rows<float> y) {
+  if (packed_product(ctx, x, wd, bias, y)) return;
   const Rows<const T> w = wd.m;
   const Index k = w.rows, n_out = w.cols;
   const bool decode = x.rows <= 4;

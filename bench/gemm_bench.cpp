@@ -1,0 +1,140 @@
+// Prefill matrix products Y[M, N] = X[M, K] . W^T at the shapes of a Qwen3-0.6B-sized layer, side by side:
+//   tfx_f32        tfx's packed AVX-512 f32 kernel (backend/cpu/simd/gemm.hpp)
+//   tfx_bf16       the same with bf16 weights and bf16 dot products (Precision::fast)
+//   tfx_bf16_exact bf16 weights widened to f32 while packing (Precision::exact)
+//   eigen_f32      Eigen 3.4's GEMM, output columns split over the threads (what tfx used before)
+//   openblas_f32   OpenBLAS cblas_sgemm (Debian libopenblas-pthread-dev), when found at build time
+//   blis_f32       BLIS bli_sgemm (Debian libblis-pthread-dev), when found at build time
+// GFLOP/s = 2 M N K per second. All with the same thread count (TFX_BENCH_THREADS or all cores).
+#include <omp.h>
+
+#include "bench_common.hpp"
+#include "tfx/backend/cpu/eigen/gemm.hpp"
+#include "tfx/layers/linear.hpp"
+
+#if defined(TFX_BENCH_OPENBLAS)
+extern "C" {
+void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc);
+void openblas_set_num_threads(int n);
+}
+#endif
+#if defined(TFX_BENCH_BLIS)
+// BLIS's typed API, declared here: blis.h also declares cblas_sgemm, with types that clash with the one above.
+// dim_t and inc_t are 64-bit (Debian's build); trans_t 0 is BLIS_NO_TRANSPOSE.
+extern "C" {
+void bli_sgemm(int transa, int transb, std::int64_t m, std::int64_t n, std::int64_t k, const float* alpha,
+               const float* a, std::int64_t rsa, std::int64_t csa, const float* b, std::int64_t rsb, std::int64_t csb,
+               const float* beta, float* c, std::int64_t rsc, std::int64_t csc);
+void bli_thread_set_num_threads(std::int64_t n);
+}
+#endif
+
+using namespace tfx;
+
+namespace {
+struct Shape {
+  Index m, k, n;
+};
+Shape shape_of(const benchmark::State& s) { return {s.range(0), s.range(1), s.range(2)}; }
+
+template <class T>
+struct Operands {
+  std::vector<float> x;
+  std::vector<T> w;
+  std::vector<float> y;
+  explicit Operands(Shape sh)
+      : x(bench::random_vector(static_cast<std::size_t>(sh.m * sh.k), 2)),
+        w(bench::random_vector<T>(static_cast<std::size_t>(sh.n * sh.k), 1, 0.05f)),
+        y(static_cast<std::size_t>(sh.m * sh.n)) {}
+};
+
+void finish(benchmark::State& s, Shape sh, const char* what) {
+  bench::set_flops_rate(s, 2.0 * sh.m * sh.n * sh.k);
+  s.SetLabel(std::string(what) + ", " + std::to_string(bench::threads()) + " threads");
+}
+
+template <class T, cpu::Precision Pr>
+void BM_tfx(benchmark::State& s) {
+  const Shape sh = shape_of(s);
+  Operands<T> o(sh);
+  cpu::Context ctx(bench::threads());
+  ctx.precision = Pr;
+  const Linear<T, bench::Simd> lin(Rows<const T>(o.w.data(), sh.n, sh.k));
+  for (auto _ : s) {
+    lin.forward(ctx, Rows<const float>(o.x.data(), sh.m, sh.k), Rows<float>(o.y.data(), sh.m, sh.n));
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  finish(s, sh, std::is_same_v<T, float> ? "tfx f32" : Pr == cpu::Precision::fast ? "tfx bf16 (fast)" : "tfx bf16 (exact)");
+}
+
+void BM_eigen_f32(benchmark::State& s) {
+  const Shape sh = shape_of(s);
+  Operands<float> o(sh);
+  const int nt = bench::threads();
+  const Rows<const float> x(o.x.data(), sh.m, sh.k), w(o.w.data(), sh.n, sh.k);
+  const Rows<float> y(o.y.data(), sh.m, sh.n);
+  const Index share = (sh.n + nt - 1) / nt;
+  for (auto _ : s) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; ++t) {
+      const Index o0 = t * share, on = std::min(share, sh.n - o0);
+      if (on > 0) cpu::eigen::gemm_nt(x, w.slice_rows(o0, on), y.slice_cols(o0, on));
+    }
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  finish(s, sh, "Eigen 3.4 f32");
+}
+
+#if defined(TFX_BENCH_OPENBLAS)
+void BM_openblas_f32(benchmark::State& s) {
+  const Shape sh = shape_of(s);
+  Operands<float> o(sh);
+  openblas_set_num_threads(bench::threads());
+  for (auto _ : s) {
+    cblas_sgemm(101 /*row major*/, 111 /*no trans*/, 112 /*trans*/, static_cast<int>(sh.m), static_cast<int>(sh.n),
+                static_cast<int>(sh.k), 1.f, o.x.data(), static_cast<int>(sh.k), o.w.data(), static_cast<int>(sh.k),
+                0.f, o.y.data(), static_cast<int>(sh.n));
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  finish(s, sh, "OpenBLAS f32");
+}
+#endif
+
+#if defined(TFX_BENCH_BLIS)
+void BM_blis_f32(benchmark::State& s) {
+  const Shape sh = shape_of(s);
+  Operands<float> o(sh);
+  bli_thread_set_num_threads(bench::threads());
+  float one = 1.f, zero = 0.f;
+  for (auto _ : s) {
+    // Row-major X [m, k] (row stride k), W^T through strides: W [n, k] read as [k, n] with column stride k.
+    bli_sgemm(0, 0, sh.m, sh.n, sh.k, &one, o.x.data(), sh.k, 1, o.w.data(), 1, sh.k,
+              &zero, o.y.data(), sh.n, 1);
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  finish(s, sh, "BLIS f32");
+}
+#endif
+
+// Qwen3-0.6B prefill of 512 tokens: q (1024 -> 2048), k/v (1024 -> 1024), o (2048 -> 1024), gate/up (1024 -> 3072),
+// down (3072 -> 1024); and a 64-token prompt.
+void shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& a : std::vector<std::vector<int64_t>>{{512, 1024, 2048}, {512, 1024, 3072}, {512, 3072, 1024},
+                                                         {64, 1024, 3072}})
+    b->Args(a);
+  b->Unit(benchmark::kMillisecond);
+}
+}  // namespace
+
+BENCHMARK_TEMPLATE(BM_tfx, float, cpu::Precision::fast)->Apply(shapes);
+BENCHMARK(BM_eigen_f32)->Apply(shapes);
+#if defined(TFX_BENCH_OPENBLAS)
+BENCHMARK(BM_openblas_f32)->Apply(shapes);
+#endif
+#if defined(TFX_BENCH_BLIS)
+BENCHMARK(BM_blis_f32)->Apply(shapes);
+#endif
+BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::fast)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::exact)->Apply(shapes);
+BENCHMARK_MAIN();

@@ -1,0 +1,225 @@
+// Packed GEMM for prefill: Y[M, N] = X[M, K] . W^T (+ b), W in either weight layout, on AVX-512.
+//
+//   f32 kernel   f32 activations x f32 weights (bf16/f16 weights widened while packing), 14 x 32 register tile,
+//                FMA; replaces Eigen's GEMM (see docs/performance.md for the measured difference).
+//   bf16 kernel  activations rounded to bf16 once per product, bf16 weights, vdpbf16ps (AVX512-BF16: two
+//                products per f32 lane per instruction, accumulated in f32), 14 x 32 register tile. Used for
+//                bf16 weights when Context::precision is Precision::fast.
+//
+// Layout: X is packed once per product into tiles of MR rows, k-major ([K][MR] f32, or [K/2][MR] bf16 pairs),
+// shared by the threads. Each thread owns blocks of NB output columns; per block of KC reduction steps it packs
+// its weights into panels of NR = 32 columns, k-major ([KC][32] f32, or [KC/2][32] bf16 pairs, so one 64-byte
+// load holds a k pair of 32 columns), then runs the micro-kernel over every row tile and every panel. Tails are
+// zero padding in the packed buffers and masked stores, so any M, N, K and any row stride work.
+// The weights are packed from the mapped checkpoint on the fly: nothing is copied or kept at load.
+#pragma once
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "tfx/backend/cpu/simd/common.hpp"
+#include "tfx/core/weights.hpp"
+
+TFX_VECTOR_CODE_BEGIN
+
+namespace tfx::cpu::gemm {
+
+#if defined(__AVX512F__)
+inline constexpr bool available_f32 = true;
+#else
+inline constexpr bool available_f32 = false;
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BF16__)
+inline constexpr bool available_bf16 = true;
+#else
+inline constexpr bool available_bf16 = false;
+#endif
+
+inline constexpr Index MR = 14;  // rows of the register tile: 14 x 2 accumulators + 2 weight vectors + 1 broadcast
+inline constexpr Index NR = 32;  // columns of the register tile (two 16-lane vectors)
+inline constexpr Index NB = 256;  // output columns per thread block
+inline constexpr Index KC = 256;  // reduction steps per packed weight block (f32; bf16 packs 2 * KC)
+
+/// Value type of the packed operands: f32, or a pair of bf16 in one 32-bit word (low half = even k).
+enum class kind { f32, bf16 };
+
+#if defined(__AVX512F__)
+namespace detail {
+
+inline std::uint32_t pair_bits(std::uint16_t lo, std::uint16_t hi) {
+  return static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16);
+}
+template <class T>
+inline std::uint16_t bf16_bits(T v) {
+  if constexpr (std::is_same_v<T, bf16>)
+    return v.bits;
+  else
+    return to_bf16(to_float(v)).bits;
+}
+
+/// Packs rows [r0, r0 + MR) of x (zero rows past the end) into [steps][MR]; a step is one k (f32) or a k pair
+/// (bf16, rounded to nearest even as PyTorch's .to(bfloat16)).
+template <kind Kd>
+inline void pack_a_tile(Rows<const float> x, Index r0, Index steps, void* dst, std::uint16_t* row_buf) {
+  for (Index m = 0; m < MR; ++m) {
+    const Index r = r0 + m;
+    if constexpr (Kd == kind::f32) {
+      float* d = static_cast<float*>(dst);
+      if (r < x.rows) {
+        const float* src = x.row(r);
+        for (Index k = 0; k < x.cols; ++k) d[k * MR + m] = src[k];
+      } else {
+        for (Index k = 0; k < steps; ++k) d[k * MR + m] = 0.f;
+      }
+    } else {
+      auto* d = static_cast<std::uint32_t*>(dst);
+      if (r < x.rows) {
+        for (Index k = 0; k < x.cols; ++k) row_buf[k] = to_bf16(x(r, k)).bits;
+        row_buf[x.cols] = 0;  // odd K: the pad element multiplies a zero weight
+        for (Index p = 0; p < steps; ++p) d[p * MR + m] = pair_bits(row_buf[2 * p], row_buf[2 * p + 1]);
+      } else {
+        for (Index p = 0; p < steps; ++p) d[p * MR + m] = 0;
+      }
+    }
+  }
+}
+
+/// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each.
+template <kind Kd, class T, weight_layout L>
+inline void pack_b_block(const Dense<T, L>& w, Index n0, Index nb, Index k0, Index kc, void* dst) {
+  const Index K = w.in_features();
+  const Index panels = (nb + NR - 1) / NR;
+  const auto at = [&](Index n, Index k) -> T { return L == weight_layout::out_in ? w.m(n, k) : w.m(k, n); };
+  if constexpr (Kd == kind::f32) {
+    float* d = static_cast<float*>(dst);
+    for (Index p = 0; p < panels; ++p) {
+      float* panel = d + p * kc * NR;
+      for (Index j = 0; j < NR; ++j) {
+        const Index n = n0 + p * NR + j;
+        if (n >= n0 + nb) {
+          for (Index k = 0; k < kc; ++k) panel[k * NR + j] = 0.f;
+        } else if constexpr (L == weight_layout::out_in) {
+          const T* src = w.m.row(n) + k0;
+          for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(src[k]);
+        } else {
+          for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(at(n, k0 + k));
+        }
+      }
+    }
+  } else {
+    auto* d = static_cast<std::uint32_t*>(dst);
+    const Index steps = (kc + 1) / 2;
+    for (Index p = 0; p < panels; ++p) {
+      std::uint32_t* panel = d + p * steps * NR;
+      for (Index j = 0; j < NR; ++j) {
+        const Index n = n0 + p * NR + j;
+        if (n >= n0 + nb) {
+          for (Index s = 0; s < steps; ++s) panel[s * NR + j] = 0;
+          continue;
+        }
+        for (Index s = 0; s < steps; ++s) {
+          const Index k = k0 + 2 * s;
+          const std::uint16_t lo = bf16_bits(at(n, k));
+          const std::uint16_t hi = k + 1 < K && 2 * s + 1 < kc ? bf16_bits(at(n, k + 1)) : std::uint16_t{0};
+          panel[s * NR + j] = pair_bits(lo, hi);
+        }
+      }
+    }
+  }
+}
+
+/// C[mv, nv] (+)= A-tile . B-panel over `steps` steps; rows >= mv and columns >= nv of the tile are not stored.
+template <kind Kd>
+inline void micro(Index steps, const void* a_, const void* b_, float* c, Index ldc, Index mv, Index nv, bool accumulate) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 14
+  for (Index m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
+  if constexpr (Kd == kind::f32) {
+    const float* a = static_cast<const float*>(a_);
+    const float* b = static_cast<const float*>(b_);
+    for (Index k = 0; k < steps; ++k, a += MR, b += NR) {
+      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+      for (Index m = 0; m < MR; ++m) {
+        const __m512 av = _mm512_set1_ps(a[m]);
+        acc[m][0] = _mm512_fmadd_ps(av, b0, acc[m][0]);
+        acc[m][1] = _mm512_fmadd_ps(av, b1, acc[m][1]);
+      }
+    }
+  } else {
+#if defined(__AVX512BF16__)
+    const auto* a = static_cast<const std::int32_t*>(a_);
+    const auto* b = static_cast<const std::uint32_t*>(b_);
+    for (Index s = 0; s < steps; ++s, a += MR, b += NR) {
+      const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 14
+      for (Index m = 0; m < MR; ++m) {
+        const __m512bh av = (__m512bh)_mm512_set1_epi32(a[m]);
+        acc[m][0] = _mm512_dpbf16_ps(acc[m][0], av, b0);
+        acc[m][1] = _mm512_dpbf16_ps(acc[m][1], av, b1);
+      }
+    }
+#endif
+  }
+  const auto lanes = [](Index n) -> __mmask16 { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); };
+  const __mmask16 k0 = lanes(nv), k1 = lanes(nv - 16);
+  for (Index m = 0; m < mv; ++m) {
+    float* cr = c + m * ldc;
+    __m512 v0 = acc[m][0], v1 = acc[m][1];
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, k0, v0);
+    _mm512_mask_storeu_ps(cr + 16, k1, v1);
+  }
+}
+
+}  // namespace detail
+
+/// Y = X . W^T (+ b) with the packed kernels: Kd = kind::bf16 needs available_bf16.
+template <kind Kd, class T, weight_layout L>
+void product(Context& ctx, Rows<const float> x, const Dense<T, L>& w, std::span<const float> bias, Rows<float> y) {
+  static_assert(Kd == kind::f32 || available_bf16, "gemm::product<kind::bf16> needs AVX512-BF16");
+  const Index M = x.rows, N = w.out_features(), K = w.in_features();
+  const Index per_step = Kd == kind::f32 ? 1 : 2;  // k values per packed step
+  const Index kc_max = KC * per_step;
+  const Index a_steps = (K + per_step - 1) / per_step;
+  const Index tiles = (M + MR - 1) / MR;
+  const Index blocks = (N + NB - 1) / NB;
+  const int nt = vec::threads_for(ctx, blocks);
+
+  ScratchScope scratch(ctx.scratch);
+  // Both packed types are 4 bytes: f32 values, or bf16 pairs.
+  auto* a_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(tiles * a_steps * MR)).data();
+  auto* row_buf = scratch.take<std::uint16_t>(static_cast<std::size_t>(vec::threads_for(ctx, tiles) * (K + 2))).data();
+  auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * KC)).data();
+
+  vec::parallel_for(vec::threads_for(ctx, tiles), tiles, [&](Index t) {
+    detail::pack_a_tile<Kd>(x, t * MR, a_steps, a_pack + t * a_steps * MR, row_buf + omp_get_thread_num() * (K + 2));
+  });
+  vec::parallel_for(nt, blocks, [&](Index blk) {
+    const Index n0 = blk * NB, nb = std::min(NB, N - n0);
+    std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * KC;
+    for (Index k0 = 0; k0 < K; k0 += kc_max) {
+      const Index kc = std::min(kc_max, K - k0);
+      const Index steps = (kc + per_step - 1) / per_step;
+      detail::pack_b_block<Kd>(w, n0, nb, k0, kc, bp);
+      for (Index t = 0; t < tiles; ++t) {
+        const std::uint32_t* at = a_pack + (t * a_steps + k0 / per_step) * MR;
+        for (Index j = 0; j < nb; j += NR)
+          detail::micro<Kd>(steps, at, bp + (j / NR) * steps * NR, &y(t * MR, n0 + j), y.ld,
+                            std::min(MR, M - t * MR), std::min(NR, nb - j), k0 > 0);
+      }
+    }
+    if (!bias.empty())
+      for (Index r = 0; r < M; ++r)
+        for (Index o = n0; o < n0 + nb; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
+  }, true);
+}
+#endif  // __AVX512F__
+
+}  // namespace tfx::cpu::gemm
+
+TFX_VECTOR_CODE_END
