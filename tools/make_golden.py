@@ -447,6 +447,68 @@ def gen_linear():
     write(layer, cases)
 
 
+def quantize_q8_0(w):
+    """llama.cpp's Q8_0 with an f32 scale, as tfx stores it: rows zero-padded to a multiple of 64, blocks of 32,
+    d = amax / 127 and q = round-half-away(x * (1 / d)), all in f32 (x * id rounded to f32, then rounded to an
+    integer exactly in f64). Returns (q [out, padded] int, d [out, padded / 32] f32, dequantized [out, in] f32)."""
+    out, fin = w.shape
+    padded = (fin + 63) // 64 * 64
+    wp = torch.zeros(out, padded, dtype=F32)
+    wp[:, :fin] = w.to(F32)
+    blocks = wp.view(out, padded // 32, 32)
+    amax = blocks.abs().amax(dim=2)
+    d = amax / torch.tensor(127.0, dtype=F32)
+    idv = torch.where(d != 0, torch.tensor(1.0, dtype=F32) / torch.where(d != 0, d, torch.ones_like(d)),
+                      torch.zeros_like(d))
+    v = (blocks * idv[:, :, None]).to(F64)
+    q = (torch.sign(v) * torch.floor(v.abs() + 0.5)).to(torch.int64)
+    deq = (q.to(F64) * d[:, :, None].to(F64)).view(out, padded)[:, :fin]
+    return q.view(out, padded), d, deq
+
+
+def gen_linear_q8():
+    """Q8_0 weights: the quantization itself (q and d, exact), and the products: exact (f32 activations x
+    dequantized weights), decode under Precision::fast (activations quantized to int8 blocks the same way; sum
+    over blocks of dx * dw * integer dot), prefill under Precision::fast (activations and dequantized weights
+    rounded to bf16)."""
+    layer = "linear_q8"
+    cases = []
+    specs = [  # name, rows, in, out, bias, seed
+        ("decode_odd_blocks", 3, 70, 37, True, 21),
+        ("decode_one_row", 1, 256, 64, False, 22),
+        ("prefill", 19, 600, 290, True, 23),
+    ]
+    for name, rows, fin, fout, bias, s0 in specs:
+        x, xj = hashed_values(s0 * 10 + 1, (rows, fin), 2.0)
+        w, wj = hashed_values(s0 * 10 + 2, (fout, fin), 1.0 / 16)
+        if name == "decode_odd_blocks":  # a zero row (d = 0) and a row whose blocks hold one large value
+            w[5] = 0.0
+            w[6] = w[6] * 0.001
+            w[6, 3] = 1.5
+            wj = T(w)
+        q, dq, deq = quantize_q8_0(w)
+        t = {"x": xj, "weight": wj}
+        if rows <= 4:  # the quantization itself, checked value for value (the prefill case checks its product)
+            t["q"], t["d"] = T(q), T(dq)
+        b = None
+        if bias:
+            b, bj = hashed_values(s0 * 10 + 3, (fout,), 0.5)
+            t["bias"] = bj
+        t["y"] = T(linear_ref(x, deq, b))
+        if True:  # what the int8 decode kernel computes (and any product without the packed GEMM)
+            xq, xd, _ = quantize_q8_0(x)
+            nb = q.shape[1] // 32
+            isum = (xq.view(rows, 1, nb, 32) * q.view(1, fout, nb, 32)).sum(dim=3).to(F64)  # [rows, out, nb]
+            y = (isum * (xd.to(F64)[:, None, :] * dq.to(F64)[None, :, :])).sum(dim=2)
+            if b is not None:
+                y = y + d(b)
+            t["y_q8_activations"] = T(y)
+        if rows > 4:
+            t["y_bf16_activations"] = T(linear_ref(round_dtype(x, "bf16"), round_dtype(deq.to(F32), "bf16"), b))
+        cases.append({"name": name, "params": {"in": fin, "out": fout, "bias": bias, "rows": rows}, "tensors": t})
+    write(layer, cases)
+
+
 # ----------------------------------------------------------------------------
 # 4. layer_norm
 # ----------------------------------------------------------------------------
@@ -935,6 +997,7 @@ def main():
     gen_dtype()
     gen_embedding()
     gen_linear()
+    gen_linear_q8()
     gen_layer_norm()
     gen_rms_norm()
     gen_rope()

@@ -1,5 +1,6 @@
 // The tfx command: generate text, dump logits, tokenize, inspect and time Hugging Face model folders.
 #include <cerrno>
+#include <cmath>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tfx/generate/generate.hpp"
 #include "tfx/io/npy.hpp"
@@ -39,12 +42,18 @@ commands:
   detokenize  --tokens 1,2,3
               print the decoded text exactly
   info        print architecture, shapes, parameter count and memory needed
-  bench       [--prompt-tokens N] [--gen-tokens N] [--repetitions N] [--threads N]
-              time prefill and decode (tokens/s)
+  bench       [--prompt-tokens N,...] [--gen-tokens N,...] [--depth N,...] [--repetitions N] [--threads N]
+              [--json]
+              time prefill (one test per prompt length) and decode (one per generation length and depth:
+              tokens generated one at a time after N cached tokens), tokens/s mean and standard deviation;
+              --json prints one object per test; defaults: 128, 64, depth 0, 3 repetitions
 
 options of generate, logits and bench:
-  --precision fast|exact   fast (default): prefill products with bf16 weights round their activations to bf16
-                           and use bf16 dot products (as PyTorch and llama.cpp do); exact keeps them f32
+  --precision fast|exact   fast (default): prefill products with bf16 or int8 weights round their activations to
+                           bf16 and use bf16 dot products, int8 decode products quantize them to int8 blocks
+                           (as PyTorch and llama.cpp do); exact keeps them f32
+  --quantize none|q8_0     q8_0: quantize the matrices of the blocks and the head to int8 blocks of 32 with an
+                           f32 scale at load (the embedding table, norms and biases stay as stored); also for info
 )";
 
 /// --key value options (flags have no value), each validated when read.
@@ -125,6 +134,30 @@ tfx::cpu::Precision precision_option(const Options& o) {
   fail("option --precision: '", v, "' is not one of: fast, exact");
 }
 
+/// --quantize none|q8_0: quantize the matrices of the blocks and the head at load.
+bool quantize_option(const Options& o) {
+  if (!o.has("quantize")) return false;
+  const std::string v = o.str("quantize");
+  if (v == "none") return false;
+  if (v == "q8_0") return true;
+  fail("option --quantize: '", v, "' is not one of: none, q8_0");
+}
+
+/// Loads the model folder (quantized if --quantize asks for it) and calls f(model).
+template <class F>
+int with_model(const Options& o, const fs::path& dir, F&& f) {
+  if (quantize_option(o)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "tfx: loading %s and quantizing its matrices to q8_0...\n", dir.string().c_str());
+    auto any = tfx::load_model<tfx::cpu::simd<>, tfx::q8_0_weights>(dir);
+    std::fprintf(stderr, "tfx: quantized in %.1f s\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return std::visit(f, any);
+  }
+  auto any = tfx::load_model(dir);
+  return std::visit(f, any);
+}
+
 int threads_option(const Options& o) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return o.number<int>("threads", hw, 1, 1024);
@@ -152,8 +185,7 @@ int cmd_generate(const Options& o) {
   const std::string prompt_text = o.str("prompt");
 
   const auto tok = load_tokenizer(dir);
-  auto any = tfx::load_model(dir);
-  return std::visit(
+  return with_model(o, dir,
       [&](auto& model) {
         const auto& cfg = model.info();
         const auto prompt = tok.encode(prompt_text, /*add_special_tokens=*/true);
@@ -187,8 +219,7 @@ int cmd_generate(const Options& o) {
                      static_cast<long long>(st.generated_tokens), st.decode_tokens_per_second(),
                      st.stopped_at_eos ? ", stopped at end of text" : "", threads);
         return 0;
-      },
-      any);
+      });
 }
 
 int cmd_logits(const Options& o) {
@@ -198,8 +229,7 @@ int cmd_logits(const Options& o) {
   const bool decode = o.has("decode");
   const int threads = threads_option(o);
   const auto precision = precision_option(o);
-  auto any = tfx::load_model(dir);
-  return std::visit(
+  return with_model(o, dir,
       [&](auto& model) {
         const auto vocab = model.dims().vocab;
         check_vocab(tokens, vocab, "--tokens");
@@ -220,8 +250,7 @@ int cmd_logits(const Options& o) {
         std::fprintf(stderr, "wrote %s: float32 [%lld, %lld] (%s)\n", out.string().c_str(), static_cast<long long>(n),
                      static_cast<long long>(vocab), decode ? "token by token through the KV cache" : "one prefill pass");
         return 0;
-      },
-      any);
+      });
 }
 
 int cmd_tokenize(const Options& o) {
@@ -306,59 +335,130 @@ int cmd_info(const Options& o) {
     print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt);
     return 0;
   }
-  auto any = tfx::load_model(dir);
-  return std::visit(
+  return with_model(o, dir,
       [&](auto& model) {
         using M = std::decay_t<decltype(model)>;
         const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
-        print_info(dir, model.info().model_type + " (" + dtype + " weights)", model.dims(), model.info(),
+        const std::string_view scheme = M::weight_scheme::name;
+        const std::string quant = scheme == "none" ? "" : ", matrices quantized to " + std::string(scheme);
+        print_info(dir, model.info().model_type + " (" + dtype + " weights" + quant + ")", model.dims(), model.info(),
                    model.counts(), static_cast<double>(model.weight_bytes()));
         return 0;
-      },
-      any);
+      });
+}
+
+/// A comma-separated list of counts for --prompt-tokens / --gen-tokens / --depth.
+std::vector<std::int64_t> count_list(const Options& o, const std::string& k, std::int64_t dflt, std::int64_t lo) {
+  if (!o.has(k)) return {dflt};
+  std::vector<std::int64_t> out;
+  const std::string s = o.str(k);
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t end = std::min(s.find(',', start), s.size());
+    std::int64_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data() + start, s.data() + end, v);
+    if (ec != std::errc() || p != s.data() + end || end == start)
+      fail("option --", k, ": '", s.substr(start, end - start), "' is not a number");
+    if (v < lo || v > (1 << 20)) fail("option --", k, ": ", v, " is out of range [", lo, ", ", 1 << 20, "]");
+    out.push_back(v);
+    start = end + 1;
+  }
+  return out;
+}
+
+/// The instruction set the kernels were compiled for, with the extensions they use.
+std::string isa_name() {
+  std::string s = tfx::cpu::simd<>::arch::name();
+#if defined(__AVX512BF16__)
+  s += "+bf16";
+#endif
+#if defined(__AVX512VNNI__)
+  s += "+vnni";
+#endif
+  return s;
 }
 
 int cmd_bench(const Options& o) {
   const fs::path dir = model_dir(o);
-  const auto n_prompt = o.number<std::int64_t>("prompt-tokens", 128, 1, 1 << 20);
-  const auto n_gen = o.number<std::int64_t>("gen-tokens", 64, 1, 1 << 20);
+  const auto prompts = count_list(o, "prompt-tokens", 128, 0);
+  const auto gens = count_list(o, "gen-tokens", 64, 0);
+  const auto depths = count_list(o, "depth", 0, 0);
   const auto reps = o.number<int>("repetitions", 3, 1, 1000);
   const int threads = threads_option(o);
   const auto precision = precision_option(o);
-  auto any = tfx::load_model(dir);
-  return std::visit(
-      [&](auto& model) {
-        using clock = std::chrono::steady_clock;
-        const auto vocab = model.dims().vocab;
-        if (n_prompt + n_gen > model.info().max_position_embeddings)
-          fail("bench: ", n_prompt, " + ", n_gen, " tokens exceed the model's context of ", model.info().max_position_embeddings);
-        std::vector<std::int32_t> prompt(static_cast<std::size_t>(n_prompt));
-        for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
-        std::vector<float> logits(static_cast<std::size_t>(vocab));
-        const tfx::Rows<float> row(logits.data(), 1, vocab);
-        auto session = model.new_session(n_prompt + n_gen, threads);
-        session.ctx.precision = precision;
-        double best_pp = 0, best_tg = 0;
-        for (int r = 0; r < reps; ++r) {
-          session.reset();
-          auto t0 = clock::now();
-          model.forward(session, prompt, row);
-          const double pp = std::chrono::duration<double>(clock::now() - t0).count();
-          t0 = clock::now();
-          std::int32_t tok = 1;
-          for (std::int64_t i = 0; i < n_gen; ++i) {
-            model.forward(session, std::span<const std::int32_t>(&tok, 1), row);
-            tok = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-          }
-          const double tg = std::chrono::duration<double>(clock::now() - t0).count();
-          best_pp = std::max(best_pp, n_prompt / pp);
-          best_tg = std::max(best_tg, n_gen / tg);
-        }
-        std::printf("model %s | threads %d | pp%lld %.1f tokens/s | tg%lld %.1f tokens/s (best of %d)\n",
-                    dir.filename().string().c_str(), threads, (long long)n_prompt, best_pp, (long long)n_gen, best_tg, reps);
-        return 0;
-      },
-      any);
+  const bool json = o.has("json");
+  const std::string quant = quantize_option(o) ? "q8_0" : "none";
+  return with_model(o, dir, [&](auto& model) {
+    using M = std::decay_t<decltype(model)>;
+    using clock = std::chrono::steady_clock;
+    const auto vocab = model.dims().vocab;
+    const std::int64_t context = model.info().max_position_embeddings;
+    // Tests as llama-bench runs them: one prefill test per prompt length, one decode test per (gen, depth).
+    struct Test {
+      std::int64_t n_prompt, n_gen, depth;
+    };
+    std::vector<Test> tests;
+    for (const auto p : prompts)
+      if (p > 0) tests.push_back({p, 0, 0});
+    for (const auto g : gens)
+      for (const auto d : depths)
+        if (g > 0) tests.push_back({0, g, d});
+    if (tests.empty()) fail("bench: nothing to run (every --prompt-tokens and --gen-tokens is 0)");
+    std::int64_t longest = 0;
+    for (const auto& t : tests) {
+      if (t.depth + t.n_prompt + t.n_gen > context)
+        fail("bench: ", t.depth + t.n_prompt, " + ", t.n_gen, " tokens exceed the model's context of ", context);
+      longest = std::max(longest, t.depth + t.n_prompt + t.n_gen);
+    }
+    std::vector<std::int32_t> tokens(static_cast<std::size_t>(longest));
+    for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
+    std::vector<float> logits(static_cast<std::size_t>(vocab));
+    const tfx::Rows<float> row(logits.data(), 1, vocab);
+    auto session = model.new_session(longest, threads);
+    session.ctx.precision = precision;
+    const auto span_of = [&](std::int64_t first, std::int64_t n) {
+      return std::span<const std::int32_t>(tokens.data() + first, static_cast<std::size_t>(n));
+    };
+    // One timed run: prefill n_prompt tokens, or decode n_gen tokens one at a time after `depth` cached ones.
+    const auto run = [&](const Test& t) {
+      session.reset();
+      if (t.depth > 0) model.forward(session, span_of(0, t.depth), row);
+      const auto t0 = clock::now();
+      if (t.n_prompt > 0) model.forward(session, span_of(t.depth, t.n_prompt), row);
+      for (std::int64_t i = 0; i < t.n_gen; ++i) model.forward(session, span_of(t.depth + i, 1), row);
+      return static_cast<double>(t.n_prompt + t.n_gen) / std::chrono::duration<double>(clock::now() - t0).count();
+    };
+    const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
+    const char* prec = precision == tfx::cpu::Precision::fast ? "fast" : "exact";
+    if (json) std::printf("[\n");
+    else std::printf("model %s | %s weights, quantize %s, precision %s | threads %d | %s\n", dir.filename().string().c_str(),
+                     dtype.c_str(), quant.c_str(), prec, threads, isa_name().c_str());
+    for (std::size_t i = 0; i < tests.size(); ++i) {
+      const Test& t = tests[i];
+      run(t.n_prompt > 0 ? Test{t.n_prompt, 0, t.depth} : Test{0, 1, t.depth});  // warm-up (scratch, caches)
+      std::vector<double> samples;
+      for (int r = 0; r < reps; ++r) samples.push_back(run(t));
+      double mean = 0, var = 0;
+      for (const double v : samples) mean += v / reps;
+      for (const double v : samples) var += (v - mean) * (v - mean) / std::max(1, reps - 1);
+      const double sd = std::sqrt(var);
+      const std::string name = (t.n_prompt > 0 ? "pp" + std::to_string(t.n_prompt) : "tg" + std::to_string(t.n_gen)) +
+                               (t.depth > 0 ? " @ d" + std::to_string(t.depth) : "");
+      if (json) {
+        const nlohmann::ordered_json j = {
+            {"model", dir.filename().string()}, {"model_type", model.info().model_type}, {"dtype", dtype},
+            {"quantize", quant}, {"precision", prec}, {"kv_dtype", "f32"}, {"threads", threads}, {"isa", isa_name()},
+            {"n_prompt", t.n_prompt}, {"n_gen", t.n_gen}, {"n_depth", t.depth}, {"avg_ts", mean}, {"stddev_ts", sd},
+            {"samples_ts", samples}};
+        std::printf("  %s%s\n", j.dump().c_str(), i + 1 < tests.size() ? "," : "");
+      } else {
+        std::printf("  %-14s %9.1f tokens/s  +- %.1f  (%d runs)\n", name.c_str(), mean, sd, reps);
+      }
+      std::fflush(stdout);
+    }
+    if (json) std::printf("]\n");
+    return 0;
+  });
 }
 
 }  // namespace
@@ -372,12 +472,13 @@ int main(int argc, char** argv) {
   try {
     const std::map<std::string, std::map<std::string, bool>> known = {
         {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
-                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}}},
-        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}}},
+                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
-        {"info", {{"model", true}}},
-        {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"repetitions", true}, {"threads", true}, {"precision", true}}},
+        {"info", {{"model", true}, {"quantize", true}}},
+        {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
+                   {"threads", true}, {"precision", true}, {"quantize", true}, {"json", false}}},
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");

@@ -78,3 +78,48 @@ TEMPLATE_LIST_TEST_CASE("Linear rejects mismatched shapes", "[linear][errors]", 
   Matrix<float> x_ok(2, 3), y_bad(3, 4);
   CHECK_THROWS_WITH(lin.forward(ctx, x_ok.view(), y_bad.view()), Catch::Contains("expected [2, 4]"));
 }
+
+TEMPLATE_LIST_TEST_CASE("Q8_0 weights: quantization and products match PyTorch goldens", "[linear][q8][golden]",
+                        test::CpuPolicies) {
+  cpu::Context ctx(2);
+  for (const auto& c : test::load_golden("linear_q8")) {
+    SECTION(c.name) {
+      const auto x = c["x"].matrix<float>();
+      const auto w = c["weight"].matrix<float>();
+      const auto b = c.has("bias") ? c["bias"].values<float>() : std::vector<float>{};
+      const Index out = w.rows(), in = w.cols();
+      std::vector<std::int8_t> q(static_cast<std::size_t>(out * Q8_0::padded(in)));
+      std::vector<float> d(q.size() / Q8_0::block);
+      const Q8_0 qw = quantize_q8_0(Dense<float>(w.cview()), q.data(), d.data());
+      REQUIRE(qw.row_stride % 64 == 0);
+      if (c.has("q")) {  // value for value: llama.cpp's rounding, f32 scales, zero padding
+        CHECK(c["q"].values<int>() == std::vector<int>(q.begin(), q.end()));
+        CHECK(c["d"].values<float>() == d);
+      }
+      // The [in, out] layout (GPT-2 Conv1D) quantizes to the same blocks.
+      Matrix<float> wt(in, out);
+      for (Index o = 0; o < out; ++o)
+        for (Index i = 0; i < in; ++i) wt(i, o) = w(o, i);
+      std::vector<std::int8_t> q2(q.size());
+      std::vector<float> d2(d.size());
+      quantize_q8_0(Dense<float, weight_layout::in_out>(wt.cview()), q2.data(), d2.data());
+      CHECK(q2 == q);
+      CHECK(d2 == d);
+
+      // Precision::exact (and the scalar policy): f32 activations x dequantized weights. Precision::fast under
+      // cpu::simd: more than 4 rows go through the packed GEMM in bf16 (where the CPU has it, else f32); fewer
+      // quantize the activations to int8 blocks.
+      constexpr bool simd = std::is_same_v<TestType, cpu::simd<>>;
+      for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact}) {
+        ctx.precision = precision;
+        const bool packed = cpu::gemm::available_f32 && x.rows() > 4;
+        const char* want = "y";
+        if (simd && precision == cpu::Precision::fast)
+          want = !packed ? "y_q8_activations" : cpu::gemm::available_bf16 ? "y_bf16_activations" : "y";
+        Matrix<float> y(x.rows(), out);
+        Linear<Q8_0, TestType>(qw, b).forward(ctx, x.view(), y.view());
+        test::require_close(y, c[want], test::tol_f32, c.name + " vs " + want);
+      }
+    }
+  }
+}

@@ -4,11 +4,16 @@
 //
 //   Dense<T>                      [out, in]   PyTorch nn.Linear: y = x . W^T
 //   Dense<T, weight_layout::in_out> [in, out] GPT-2 Conv1D:      y = x . W
+//   Q8_0                          [out, in]   int8 blocks of 32 along `in`, one f32 scale per block
 //
 // A Dense weight is a view (it points into the mapped checkpoint); its row stride may exceed its width, so a
 // fused tensor (GPT-2's c_attn holds q, k and v side by side) is used in place as three column slices.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <concepts>
+#include <cstdint>
+#include <string_view>
 
 #include "tfx/core/dtype.hpp"
 #include "tfx/core/view.hpp"
@@ -37,6 +42,59 @@ struct Dense {
   constexpr bool empty() const { return m.data == nullptr; }
 };
 
+/// Block-quantized int8 weights, [out, in] whatever the checkpoint's layout: w[o, i] = q[o, i] * d[o, i / 32], with
+/// q in [-127, 127] and d = max |w| over the block / 127 (llama.cpp's Q8_0, with an f32 scale). Rows are padded to
+/// an even number of blocks (q = 0, d = 0), so a kernel may read blocks in pairs. A view: the quantized arrays are
+/// owned elsewhere (quantize_q8_0 writes them into caller-provided memory).
+struct Q8_0 {
+  static constexpr Index block = 32;
+  const std::int8_t* q = nullptr;  // [out][row_stride]
+  const float* d = nullptr;        // [out][row_stride / 32]
+  Index out = 0, in = 0;
+  Index row_stride = 0;  // in, rounded up to a multiple of 64
+
+  static constexpr Index padded(Index in_features) { return (in_features + 2 * block - 1) / (2 * block) * (2 * block); }
+  constexpr Index out_features() const { return out; }
+  constexpr Index in_features() const { return in; }
+  constexpr Index blocks_per_row() const { return row_stride / block; }
+  const std::int8_t* row(Index o) const { return q + o * row_stride; }
+  const float* scales(Index o) const { return d + o * blocks_per_row(); }
+  float at(Index o, Index i) const { return static_cast<float>(row(o)[i]) * scales(o)[i / block]; }
+  /// Bytes of quantized values and scales for an [out, in] matrix.
+  static constexpr std::size_t bytes(Index out, Index in) {
+    return static_cast<std::size_t>(out * padded(in)) * (1 + sizeof(float) / block);
+  }
+};
+
+/// Quantizes one block: d = amax / 127, q = round(x / d) half away from zero, computed as x * (1 / d) in f32
+/// (bit for bit what llama.cpp's quantize_row_q8_0 computes, apart from keeping d in f32).
+inline float quantize_block_q8(const float* x, Index n, std::int8_t* q) {
+  float amax = 0.f;
+  for (Index i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
+  for (Index i = 0; i < n; ++i) q[i] = static_cast<std::int8_t>(std::lround(x[i] * id));
+  return d;
+}
+
+/// Quantizes a Dense weight (either layout) to Q8_0 into `q` (out * padded(in) bytes) and `d` (out * padded(in) / 32
+/// floats); returns the view. Any `in` works: the last block of a row is zero-padded.
+template <StorageType T, weight_layout L>
+Q8_0 quantize_q8_0(const Dense<T, L>& w, std::int8_t* q, float* d) {
+  Q8_0 r;
+  r.q = q, r.d = d, r.out = w.out_features(), r.in = w.in_features(), r.row_stride = Q8_0::padded(r.in);
+  float buf[Q8_0::block];
+  for (Index o = 0; o < r.out; ++o) {
+    for (Index b = 0; b < r.blocks_per_row(); ++b) {
+      const Index i0 = b * Q8_0::block, n = std::clamp<Index>(r.in - i0, 0, Q8_0::block);
+      for (Index i = 0; i < n; ++i) buf[i] = to_float(L == weight_layout::out_in ? w.m(o, i0 + i) : w.m(i0 + i, o));
+      std::int8_t* qb = q + o * r.row_stride + i0;
+      d[o * r.blocks_per_row() + b] = quantize_block_q8(buf, n, qb);
+      for (Index i = n; i < Q8_0::block; ++i) qb[i] = 0;
+    }
+  }
+  return r;
+}
+
 /// A weight format: knows its feature counts (the kernels know its layout). Dense<T, layout> today;
 /// block-quantized formats later.
 template <class W>
@@ -55,6 +113,24 @@ struct weight_format<T> {
   using type = Dense<T>;
 };
 }  // namespace detail
+
+/// What a model does with the matrices of its blocks and head: use them as stored (dense_weights), or quantize
+/// them at load (q8_0_weights). `format<Src>` is the weight format for a matrix stored as Src (a Dense format).
+struct dense_weights {
+  static constexpr std::string_view name = "none";
+  template <class Src>
+  using format = Src;
+};
+struct q8_0_weights {
+  static constexpr std::string_view name = "q8_0";
+  template <class Src>
+  using format = Q8_0;
+};
+template <class S>
+concept WeightScheme = requires {
+  { S::name } -> std::convertible_to<std::string_view>;
+  typename S::template format<Dense<float>>;
+};
 
 /// A storage type T names Dense<T> ([out, in]); a format names itself. So Linear<bf16> is Linear<Dense<bf16>>.
 template <class W>

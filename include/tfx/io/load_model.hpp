@@ -15,13 +15,13 @@
 namespace tfx::io {
 
 namespace detail {
-template <ExecutionPolicy P, class List>
+template <ExecutionPolicy P, WeightScheme Q, class List>
 struct any_model;
-template <ExecutionPolicy P, class... F>
-struct any_model<P, family_list<F...>> {
+template <ExecutionPolicy P, WeightScheme Q, class... F>
+struct any_model<P, Q, family_list<F...>> {
   template <class Fam>
-  using three = std::variant<Model<Fam, DynamicShape, P, float>, Model<Fam, DynamicShape, P, bf16>,
-                             Model<Fam, DynamicShape, P, f16>>;
+  using three = std::variant<Model<Fam, DynamicShape, P, float, Q>, Model<Fam, DynamicShape, P, bf16, Q>,
+                             Model<Fam, DynamicShape, P, f16, Q>>;
   template <class... V>
   struct cat;
   template <class... A>
@@ -47,9 +47,9 @@ inline ModelInfo info_of(const HfConfig& c) {
   return i;
 }
 
-/// Any model load_model can return under policy P: one alternative per (family, storage type).
-template <ExecutionPolicy P = cpu::simd<>>
-using AnyModel = typename detail::any_model<P, hf_families>::type;
+/// Any model load_model can return under policy P and weight scheme Q: one alternative per (family, storage type).
+template <ExecutionPolicy P = cpu::simd<>, WeightScheme Q = dense_weights>
+using AnyModel = typename detail::any_model<P, Q, hf_families>::type;
 
 /// Builds model type M (its family must match config.json) from a parsed config and an opened checkpoint.
 template <class M>
@@ -84,19 +84,21 @@ inline std::pair<ModelSpec, Counts> describe(const HfConfig& c) {
   return out;
 }
 
-/// Loads any supported Hugging Face model folder; matrices stay in the file's dtype (the widest, if they differ).
-template <ExecutionPolicy P = cpu::simd<>>
-AnyModel<P> load_model(const std::filesystem::path& dir) {
+/// Loads any supported Hugging Face model folder; matrices stay in the file's dtype (the widest, if they differ),
+/// or with Q = q8_0_weights the matrices of the blocks and the head are quantized to Q8_0 at load (the embedding
+/// table, norms and biases stay as stored).
+template <ExecutionPolicy P = cpu::simd<>, WeightScheme Q = dense_weights>
+AnyModel<P, Q> load_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
   auto config = HfConfig::from_file(dir);  // the folder: "no config.json in model folder DIR" if absent
   auto ckpt = Checkpoint::open(dir);
-  std::optional<AnyModel<P>> out;
+  std::optional<AnyModel<P, Q>> out;
   hf_families::visit(config.model_type, [&]<class F>(F) {
     const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
-    if (t == dtype::bf16) out.emplace(load_as<Model<F, DynamicShape, P, bf16>>(config, std::move(ckpt)));
-    else if (t == dtype::f16) out.emplace(load_as<Model<F, DynamicShape, P, f16>>(config, std::move(ckpt)));
-    else out.emplace(load_as<Model<F, DynamicShape, P, float>>(config, std::move(ckpt)));
+    if (t == dtype::bf16) out.emplace(load_as<Model<F, DynamicShape, P, bf16, Q>>(config, std::move(ckpt)));
+    else if (t == dtype::f16) out.emplace(load_as<Model<F, DynamicShape, P, f16, Q>>(config, std::move(ckpt)));
+    else out.emplace(load_as<Model<F, DynamicShape, P, float, Q>>(config, std::move(ckpt)));
   });
   TFX_CHECK(out.has_value(), config.where, ": unknown model_type '", config.model_type, "'");  // parse checked it
   return std::move(*out);

@@ -86,16 +86,17 @@ concept Family = requires {
 };
 
 /// The layer types of family F at storage type T under policy P.
-template <Family F, StorageType T, ExecutionPolicy P>
+template <Family F, StorageType T, ExecutionPolicy P, WeightScheme Q = dense_weights>
 struct DecoderParts {
-  using Weight = typename F::template weight<T>;
+  using StoredWeight = typename F::template weight<T>;  // a block matrix as the checkpoint stores it
+  using Weight = typename Q::template format<StoredWeight>;  // ... and as the layers use it
   using Embed = Embedding<T, P>;
   using Positions = typename F::template positions<T, P>;
   using Norm = typename F::template norm<P>;
   using Attn = Attention<Weight, P, typename Positions::layout>;
   using Mlp = typename F::template mlp<Weight, P>;
   using Block = TransformerBlock<Norm, Attn, Mlp, F::placement, P>;
-  using Head = Linear<Dense<T>, P>;  // [vocab, hidden]: the embedding matrix when tied
+  using Head = Linear<typename Q::template format<Dense<T>>, P>;  // [vocab, hidden]: the embedding matrix when tied
 };
 
 }  // namespace tfx

@@ -48,20 +48,22 @@ class Session {
   cpu::Context ctx;
 
  private:
-  template <Family, ShapeType, ExecutionPolicy, StorageType>
+  template <Family, ShapeType, ExecutionPolicy, StorageType, WeightScheme>
   friend class Model;
   Index capacity_ = 0, position_ = 0;
   std::vector<KvCache> caches_;
 };
 
-template <Family F, ShapeType S = DynamicShape, ExecutionPolicy P = cpu::simd<>, StorageType T = float>
+template <Family F, ShapeType S = DynamicShape, ExecutionPolicy P = cpu::simd<>, StorageType T = float,
+          WeightScheme Q = dense_weights>
 class Model {
  public:
   using family = F;
   using shape = S;
   using policy = P;
   using storage_type = T;
-  using Parts = DecoderParts<F, T, P>;
+  using weight_scheme = Q;
+  using Parts = DecoderParts<F, T, P, Q>;
   using Weight = typename Parts::Weight;
   using Embed = typename Parts::Embed;
   using Positions = typename Parts::Positions;

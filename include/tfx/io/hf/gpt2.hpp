@@ -68,8 +68,10 @@ struct Adapter<family::Gpt2> {
     const std::int64_t H = d.hidden, I = d.intermediate;
     const float eps = static_cast<float>(c.layer_norm_epsilon);
     auto norm = [&](const std::string& p) { return Norm(ld.vector(p + ".weight", H), ld.vector(p + ".bias", H), eps); };
+    using Conv1D = Dense<T, weight_layout::in_out>;  // as stored; L's format may be a quantized one
     auto conv1d = [&](const std::string& p, std::int64_t in, std::int64_t out) {
-      return L(ld.matrix(p + ".weight", in, out), ld.vector(p + ".bias", out));
+      const auto w = ld.template weight<typename L::format>(Conv1D(ld.matrix(p + ".weight", in, out)));
+      return L(w, ld.vector(p + ".bias", out));
     };
     typename M::Layers layers;
     layers.embed = typename M::Embed(ld.matrix(pre + "wte.weight", d.vocab, H));
@@ -81,7 +83,8 @@ struct Adapter<family::Gpt2> {
       const Rows<const T> qkv = ld.matrix(p + ".attn.c_attn.weight", H, 3 * H);  // [in, q | k | v]
       const std::span<const float> qkv_bias = ld.vector(p + ".attn.c_attn.bias", 3 * H);
       auto slice = [&](std::int64_t i) {
-        return L(qkv.slice_cols(i * H, H), qkv_bias.subspan(static_cast<std::size_t>(i * H), static_cast<std::size_t>(H)));
+        return L(ld.template weight<typename L::format>(Conv1D(qkv.slice_cols(i * H, H))),
+                 qkv_bias.subspan(static_cast<std::size_t>(i * H), static_cast<std::size_t>(H)));
       };
       double scale = c.scale_attn_weights ? 1.0 / std::sqrt(static_cast<double>(d.head_dim)) : 1.0;
       if (c.scale_attn_by_inverse_layer_idx) scale /= static_cast<double>(l + 1);

@@ -67,6 +67,28 @@ class Loader {
     return {p, static_cast<std::size_t>(n)};
   }
 
+  /// The weight of format `Format` for a matrix `src` read from the checkpoint: the view itself when Format is a
+  /// Dense format, else quantized into memory owned by the storage (progress on stderr is the caller's business).
+  /// `replaces` says the quantized copy is all the model reads of src (false for a tied head: the embedding
+  /// table is still read), which keeps weight_bytes() the bytes the model actually reads.
+  template <class Format, StorageType S, weight_layout L>
+  Format weight(Dense<S, L> src, bool replaces = true) {
+    if constexpr (std::is_same_v<Format, Dense<S, L>>) {
+      return src;
+    } else {
+      static_assert(std::is_same_v<Format, Q8_0>, "Loader::weight: no conversion to this weight format");
+      const Index out = src.out_features(), in = src.in_features();
+      const std::size_t n = static_cast<std::size_t>(out * Q8_0::padded(in));
+      auto q = std::make_shared<std::vector<std::int8_t>>(n);
+      auto d = std::make_shared<std::vector<float>>(n / Q8_0::block);
+      storage_->owned.push_back(q);
+      storage_->owned.push_back(d);
+      weight_bytes_ += Q8_0::bytes(out, in);
+      if (replaces) weight_bytes_ -= std::min(weight_bytes_, static_cast<std::size_t>(out * in) * sizeof(S));
+      return quantize_q8_0(src, q->data(), d->data());
+    }
+  }
+
   /// Throws on the first tensor not read, unless `ignore(name)` holds.
   template <class Ignore>
   void finish(std::string_view model_type, Ignore&& ignore) const {
@@ -116,11 +138,12 @@ class Loader {
 /// `lm_head.weight`; the embedding is what is used), else `lm_head.weight`.
 template <class Head, StorageType T>
 Head lm_head(Loader<T>& ld, Rows<const T> embedding, bool tied) {
+  using Format = typename Head::format;
   if (tied) {
     ld.mark_used("lm_head.weight");
-    return Head(embedding);
+    return Head(ld.template weight<Format>(Dense<T>(embedding), /*replaces=*/false));
   }
-  return Head(ld.matrix("lm_head.weight", embedding.rows, embedding.cols));
+  return Head(ld.template weight<Format>(Dense<T>(ld.matrix("lm_head.weight", embedding.rows, embedding.cols))));
 }
 
 }  // namespace tfx::io::hf

@@ -63,15 +63,16 @@ struct Adapter<family::Qwen3Moe> {
     return build_llama_like<M>(ld, c, d, [&](Loader<T>& l, const std::string& p, std::int64_t layer) -> typename M::Mlp {
       if (!d.sparse(layer)) return swiglu<Dense, L>(l, p, d.hidden, d.intermediate, d.mlp_bias);
       const std::int64_t E = d.experts, I = d.moe_intermediate, H = d.hidden;
-      L router(l.matrix(p + ".gate.weight", E, H));
+      const auto as_l = [&](Rows<const T> w) { return L(l.template weight<typename L::format>(tfx::Dense<T>(w))); };
+      const L router = as_l(l.matrix(p + ".gate.weight", E, H));
       std::vector<Dense> experts;
       experts.reserve(static_cast<std::size_t>(E));
       if (l.has(p + ".experts.gate_up_proj") || l.has(p + ".experts.down_proj")) {
         const Rows<const T> gu = l.matrix(p + ".experts.gate_up_proj", {E, 2 * I, H});  // [E * 2I, H]
         const Rows<const T> dn = l.matrix(p + ".experts.down_proj", {E, H, I});         // [E * H, I]
         for (std::int64_t e = 0; e < E; ++e)
-          experts.emplace_back(L(gu.slice_rows(e * 2 * I, I)), L(gu.slice_rows(e * 2 * I + I, I)),
-                               L(dn.slice_rows(e * H, H)));
+          experts.emplace_back(as_l(gu.slice_rows(e * 2 * I, I)), as_l(gu.slice_rows(e * 2 * I + I, I)),
+                               as_l(dn.slice_rows(e * H, H)));
       } else {
         for (std::int64_t e = 0; e < E; ++e)
           experts.push_back(swiglu<Dense, L>(l, p + ".experts." + std::to_string(e), H, I, false));

@@ -85,12 +85,19 @@ inline void pack_a_tile(Rows<const float> x, Index r0, Index steps, void* dst, s
   }
 }
 
+/// Element (n, k) of W[N, K] as stored (T), or dequantized (float).
+template <class T, weight_layout L>
+inline T element(const Dense<T, L>& w, Index n, Index k) {
+  return L == weight_layout::out_in ? w.m(n, k) : w.m(k, n);
+}
+inline float element(const Q8_0& w, Index n, Index k) { return w.at(n, k); }
+
 /// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each.
-template <kind Kd, class T, weight_layout L>
-inline void pack_b_block(const Dense<T, L>& w, Index n0, Index nb, Index k0, Index kc, void* dst) {
+template <kind Kd, class W>
+inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst) {
   const Index K = w.in_features();
   const Index panels = (nb + NR - 1) / NR;
-  const auto at = [&](Index n, Index k) -> T { return L == weight_layout::out_in ? w.m(n, k) : w.m(k, n); };
+  const auto at = [&](Index n, Index k) { return element(w, n, k); };
   if constexpr (Kd == kind::f32) {
     float* d = static_cast<float*>(dst);
     for (Index p = 0; p < panels; ++p) {
@@ -99,9 +106,13 @@ inline void pack_b_block(const Dense<T, L>& w, Index n0, Index nb, Index k0, Ind
         const Index n = n0 + p * NR + j;
         if (n >= n0 + nb) {
           for (Index k = 0; k < kc; ++k) panel[k * NR + j] = 0.f;
-        } else if constexpr (L == weight_layout::out_in) {
-          const T* src = w.m.row(n) + k0;
-          for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(src[k]);
+        } else if constexpr (requires { W::layout; }) {
+          if constexpr (W::layout == weight_layout::out_in) {
+            const auto* src = w.m.row(n) + k0;
+            for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(src[k]);
+          } else {
+            for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(at(n, k0 + k));
+          }
         } else {
           for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(at(n, k0 + k));
         }
@@ -178,9 +189,10 @@ inline void micro(Index steps, const void* a_, const void* b_, float* c, Index l
 
 }  // namespace detail
 
-/// Y = X . W^T (+ b) with the packed kernels: Kd = kind::bf16 needs available_bf16.
-template <kind Kd, class T, weight_layout L>
-void product(Context& ctx, Rows<const float> x, const Dense<T, L>& w, std::span<const float> bias, Rows<float> y) {
+/// Y = X . W^T (+ b) with the packed kernels, W a Dense weight of either layout or Q8_0 (dequantized while packing):
+/// Kd = kind::bf16 needs available_bf16.
+template <kind Kd, class W>
+void product(Context& ctx, Rows<const float> x, const W& w, std::span<const float> bias, Rows<float> y) {
   static_assert(Kd == kind::f32 || available_bf16, "gemm::product<kind::bf16> needs AVX512-BF16");
   const Index M = x.rows, N = w.out_features(), K = w.in_features();
   const Index per_step = Kd == kind::f32 ? 1 : 2;  // k values per packed step

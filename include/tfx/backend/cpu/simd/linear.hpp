@@ -37,15 +37,55 @@ inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, In
   if (n % 2) s += x_even[pairs] * to_float(w[n - 1]);
   return s;
 }
+
+/// One row of activations quantized like Q8_0 weights: int8 blocks of 32 with f32 scales, zero-padded to `stride`.
+inline void quantize_row_q8(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
+  for (Index i0 = 0; i0 < stride; i0 += Q8_0::block) {
+    const Index len = std::clamp<Index>(n - i0, 0, Q8_0::block);
+    d[i0 / Q8_0::block] = quantize_block_q8(x + i0, len, q + i0);
+    for (Index i = len; i < Q8_0::block; ++i) q[i0 + i] = 0;
+  }
+}
+
+/// sum over blocks b of dx[b] * dw[b] * (qx_b . qw_b), for an even number of blocks of 32 int8 values. With
+/// AVX512-VNNI two blocks per instruction: vpdpbusd multiplies unsigned by signed bytes, so it is given |qx| and
+/// qw with the sign of qx (q is never -128, so neither negation overflows).
+inline float dot_q8(const std::int8_t* qx, const float* dx, const std::int8_t* qw, const float* dw, Index blocks) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+  __m512 acc = _mm512_setzero_ps();
+  for (Index b = 0; b < blocks; b += 2) {
+    const __m512i xv = _mm512_loadu_si512(qx + b * Q8_0::block), wv = _mm512_loadu_si512(qw + b * Q8_0::block);
+    const __m512i sw = _mm512_mask_sub_epi8(wv, _mm512_movepi8_mask(xv), _mm512_setzero_si512(), wv);
+    const __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(xv), sw);
+    const __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(dx[b] * dw[b]), _mm256_set1_ps(dx[b + 1] * dw[b + 1]), 1);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+#else
+  float s = 0.f;
+  for (Index b = 0; b < blocks; ++b) {
+    std::int32_t sum = 0;
+    for (Index i = 0; i < Q8_0::block; ++i) sum += qx[b * Q8_0::block + i] * qw[b * Q8_0::block + i];
+    s += dx[b] * dw[b] * static_cast<float>(sum);
+  }
+  return s;
+#endif
+}
 }  // namespace vec
 
-/// The packed GEMM for a product of more than four rows, when this build has it; false means "not handled".
-template <class T, weight_layout L>
-bool packed_product(Context& ctx, Rows<const float> x, const Dense<T, L>& w, std::span<const float> bias,
-                    Rows<float> y) {
+/// Weights whose products may use bf16 dot products under Precision::fast: bf16 and int8 (dequantized to bf16).
+template <class W>
+inline constexpr bool narrow_weights = std::is_same_v<W, Q8_0>;
+template <weight_layout L>
+inline constexpr bool narrow_weights<Dense<bf16, L>> = true;
+
+/// The packed GEMM for a product of more than four rows, when this build has it; false means "not handled". bf16
+/// dot products (Precision::fast) for bf16 and int8 weights, f32 otherwise.
+template <class W>
+bool packed_product(Context& ctx, Rows<const float> x, const W& w, std::span<const float> bias, Rows<float> y) {
 #if defined(__AVX512F__)
   if (x.rows > 4) {
-    if constexpr (std::is_same_v<T, bf16> && gemm::available_bf16)
+    if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
         gemm::product<gemm::kind::bf16>(ctx, x, w, bias, y);
         return true;
@@ -156,6 +196,36 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weig
       for (Index r = 0; r < x.rows; ++r)
         for (Index o = o0; o < o0 + on; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
   }, true);
+}
+
+/// y = x . W^T + b for Q8_0 weights. More than four rows: the packed GEMM, dequantizing while packing. Up to four
+/// rows (decode) under Precision::fast: the activations are quantized to int8 blocks too (as llama.cpp does) and
+/// each block pair is one integer dot product, so the weights stream at one byte per value; under
+/// Precision::exact each weight row is dequantized to f32 and multiplied with the f32 activations.
+template <class A>
+void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Q8_0& w, std::span<const float> bias,
+                 Rows<float> y) {
+  if (packed_product(ctx, x, w, bias, y)) return;
+  ScratchScope scratch(ctx.scratch);
+  const int nt = vec::threads_for(ctx, w.out / 64);
+  const auto b = [&](Index o) { return bias.empty() ? 0.f : bias[static_cast<std::size_t>(o)]; };
+  if (ctx.precision == Precision::fast) {
+    const Index stride = w.row_stride, blocks = w.blocks_per_row();
+    std::int8_t* qx = scratch.take<std::int8_t>(static_cast<std::size_t>(x.rows * stride)).data();
+    float* dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
+    for (Index r = 0; r < x.rows; ++r) vec::quantize_row_q8(x.row(r), w.in, stride, qx + r * stride, dx + r * blocks);
+    vec::parallel_for(nt, w.out, [&](Index o) {
+      for (Index r = 0; r < x.rows; ++r)
+        y(r, o) = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks) + b(o);
+    });
+    return;
+  }
+  float* rows = scratch.floats(static_cast<std::size_t>(nt * w.in)).data();
+  vec::parallel_for(nt, w.out, [&](Index o) {
+    float* wr = rows + omp_get_thread_num() * w.in;
+    for (Index i = 0; i < w.in; ++i) wr[i] = w.at(o, i);
+    for (Index r = 0; r < x.rows; ++r) y(r, o) = vec::dot<A>(x.row(r), wr, w.in) + b(o);
+  });
 }
 
 }  // namespace tfx::cpu
