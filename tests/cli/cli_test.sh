@@ -282,7 +282,29 @@ scenario_tokens_longer_than_context() {
 }
 scenario_bench_longer_than_context() {
   expect_error "bench: 500 + 100 tokens exceed the model's context of 512" \
-    bench --model "$model" --prompt-tokens 500 --gen-tokens 100
+    bench --model "$model" --prompt-tokens 8 --gen-tokens 100 --depth 500
+  expect_error "bench: 600 + 0 tokens exceed the model's context of 512" bench --model "$model" --prompt-tokens 600
+}
+scenario_bench_lists_and_json() {
+  expect_error "option --depth: 'x' is not a number" bench --model "$model" --depth 0,x
+  expect_error "option --gen-tokens: -1 is out of range" bench --model "$model" --gen-tokens -1
+  expect_error "bench: nothing to run" bench --model "$model" --prompt-tokens 0 --gen-tokens 0
+  expect_ok bench --model "$model" --prompt-tokens 16,32 --gen-tokens 4 --depth 0,8 --repetitions 2 --json || return
+  local out=$work/stdout
+  [ "$(head -1 "$out")" = "[" ] && [ "$(tail -1 "$out")" = "]" ] || fail "bench --json: not one JSON array"
+  [ "$(grep -c '"avg_ts"' "$out")" -eq 4 ] || fail "bench --json: expected 4 tests (pp16, pp32, tg4, tg4 @ d8)"
+  grep -q '"n_prompt":0,"n_gen":4,"n_depth":8' "$out" || fail "bench --json: no decode test at depth 8"
+  grep -q '"samples_ts":\[[0-9.e+]*,[0-9.e+]*\]' "$out" || fail "bench --json: samples_ts does not hold 2 runs"
+  echo "    ok: 4 tests in one JSON array"
+}
+scenario_quantize_q8_0() {
+  expect_error "option --quantize: 'q4' is not one of: none, q8_0" info --model "$model" --quantize q4
+  expect_ok info --model "$model" --quantize q8_0 || return
+  grep -q "matrices quantized to q8_0" "$work/stdout" || fail "info --quantize q8_0: not named in the architecture line"
+  expect_ok generate --model "$model" --prompt "A fortune:" --max-tokens 8 --temperature 0 --quantize q8_0 || return
+  grep -q "quantized in" "$work/stderr" || fail "generate --quantize q8_0: no progress line on stderr"
+  [ -s "$work/stdout" ] || fail "generate --quantize q8_0: no text"
+  echo "    ok: info, generate"
 }
 
 # ------------------------------------------------------------------------------------------------------------

@@ -21,15 +21,21 @@
 
 namespace tfx {
 
+/// The router's weight format for experts of format W: W itself when it is dense; f32 when the experts are
+/// quantized (as llama.cpp does: a small matrix whose rounding would move tokens between experts).
+template <class W>
+using router_format_t = std::conditional_t<std::is_same_v<weight_format_t<W>, Q8_0>, Dense<float>, W>;
+
 template <class W = float, ExecutionPolicy P = cpu::simd<>>
 class SparseMoE {
  public:
   static constexpr std::string_view name = "sparse_moe";
   using Expert = SwiGLU<W, P>;
+  using Router = Linear<router_format_t<W>, P>;
 
   SparseMoE() = default;
   /// router: [experts, hidden]; experts: one MLP each; top_k in [1, experts].
-  SparseMoE(Linear<W, P> router, std::vector<Expert> experts, int top_k, bool norm_topk_prob)
+  SparseMoE(Router router, std::vector<Expert> experts, int top_k, bool norm_topk_prob)
       : router_(router), experts_(std::move(experts)), top_k_(top_k), norm_topk_prob_(norm_topk_prob) {
     const auto n = static_cast<Index>(experts_.size());
     TFX_CHECK(n > 0, "SparseMoE: no experts");
@@ -116,7 +122,7 @@ class SparseMoE {
   }
 
  private:
-  Linear<W, P> router_{};
+  Router router_{};
   std::vector<Expert> experts_;
   int top_k_ = 1;
   bool norm_topk_prob_ = false;

@@ -58,6 +58,14 @@ class Loader {
   Rows<const T> matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
     return matrix(name, {rows, cols});
   }
+  /// A tensor of exactly [rows, cols] as f32, whatever the model's storage type (widened if stored narrower).
+  Rows<const float> matrix_f32(const std::string& name, std::int64_t rows, std::int64_t cols) {
+    const TensorInfo& t = take(name, {rows, cols});
+    const float* p = *t.dtype == tfx::dtype::f32    ? io::matrix<float>(t).data
+                     : *t.dtype == tfx::dtype::bf16 ? widened<bf16, float>(t)
+                                                    : widened<f16, float>(t);
+    return {p, rows, cols};
+  }
   /// A 1-D tensor of n elements as f32.
   std::span<const float> vector(const std::string& name, std::int64_t n) {
     const TensorInfo& t = take(name, {n});

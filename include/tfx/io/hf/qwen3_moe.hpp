@@ -64,7 +64,11 @@ struct Adapter<family::Qwen3Moe> {
       if (!d.sparse(layer)) return swiglu<Dense, L>(l, p, d.hidden, d.intermediate, d.mlp_bias);
       const std::int64_t E = d.experts, I = d.moe_intermediate, H = d.hidden;
       const auto as_l = [&](Rows<const T> w) { return L(l.template weight<typename L::format>(tfx::Dense<T>(w))); };
-      const L router = as_l(l.matrix(p + ".gate.weight", E, H));
+      using Router = typename Moe::Router;  // dense: the experts' format; quantized experts: f32
+      const Router router = [&] {
+        if constexpr (std::is_same_v<Router, L>) return as_l(l.matrix(p + ".gate.weight", E, H));
+        else return Router(l.matrix_f32(p + ".gate.weight", E, H));
+      }();
       std::vector<Dense> experts;
       experts.reserve(static_cast<std::size_t>(E));
       if (l.has(p + ".experts.gate_up_proj") || l.has(p + ".experts.down_proj")) {
