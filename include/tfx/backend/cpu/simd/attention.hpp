@@ -1,4 +1,5 @@
 #pragma once
+#include "tfx/backend/cpu/simd/gemm.hpp"
 #include "tfx/backend/cpu/simd/softmax.hpp"
 #include "tfx/core/context.hpp"
 
@@ -6,11 +7,148 @@ TFX_VECTOR_CODE_BEGIN
 
 namespace tfx::cpu {
 
+#if defined(__AVX512F__)
+/// Prefill attention, flash-attention style: one work item is (kv head, block of BQ query rows); the `group` query
+/// heads that share the kv head take each key tile together. Per tile of BK keys: S = Q K^T with the GEMM's
+/// register tile (K^T packed once per tile for the whole group), masks, then an online softmax (running max m and
+/// sum l per row; O rescaled when m grows) and O += P V with the same register tile. Memory per thread is a few
+/// tiles whatever the sequence length; only key tiles inside the block's causal / sliding-window range are read.
+/// Semantics are those of the row kernel below (fully masked rows give zeros).
+template <class A>
+void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
+  using gemm::MR;
+  using gemm::NR;
+  using B = vec::fbatch<A>;
+  constexpr Index BQ = 2 * MR, BK = 2 * NR;  // query rows per block (two register tiles), keys per tile
+  constexpr float ninf = -std::numeric_limits<float>::infinity();
+  const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows;
+  const int group = a.heads / a.kv.kv_heads;
+  const Index R = group * BQ;                       // score rows of a block: BQ per query head
+  const Index dpan = (d + NR - 1) / NR;             // output panels of NR columns
+  const Index blocks = (tq + BQ - 1) / BQ, items = a.kv.kv_heads * blocks;
+  const int nt = vec::threads_for(ctx, items);
+  // Per thread: packed Q (R rows as tiles, [d][MR]), K^T tile ([2][d][NR]), V tile ([dpan][BK][NR]), scores
+  // [R][BK], packed P ([R / MR][BK][MR]), O [R][dpan * NR], running max and sum [R].
+  const Index q_sz = R * d, k_sz = 2 * d * NR, v_sz = dpan * BK * NR, s_sz = R * BK, p_sz = R * BK,
+              o_sz = R * dpan * NR, per = q_sz + k_sz + v_sz + s_sz + p_sz + o_sz + 2 * R;
+  ScratchScope scratch(ctx.scratch);
+  float* buf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
+  vec::parallel_for(nt, items, [&](Index it) {
+    float* qp = buf + omp_get_thread_num() * per;
+    float *kp = qp + q_sz, *vp = kp + k_sz, *sc = vp + v_sz, *pp = sc + s_sz, *o = pp + p_sz, *m = o + o_sz, *l = m + R;
+    const int g = static_cast<int>(it / blocks);
+    const Index i0 = (it % blocks) * BQ, rows = std::min(BQ, tq - i0);
+    const float* K = a.kv.k + g * a.kv.head_stride;
+    const float* V = a.kv.v + g * a.kv.head_stride;
+    // Q rows of every head of the group, scaled, as register tiles (zero rows past the block's end).
+    for (int r = 0; r < group; ++r)
+      for (Index t = 0; t < 2; ++t)
+        for (Index ii = 0; ii < MR; ++ii) {
+          const Index i = i0 + t * MR + ii;
+          float* dst = qp + (r * 2 + t) * d * MR + ii;
+          const float* src = a.q.row(std::min(i, tq - 1)) + static_cast<Index>(g * group + r) * d;
+          for (Index k = 0; k < d; ++k) dst[k * MR] = i < tq ? src[k] * a.scale : 0.f;
+        }
+    std::fill(o, o + o_sz, 0.f);
+    std::fill(m, m + R, ninf);
+    std::fill(l, l + R, 0.f);
+    const Index p_first = a.q_offset + i0, p_last = p_first + rows - 1;
+    const Index j_end = a.causal ? std::min(n, p_last + 1) : n;
+    const Index j_begin = a.window > 0 ? std::min(j_end, std::max<Index>(0, p_first - a.window + 1)) : 0;
+    for (Index j0 = j_begin; j0 < j_end; j0 += BK) {
+      const Index bk = std::min(BK, j_end - j0);
+      for (Index c = 0; c < 2; ++c)  // K^T: [d][NR] per panel of keys
+        for (Index jj = 0; jj < NR; ++jj) {
+          const Index j = c * NR + jj;
+          float* dst = kp + c * d * NR + jj;
+          if (j < bk) {
+            const float* src = K + (j0 + j) * d;
+            for (Index k = 0; k < d; ++k) dst[k * NR] = src[k];
+          } else {
+            for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
+          }
+        }
+      for (Index c = 0; c < dpan; ++c)  // V: [BK][NR] per panel of output columns
+        for (Index j = 0; j < BK; ++j) {
+          float* dst = vp + (c * BK + j) * NR;
+          const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
+          if (w > 0) std::copy(V + (j0 + j) * d + c * NR, V + (j0 + j) * d + c * NR + w, dst);
+          std::fill(dst + w, dst + NR, 0.f);
+        }
+      for (Index t = 0; t < 2 * group; ++t)  // S = (scale Q) K^T
+        for (Index c = 0; c < 2; ++c)
+          gemm::detail::micro<gemm::kind::f32>(d, qp + t * d * MR, kp + c * d * NR, sc + t * MR * BK + c * NR, BK, MR,
+                                               NR, false);
+      for (Index rr = 0; rr < R; ++rr) {  // masks, online softmax, P packed as register tiles
+        const int r = static_cast<int>(rr / BQ);
+        const Index ii = rr % BQ, i = i0 + ii, pos = a.q_offset + i;
+        float* srow = sc + rr * BK;
+        // Visible keys of this row: [lo, hi) of the tile (causal end, window start), then padding and masks.
+        Index hi = ii >= rows ? 0 : a.causal ? std::clamp<Index>(pos - j0 + 1, 0, bk) : bk;
+        const Index lo = a.window > 0 ? std::clamp<Index>(pos - a.window + 1 - j0, 0, hi) : 0;
+        std::fill(srow, srow + lo, ninf);
+        std::fill(srow + hi, srow + BK, ninf);
+        if (!a.key_padding.empty() || !a.mask.empty() || !a.alibi_slopes.empty())
+          for (Index jj = lo; jj < hi; ++jj) {
+            const Index j = j0 + jj;
+            if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) {
+              srow[jj] = ninf;
+              continue;
+            }
+            if (!a.mask.empty()) srow[jj] += a.mask(i, j);
+            if (!a.alibi_slopes.empty())
+              srow[jj] += a.alibi_slopes[static_cast<std::size_t>(g * group + r)] * static_cast<float>(j - pos);
+          }
+        B vmax(ninf);
+        for (Index jj = 0; jj < BK; jj += B::size) vmax = xsimd::max(vmax, B::load_unaligned(srow + jj));
+        const float tmax = vec::reduce_max<A>(vmax);
+        const float m_new = std::max(m[rr], tmax);
+        float* prow = pp + (rr / MR) * BK * MR + rr % MR;
+        if (m_new == ninf) {  // nothing visible yet in this row
+          for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = 0.f;
+          continue;
+        }
+        const float alpha = std::exp(m[rr] - m_new);  // 0 when m was -inf
+        m[rr] = m_new;
+        B vsum(0.f);
+        for (Index jj = 0; jj < BK; jj += B::size) {  // BK is a multiple of every vector width
+          const B e = xsimd::exp(B::load_unaligned(srow + jj) - B(m_new));
+          e.store_unaligned(srow + jj);
+          vsum += e;
+        }
+        const float sum = vec::reduce_sum<A>(vsum);
+        for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = srow[jj];
+        l[rr] = l[rr] * alpha + sum;
+        if (alpha != 1.f) {
+          float* orow = o + rr * dpan * NR;
+          for (Index k = 0; k < dpan * NR; ++k) orow[k] *= alpha;
+        }
+      }
+      for (Index t = 0; t < 2 * group; ++t)  // O += P V
+        for (Index c = 0; c < dpan; ++c)
+          gemm::detail::micro<gemm::kind::f32>(BK, pp + t * BK * MR, vp + c * BK * NR, o + t * MR * dpan * NR + c * NR,
+                                               dpan * NR, MR, NR, true);
+    }
+    for (Index rr = 0; rr < R; ++rr) {
+      const Index ii = rr % BQ;
+      if (ii >= rows) continue;
+      const float inv = l[rr] > 0.f ? 1.f / l[rr] : 0.f;
+      float* dst = a.out.row(i0 + ii) + static_cast<Index>(g * group + static_cast<int>(rr / BQ)) * d;
+      const float* orow = o + rr * dpan * NR;
+      for (Index k = 0; k < d; ++k) dst[k] = orow[k] * inv;
+    }
+  }, true);
+}
+#endif
+
 /// One (kv head, query row) pair per work item: the `group` query heads that share a kv head are scored together,
 /// so each key and value row is read once per kv head rather than once per query head. Only the keys inside the
 /// causal / sliding-window range are visited.
 template <class A>
 void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
+#if defined(__AVX512F__)
+  if (a.q.rows >= 8 && !a.weights && !a.entropy) return sdpa_tiled<A>(ctx, a);
+#endif
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows;
   const int group = a.heads / a.kv.kv_heads;
   const Index items = static_cast<Index>(a.kv.kv_heads) * tq;

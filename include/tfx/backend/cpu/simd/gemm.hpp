@@ -142,7 +142,7 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
 
 /// C[mv, nv] (+)= A-tile . B-panel over `steps` steps; rows >= mv and columns >= nv of the tile are not stored.
 template <kind Kd>
-inline void micro(Index steps, const void* a_, const void* b_, float* c, Index ldc, Index mv, Index nv, bool accumulate) {
+[[gnu::noinline]] inline void micro(Index steps, const void* a_, const void* b_, float* c, Index ldc, Index mv, Index nv, bool accumulate) {
   __m512 acc[MR][2];
 #pragma GCC unroll 14
   for (Index m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
