@@ -825,6 +825,7 @@ def gen_sdpa():
         ("tiled_mqa_window_padding_alibi", 2, 1, 40, 30, 30, True, 7, {"pad": 3, "alibi": True}, 32),
         ("tiled_mask_bidirectional", 2, 2, 32, 20, 70, False, 0, {"mask": True}, 33),
         ("tiled_prefill_d128", 2, 1, 128, 40, 40, True, 0, {}, 34),
+        ("tiled_head_dim6", 3, 3, 6, 9, 9, True, 0, {}, 35),
     ]
     for name, H, KVH, D, ql, kvl, causal, window, ex, s0 in tiled:
         scale = 1.0 / math.sqrt(D)

@@ -29,8 +29,10 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   const int nt = vec::threads_for(ctx, items);
   // Per thread: packed Q (R rows as tiles, [d][MR]), K^T tile ([2][d][NR]), V tile ([dpan][BK][NR]), scores
   // [R][BK], packed P ([R / MR][BK][MR]), O [R][dpan * NR], running max and sum [R].
-  const Index q_sz = R * d, k_sz = 2 * d * NR, v_sz = dpan * BK * NR, s_sz = R * BK, p_sz = R * BK,
-              o_sz = R * dpan * NR, per = q_sz + k_sz + v_sz + s_sz + p_sz + o_sz + 2 * R;
+  // Every part starts on a 64-byte boundary: the micro-kernel loads its weight operand with aligned loads.
+  const auto up = [](Index floats) { return (floats + 15) / 16 * 16; };
+  const Index q_sz = up(R * d), k_sz = up(2 * d * NR), v_sz = up(dpan * BK * NR), s_sz = up(R * BK), p_sz = up(R * BK),
+              o_sz = up(R * dpan * NR), per = q_sz + k_sz + v_sz + s_sz + p_sz + o_sz + up(2 * R);
   ScratchScope scratch(ctx.scratch);
   float* buf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
   vec::parallel_for(nt, items, [&](Index it) {
