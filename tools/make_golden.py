@@ -67,6 +67,14 @@ def T(t):
     return {"shape": shape, "data": data}
 
 
+def T9(t):
+    """T() with 9 significant digits: for the large generated cases, whose tolerance (>= 2e-5) is far above the
+    rounding, to keep the golden files small."""
+    out = T(t)
+    out["data"] = [float("%.9g" % v) if isinstance(v, float) else v for v in out["data"]]
+    return out
+
+
 def randn(*shape, scale=1.0, offset=0.0):
     """float32 random input (scaling/offset applied in float32)."""
     x = torch.randn(*shape, dtype=F32)
@@ -438,9 +446,9 @@ def gen_linear():
         if bias:
             b, bj = hashed_values(s0 * 10 + 3, (fout,), 0.5)
             t["bias"] = bj
-        t["y"] = T(linear_ref(x, w, b))
+        t["y"] = T9(linear_ref(x, w, b))
         if dtype == "bf16":
-            t["y_bf16_activations"] = T(linear_ref(round_dtype(x, "bf16"), w, b))
+            t["y_bf16_activations"] = T9(linear_ref(round_dtype(x, "bf16"), w, b))
         cases.append({"name": name, "params": {"in": fin, "out": fout, "bias": bias, "dtype": dtype,
                                                "rows": rows},
                       "tensors": t})
@@ -494,7 +502,7 @@ def gen_linear_q8():
         if bias:
             b, bj = hashed_values(s0 * 10 + 3, (fout,), 0.5)
             t["bias"] = bj
-        t["y"] = T(linear_ref(x, deq, b))
+        t["y"] = T9(linear_ref(x, deq, b))
         if True:  # what the int8 decode kernel computes (and any product without the packed GEMM)
             xq, xd, _ = quantize_q8_0(x)
             nb = q.shape[1] // 32
@@ -502,9 +510,9 @@ def gen_linear_q8():
             y = (isum * (xd.to(F64)[:, None, :] * dq.to(F64)[None, :, :])).sum(dim=2)
             if b is not None:
                 y = y + d(b)
-            t["y_q8_activations"] = T(y)
+            t["y_q8_activations"] = T9(y)
         if rows > 4:
-            t["y_bf16_activations"] = T(linear_ref(round_dtype(x, "bf16"), round_dtype(deq.to(F32), "bf16"), b))
+            t["y_bf16_activations"] = T9(linear_ref(round_dtype(x, "bf16"), round_dtype(deq.to(F32), "bf16"), b))
         cases.append({"name": name, "params": {"in": fin, "out": fout, "bias": bias, "rows": rows}, "tensors": t})
     write(layer, cases)
 
@@ -850,7 +858,11 @@ def gen_sdpa():
         if slopes is not None:
             t["alibi_slopes"] = T(slopes)
         out, _, _ = sdpa_ref(q, k, v, H, KVH, D, scale, causal, q_offset, window, mask, kp, slopes)
-        t["out"] = T(out)
+        t["out"] = T9(out)
+        for kv_dtype in ("bf16", "f16"):  # a KV cache that stores keys and values rounded to bf16 / f16
+            o, _, _ = sdpa_ref(q, round_dtype(k, kv_dtype), round_dtype(v, kv_dtype), H, KVH, D, scale, causal,
+                               q_offset, window, mask, kp, slopes)
+            t["out_kv_" + kv_dtype] = T9(o)
         params = {"n_heads": H, "n_kv_heads": KVH, "head_dim": D, "q_len": ql, "kv_len": kvl,
                   "scale": scale, "default_scale": True, "causal": causal,
                   "q_offset": q_offset, "sliding_window": window, "has_mask": mask is not None,

@@ -52,6 +52,8 @@ options of generate, logits and bench:
   --precision fast|exact   fast (default): prefill products with bf16 or int8 weights round their activations to
                            bf16 and use bf16 dot products, int8 decode products quantize them to int8 blocks
                            (as PyTorch and llama.cpp do); exact keeps them f32
+  --kv-dtype f32|bf16|f16  how the KV cache stores keys and values (default f32); bf16 or f16 halve the cache's
+                           memory and the bandwidth decode spends reading it
   --quantize none|q8_0     q8_0: quantize the matrices of the blocks and the head to int8 blocks of 32 with an
                            f32 scale at load (the embedding table, norms and biases stay as stored); also for info
 )";
@@ -158,6 +160,16 @@ int with_model(const Options& o, const fs::path& dir, F&& f) {
   return std::visit(f, any);
 }
 
+/// --kv-dtype f32|bf16|f16: how the KV cache stores keys and values.
+tfx::dtype kv_dtype_option(const Options& o) {
+  if (!o.has("kv-dtype")) return tfx::dtype::f32;
+  const std::string v = o.str("kv-dtype");
+  if (v == "f32") return tfx::dtype::f32;
+  if (v == "bf16") return tfx::dtype::bf16;
+  if (v == "f16") return tfx::dtype::f16;
+  fail("option --kv-dtype: '", v, "' is not one of: f32, bf16, f16");
+}
+
 int threads_option(const Options& o) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return o.number<int>("threads", hw, 1, 1024);
@@ -182,6 +194,7 @@ int cmd_generate(const Options& o) {
   const auto max_tokens = o.number<std::int64_t>("max-tokens", 128, 1, 1 << 24);
   const int threads = threads_option(o);
   const auto precision = precision_option(o);
+  const auto kv_dtype = kv_dtype_option(o);
   const std::string prompt_text = o.str("prompt");
 
   const auto tok = load_tokenizer(dir);
@@ -200,7 +213,7 @@ int cmd_generate(const Options& o) {
           std::fprintf(stderr, "tfx: note: --max-tokens lowered to %lld to stay within the context of %lld positions\n",
                        static_cast<long long>(n_new), static_cast<long long>(context));
         }
-        auto session = model.new_session(static_cast<tfx::Index>(prompt.size()) + n_new, threads);
+        auto session = model.new_session(static_cast<tfx::Index>(prompt.size()) + n_new, threads, kv_dtype);
         session.ctx.precision = precision;
         tfx::Sampler sampler(so);
         tfx::TextStream stream(tok);
@@ -229,6 +242,7 @@ int cmd_logits(const Options& o) {
   const bool decode = o.has("decode");
   const int threads = threads_option(o);
   const auto precision = precision_option(o);
+  const auto kv_dtype = kv_dtype_option(o);
   return with_model(o, dir,
       [&](auto& model) {
         const auto vocab = model.dims().vocab;
@@ -236,7 +250,7 @@ int cmd_logits(const Options& o) {
         const auto n = static_cast<tfx::Index>(tokens.size());
         if (n > model.info().max_position_embeddings)
           fail("--tokens: ", n, " tokens exceed the model's context of ", model.info().max_position_embeddings);
-        auto session = model.new_session(n, threads);
+        auto session = model.new_session(n, threads, kv_dtype);
         session.ctx.precision = precision;
         tfx::Matrix<float> logits(n, vocab);
         if (decode) {
@@ -386,6 +400,7 @@ int cmd_bench(const Options& o) {
   const auto reps = o.number<int>("repetitions", 3, 1, 1000);
   const int threads = threads_option(o);
   const auto precision = precision_option(o);
+  const auto kv_dtype = kv_dtype_option(o);
   const bool json = o.has("json");
   const std::string quant = quantize_option(o) ? "q8_0" : "none";
   return with_model(o, dir, [&](auto& model) {
@@ -414,7 +429,7 @@ int cmd_bench(const Options& o) {
     for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
     std::vector<float> logits(static_cast<std::size_t>(vocab));
     const tfx::Rows<float> row(logits.data(), 1, vocab);
-    auto session = model.new_session(longest, threads);
+    auto session = model.new_session(longest, threads, kv_dtype);
     session.ctx.precision = precision;
     const auto span_of = [&](std::int64_t first, std::int64_t n) {
       return std::span<const std::int32_t>(tokens.data() + first, static_cast<std::size_t>(n));
@@ -431,8 +446,9 @@ int cmd_bench(const Options& o) {
     const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
     const char* prec = precision == tfx::cpu::Precision::fast ? "fast" : "exact";
     if (json) std::printf("[\n");
-    else std::printf("model %s | %s weights, quantize %s, precision %s | threads %d | %s\n", dir.filename().string().c_str(),
-                     dtype.c_str(), quant.c_str(), prec, threads, isa_name().c_str());
+    else std::printf("model %s | %s weights, quantize %s, precision %s, kv cache %s | threads %d | %s\n",
+                     dir.filename().string().c_str(), dtype.c_str(), quant.c_str(), prec,
+                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name().c_str());
     for (std::size_t i = 0; i < tests.size(); ++i) {
       const Test& t = tests[i];
       run(t.n_prompt > 0 ? Test{t.n_prompt, 0, t.depth} : Test{0, 1, t.depth});  // warm-up (scratch, caches)
@@ -447,7 +463,7 @@ int cmd_bench(const Options& o) {
       if (json) {
         const nlohmann::ordered_json j = {
             {"model", dir.filename().string()}, {"model_type", model.info().model_type}, {"dtype", dtype},
-            {"quantize", quant}, {"precision", prec}, {"kv_dtype", "f32"}, {"threads", threads}, {"isa", isa_name()},
+            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name()},
             {"n_prompt", t.n_prompt}, {"n_gen", t.n_gen}, {"n_depth", t.depth}, {"avg_ts", mean}, {"stddev_ts", sd},
             {"samples_ts", samples}};
         std::printf("  %s%s\n", j.dump().c_str(), i + 1 < tests.size() ? "," : "");
@@ -472,13 +488,13 @@ int main(int argc, char** argv) {
   try {
     const std::map<std::string, std::map<std::string, bool>> known = {
         {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
-                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}}},
-        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}}},
+                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
         {"info", {{"model", true}, {"quantize", true}}},
         {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
-                   {"threads", true}, {"precision", true}, {"quantize", true}, {"json", false}}},
+                   {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"json", false}}},
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");

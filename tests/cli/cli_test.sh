@@ -297,6 +297,13 @@ scenario_bench_lists_and_json() {
   grep -q '"samples_ts":\[[0-9.e+]*,[0-9.e+]*\]' "$out" || fail "bench --json: samples_ts does not hold 2 runs"
   echo "    ok: 4 tests in one JSON array"
 }
+scenario_kv_dtype() {
+  expect_error "option --kv-dtype: 'int8' is not one of: f32, bf16, f16" bench --model "$model" --kv-dtype int8
+  expect_ok bench --model "$model" --prompt-tokens 8 --gen-tokens 4 --depth 16 --repetitions 1 --kv-dtype bf16 --json || return
+  grep -q '"kv_dtype":"BF16"' "$work/stdout" || fail "bench --kv-dtype bf16: not in the JSON"
+  expect_ok generate --model "$model" --prompt "A fortune:" --max-tokens 4 --temperature 0 --kv-dtype f16 || return
+  echo "    ok: bench, generate"
+}
 scenario_quantize_q8_0() {
   expect_error "option --quantize: 'q4' is not one of: none, q8_0" info --model "$model" --quantize q4
   expect_ok info --model "$model" --quantize q8_0 || return

@@ -46,6 +46,25 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
       Matrix<float> out2(q_len, static_cast<tfx::Index>(o.heads) * o.head_dim, -1.f);
       sdpa.forward(ctx, q.view(), kv, out2.view(), x);
       test::require_close(out2, c["out"], test::tol_f32, c.name + " out (output only)");
+
+      // Keys and values stored as bf16 / f16 (KvCache's narrow types): the kernels read them as stored. Both the
+      // row kernel (weights requested) and the tiled one (output only).
+      for (const char* kvt : {"bf16", "f16"}) {
+        if (!c.has(std::string("out_kv_") + kvt)) continue;
+        test::with_dtype(kvt, [&]<class T>(T) {
+          std::vector<T> k16, v16;
+          for (const float e : k) k16.push_back(from_float<T>(e));
+          for (const float e : v) v16.push_back(from_float<T>(e));
+          const KvView kv16{k16.data(), v16.data(), kv_len, kv_len * o.head_dim, o.kv_heads, o.head_dim, dtype_of<T>()};
+          const std::string what = c.name + " out, " + kvt + " K/V";
+          SdpaExtras xw = x;
+          xw.weights = weights.data();
+          sdpa.forward(ctx, q.view(), kv16, out2.view(), xw);
+          test::require_close(out2, c[std::string("out_kv_") + kvt], test::tol_f32, what + " (rows)");
+          sdpa.forward(ctx, q.view(), kv16, out2.view(), x);
+          test::require_close(out2, c[std::string("out_kv_") + kvt], test::tol_f32, what);
+        });
+      }
     }
   }
 }
@@ -57,8 +76,8 @@ TEST_CASE("KvCache appends kv-head-major and refuses to overflow", "[kv_cache][e
   cache.append(k.view(), v.view());
   const auto view = cache.view();
   CHECK(view.len == 3);
-  CHECK(view.k[1 * view.head_stride + 2 * 3 + 1] == k(2, 3 + 1));  // head 1, position 2, dim 1
-  CHECK(view.v[0 * view.head_stride + 1 * 3 + 2] == v(1, 2));
+  CHECK(view.keys<float>(1)[2 * 3 + 1] == k(2, 3 + 1));  // head 1, position 2, dim 1
+  CHECK(view.values<float>(0)[1 * 3 + 2] == v(1, 2));
   CHECK_THROWS_WITH(cache.append(k.view(), v.view()), Catch::Contains("capacity of 4 positions exceeded (holding 3, appending 3)"));
   CHECK_THROWS_AS(KvCache(0, 3, 4), tfx::error);
 }

@@ -79,6 +79,21 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
                             decode.view().slice_rows(t, 1));
             require_logits(decode, ref.at("logits_decode"), 1e-4, name + " decode");
             CHECK(s.position() == n);
+
+            // A bf16 / f16 KV cache (keys and values rounded when stored): bounded relative to the logits' scale.
+            double scale = 0;
+            for (const auto& row : ref.at("logits_decode"))
+              for (const auto& v : row) scale = std::max(scale, std::abs(v.get<double>()));
+            for (const auto kv : {dtype::bf16, dtype::f16}) {
+              auto s16 = model.new_session(n, 2, kv);
+              s16.ctx.precision = cpu::Precision::exact;
+              Matrix<float> d16(n, vocab);
+              for (tfx::Index t = 0; t < n; ++t)
+                model.forward(s16, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
+                              d16.view().slice_rows(t, 1));
+              require_logits(d16, ref.at("logits_decode"), 1e-2 * scale,
+                             name + " decode, " + std::string(dtype_name(kv)) + " KV cache");
+            }
           },
           any);
     }

@@ -28,6 +28,9 @@ constexpr std::string_view dtype_name(dtype t) {
   return "?";
 }
 
+/// Bytes per element.
+constexpr std::size_t dtype_size(dtype t) { return t == dtype::f32 ? 4 : 2; }
+
 template <class T>
 constexpr dtype dtype_of() {
   if constexpr (std::is_same_v<std::remove_cv_t<T>, float>) return dtype::f32;

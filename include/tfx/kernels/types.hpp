@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <span>
 
+#include "tfx/core/dtype.hpp"
 #include "tfx/core/view.hpp"
 
 namespace tfx {
@@ -23,13 +24,32 @@ enum class rope_layout {
 
 /// Keys and values of one layer, kv-head-major: element (h, j, d) of K is k[h * head_stride + j * head_dim + d].
 struct KvView {
-  const float* k = nullptr;
-  const float* v = nullptr;
+  const void* k = nullptr;  // elements of `type`
+  const void* v = nullptr;
   Index len = 0;          // number of valid key positions
-  Index head_stride = 0;  // floats between consecutive kv heads (capacity * head_dim in a cache)
+  Index head_stride = 0;  // elements between consecutive kv heads (capacity * head_dim in a cache)
   int kv_heads = 0;
   int head_dim = 0;
+  dtype type = dtype::f32;  // f32, bf16 or f16 (KvCache's storage type)
+
+  /// Keys / values of kv head g, [len, head_dim] with row stride head_dim, as T (which must be `type`).
+  template <class T>
+  const T* keys(Index g) const {
+    return static_cast<const T*>(k) + g * head_stride;
+  }
+  template <class T>
+  const T* values(Index g) const {
+    return static_cast<const T*>(v) + g * head_stride;
+  }
 };
+
+/// Calls f(T{}) with the storage type named by t (float, bf16 or f16).
+template <class F>
+decltype(auto) with_storage_type(dtype t, F&& f) {
+  if (t == dtype::bf16) return f(bf16{});
+  if (t == dtype::f16) return f(f16{});
+  return f(float{});
+}
 
 /// Scaled dot-product attention over one sequence. Query row i sits at absolute position q_offset + i and
 /// may see key j iff (!causal || j <= pos) && (window == 0 || j > pos - window) && !key_padding[j].

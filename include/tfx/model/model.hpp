@@ -32,12 +32,14 @@ struct ModelInfo {
 /// The state of one generation: a KV cache per layer, the position reached, threads and scratch memory.
 class Session {
  public:
-  Session(const ModelSpec& d, Index capacity, int threads) : ctx(threads), capacity_(capacity) {
+  /// kv_dtype: how the KV caches store keys and values (f32 exact; bf16 or f16 half the memory and bandwidth).
+  Session(const ModelSpec& d, Index capacity, int threads, dtype kv_dtype = dtype::f32) : ctx(threads), capacity_(capacity) {
     TFX_CHECK(capacity > 0, "Session: capacity must be positive, got ", capacity);
     caches_.reserve(static_cast<std::size_t>(d.layers));
     for (std::int64_t l = 0; l < d.layers; ++l)
-      caches_.emplace_back(static_cast<int>(d.kv_heads), static_cast<int>(d.head_dim), capacity);
+      caches_.emplace_back(static_cast<int>(d.kv_heads), static_cast<int>(d.head_dim), capacity, kv_dtype);
   }
+  dtype kv_dtype() const { return caches_.empty() ? dtype::f32 : caches_.front().type(); }
   Index position() const { return position_; }
   Index capacity() const { return capacity_; }
   void reset() {
@@ -123,10 +125,11 @@ class Model {
 
   /// A new session holding up to `capacity` positions; 0 means min(max_position_embeddings, 4096), since the
   /// f32 KV cache is allocated up front (a 40k-token context of a 0.6B model would take gigabytes).
-  Session new_session(Index capacity = 0, int threads = 1) const {
+  /// kv_dtype: the caches' storage type (f32 by default; bf16 or f16 halve the cache and its read bandwidth).
+  Session new_session(Index capacity = 0, int threads = 1, dtype kv_dtype = dtype::f32) const {
     constexpr Index default_capacity = 4096;
     return Session(spec_, capacity > 0 ? capacity : std::min<Index>(info_.max_position_embeddings, default_capacity),
-                   threads);
+                   threads, kv_dtype);
   }
 
   /// Runs `tokens` at the session's next positions and writes logits: all positions ([T, vocab]) or only the

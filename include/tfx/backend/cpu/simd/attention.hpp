@@ -14,7 +14,7 @@ namespace tfx::cpu {
 /// sum l per row; O rescaled when m grows) and O += P V with the same register tile. Memory per thread is a few
 /// tiles whatever the sequence length; only key tiles inside the block's causal / sliding-window range are read.
 /// Semantics are those of the row kernel below (fully masked rows give zeros).
-template <class A>
+template <class A, class KT>
 void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   using gemm::MR;
   using gemm::NR;
@@ -40,8 +40,8 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     float *kp = qp + q_sz, *vp = kp + k_sz, *sc = vp + v_sz, *pp = sc + s_sz, *o = pp + p_sz, *m = o + o_sz, *l = m + R;
     const int g = static_cast<int>(it / blocks);
     const Index i0 = (it % blocks) * BQ, rows = std::min(BQ, tq - i0);
-    const float* K = a.kv.k + g * a.kv.head_stride;
-    const float* V = a.kv.v + g * a.kv.head_stride;
+    const KT* K = a.kv.keys<KT>(g);
+    const KT* V = a.kv.values<KT>(g);
     // Q rows of every head of the group, scaled, as register tiles (zero rows past the block's end).
     for (int r = 0; r < group; ++r)
       for (Index t = 0; t < 2; ++t)
@@ -64,8 +64,8 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           const Index j = c * NR + jj;
           float* dst = kp + c * d * NR + jj;
           if (j < bk) {
-            const float* src = K + (j0 + j) * d;
-            for (Index k = 0; k < d; ++k) dst[k * NR] = src[k];
+            const KT* src = K + (j0 + j) * d;
+            for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
           } else {
             for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
           }
@@ -74,7 +74,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         for (Index j = 0; j < BK; ++j) {
           float* dst = vp + (c * BK + j) * NR;
           const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
-          if (w > 0) std::copy(V + (j0 + j) * d + c * NR, V + (j0 + j) * d + c * NR + w, dst);
+          vec::to_f32(V + (j0 + j) * d + c * NR, dst, w);
           std::fill(dst + w, dst + NR, 0.f);
         }
       for (Index t = 0; t < 2 * group; ++t)  // S = (scale Q) K^T
@@ -146,30 +146,29 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
 /// One (kv head, query row) pair per work item: the `group` query heads that share a kv head are scored together,
 /// so each key and value row is read once per kv head rather than once per query head. Only the keys inside the
 /// causal / sliding-window range are visited.
-template <class A>
-void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
-#if defined(__AVX512F__)
-  if (a.q.rows >= 8 && !a.weights && !a.entropy) return sdpa_tiled<A>(ctx, a);
-#endif
+/// K and V of any storage type KT: rows of bf16 / f16 are widened to f32 in L1 as they are read.
+template <class A, class KT>
+void sdpa_rows(Context& ctx, const SdpaArgs& a) {
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows;
   const int group = a.heads / a.kv.kv_heads;
   const Index items = static_cast<Index>(a.kv.kv_heads) * tq;
   const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
   ScratchScope scratch(ctx.scratch);
-  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * group * n)).data();
+  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * (group * n + d))).data();
   vec::parallel_for(nt, items, [&](Index it) {
     const int g = static_cast<int>(it / tq);
     const Index i = it % tq;
-    float* s = sbuf + omp_get_thread_num() * group * n;  // [group, n] scores, then probabilities
-    const float* K = a.kv.k + g * a.kv.head_stride;
-    const float* V = a.kv.v + g * a.kv.head_stride;
+    float* s = sbuf + omp_get_thread_num() * (group * n + d);  // [group, n] scores, then probabilities
+    float* row = s + group * n;                                // one widened K or V row
+    const KT* K = a.kv.keys<KT>(g);
+    const KT* V = a.kv.values<KT>(g);
     const Index pos = a.q_offset + i;
     const Index j_end = a.causal ? std::min(n, pos + 1) : n;
     const Index j_begin = std::min(j_end, a.window > 0 ? std::max<Index>(0, pos - a.window + 1) : Index{0});
     std::fill(s, s + group * n, -std::numeric_limits<float>::infinity());
     for (Index j = j_begin; j < j_end; ++j) {
       if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) continue;
-      const float* k = K + j * d;
+      const float* k = vec::as_f32(K + j * d, row, d);
       for (int r = 0; r < group; ++r) {
         const int h = g * group + r;
         float v = vec::dot<A>(a.q.row(i) + static_cast<Index>(h) * d, k, d) * a.scale;
@@ -186,11 +185,13 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
       float* o = a.out.row(i) + static_cast<Index>(g * group + r) * d;
       std::fill(o, o + d, 0.f);
     }
-    for (Index j = j_begin; j < j_end; ++j)
+    for (Index j = j_begin; j < j_end; ++j) {
+      const float* v = vec::as_f32(V + j * d, row, d);
       for (int r = 0; r < group; ++r) {
         const float p = s[r * n + j];
-        if (p != 0.f) vec::axpy<A>(p, V + j * d, a.out.row(i) + static_cast<Index>(g * group + r) * d, d);
+        if (p != 0.f) vec::axpy<A>(p, v, a.out.row(i) + static_cast<Index>(g * group + r) * d, d);
       }
+    }
     for (int r = 0; r < group; ++r) {
       const int h = g * group + r;
       const float* sr = s + r * n;
@@ -203,6 +204,16 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
       }
     }
   }, true);
+}
+
+template <class A>
+void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
+  with_storage_type(a.kv.type, [&]<class KT>(KT) {
+#if defined(__AVX512F__)
+    if (a.q.rows >= 8 && !a.weights && !a.entropy) return sdpa_tiled<A, KT>(ctx, a);
+#endif
+    sdpa_rows<A, KT>(ctx, a);
+  });
 }
 
 }  // namespace tfx::cpu

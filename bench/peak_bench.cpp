@@ -1,0 +1,130 @@
+// This machine's ceilings, for placing every kernel as a fraction of peak (docs/performance.md):
+//   BM_peak_fma_f32   f32 FMA throughput: independent vfmadd chains in registers, GFLOP/s (2 per lane)
+//   BM_peak_dp_bf16   vdpbf16ps throughput (AVX512-BF16): GFLOP/s counted as 4 per f32 lane (2 products, 2 adds)
+//   BM_peak_vnni_i8   vpdpbusd throughput (AVX512-VNNI): GOP/s counted as 8 per i32 lane (4 products, 4 adds)
+//   BM_peak_read      read bandwidth: a sum over a buffer much larger than the caches, GB/s
+// Each runs on TFX_BENCH_THREADS threads (default: all cores), one OpenMP thread per core.
+#include <immintrin.h>
+#include <omp.h>
+
+#include "bench_common.hpp"
+
+using namespace tfx;
+
+TFX_VECTOR_CODE_BEGIN  // GCC 12's false -Wmaybe-uninitialized inside the AVX-512 reduction intrinsics
+
+namespace {
+constexpr int kChains = 12;  // independent accumulators: more than latency x throughput of the FMA units
+constexpr long kIters = 1 << 16;
+
+template <class Body>
+double run_threads(Body&& body) {
+  const int nt = bench::threads();
+  double sink = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : sink)
+  sink += body();
+  return sink;
+}
+
+void finish(benchmark::State& s, double ops_per_iteration, const char* unit) {
+  s.counters[unit] = benchmark::Counter(ops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  s.SetLabel(std::to_string(bench::threads()) + " threads");
+}
+
+#if defined(__AVX512F__)
+void BM_peak_fma_f32(benchmark::State& s) {
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(run_threads([] {
+      __m512 acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
+      const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+      for (long i = 0; i < kIters; ++i)
+#pragma GCC unroll 12
+        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+      __m512 t = acc[0];
+      for (int c = 1; c < kChains; ++c) t = _mm512_add_ps(t, acc[c]);
+      return static_cast<double>(_mm512_reduce_add_ps(t));
+    }));
+  }
+  finish(s, 2.0 * 16 * kChains * kIters * bench::threads(), "GFLOP/s");
+}
+BENCHMARK(BM_peak_fma_f32)->Unit(benchmark::kMillisecond);
+#endif
+
+#if defined(__AVX512BF16__)
+void BM_peak_dp_bf16(benchmark::State& s) {
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(run_threads([] {
+      __m512 acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x3a833a83);
+      for (long i = 0; i < kIters; ++i)
+#pragma GCC unroll 12
+        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
+      __m512 t = acc[0];
+      for (int c = 1; c < kChains; ++c) t = _mm512_add_ps(t, acc[c]);
+      return static_cast<double>(_mm512_reduce_add_ps(t));
+    }));
+  }
+  finish(s, 4.0 * 16 * kChains * kIters * bench::threads(), "GFLOP/s");
+}
+BENCHMARK(BM_peak_dp_bf16)->Unit(benchmark::kMillisecond);
+#endif
+
+#if defined(__AVX512VNNI__)
+void BM_peak_vnni_i8(benchmark::State& s) {
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(run_threads([] {
+      __m512i acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(c);
+      const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+      for (long i = 0; i < kIters; ++i)
+#pragma GCC unroll 12
+        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
+      __m512i t = acc[0];
+      for (int c = 1; c < kChains; ++c) t = _mm512_add_epi32(t, acc[c]);
+      return static_cast<double>(_mm512_reduce_add_epi32(t));
+    }));
+  }
+  finish(s, 8.0 * 16 * kChains * kIters * bench::threads(), "GOP/s");
+}
+BENCHMARK(BM_peak_vnni_i8)->Unit(benchmark::kMillisecond);
+#endif
+
+void BM_peak_read(benchmark::State& s) {
+  const std::size_t n = std::size_t{1} << 28;  // 1 GiB of floats: far beyond L3
+  std::vector<float> buf(n, 1.f);
+  const int nt = bench::threads();
+  for (auto _ : s) {
+    double total = 0;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : total)
+    for (int t = 0; t < nt; ++t) {
+      const std::size_t lo = n / nt * t, hi = t + 1 == nt ? n : n / nt * (t + 1);
+      const float* p = buf.data();
+#if defined(__AVX512F__)
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      std::size_t i = lo;
+      for (; i + 64 <= hi; i += 64) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
+      }
+      double part = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+      for (; i < hi; ++i) part += p[i];
+#else
+      double part = 0;
+      for (std::size_t i = lo; i < hi; ++i) part += p[i];
+#endif
+      total += part;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  finish(s, static_cast<double>(n * sizeof(float)), "GB/s");
+}
+BENCHMARK(BM_peak_read)->Unit(benchmark::kMillisecond);
+}  // namespace
+
+TFX_VECTOR_CODE_END
+
+BENCHMARK_MAIN();
