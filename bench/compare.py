@@ -6,7 +6,7 @@ skew a ratio: each round runs every program once per test, the order alternating
 gives the median tokens/s of each program, the ratio of the medians, and the range of the per-round ratios.
 
     python3 bench/compare.py [--rounds 3] [--kinds f32,bf16,q8_0] [--prompt 512] [--gen 128] [--depth 0]
-                             [--threads 2] [--torch] [--json OUT.json]
+                             [--threads 2] [--kv-dtype bf16] [--torch] [--json OUT.json]
 
 Needs: build/release/tools/tfx (cmake --preset release && cmake --build --preset release --target tfx), the
 llama.cpp peer and its GGUF files (../shared/tools/llama-cpp-peer.sh build && ... models), and the Hugging Face
@@ -45,6 +45,7 @@ def run_tfx(kind, a):
            "--prompt-tokens", str(a.prompt), "--gen-tokens", str(a.gen), "--depth", str(a.depth), "--json"]
     if kind == "q8_0":
         cmd += ["--quantize", "q8_0"]
+    cmd += ["--kv-dtype", a.kv_dtype]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return {("pp" if t["n_prompt"] else "tg"): t["avg_ts"] for t in json.loads(out)}
 
@@ -97,6 +98,7 @@ def main():
     p.add_argument("--gen", type=int, default=128)
     p.add_argument("--depth", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--kv-dtype", default="bf16", help="tfx's KV cache (llama.cpp's default is f16)")
     p.add_argument("--torch", action="store_true")
     p.add_argument("--json")
     a = p.parse_args()

@@ -834,6 +834,7 @@ def gen_sdpa():
         ("tiled_mask_bidirectional", 2, 2, 32, 20, 70, False, 0, {"mask": True}, 33),
         ("tiled_prefill_d128", 2, 1, 128, 40, 40, True, 0, {}, 34),
         ("tiled_head_dim6", 3, 3, 6, 9, 9, True, 0, {}, 35),
+        ("decode_long_cache_split", 4, 1, 64, 2, 700, True, 0, {"alibi": True}, 36),
     ]
     for name, H, KVH, D, ql, kvl, causal, window, ex, s0 in tiled:
         scale = 1.0 / math.sqrt(D)

@@ -44,8 +44,9 @@ commands:
   info        print architecture, shapes, parameter count and memory needed
   bench       [--prompt-tokens N,...] [--gen-tokens N,...] [--depth N,...] [--repetitions N] [--threads N]
               [--json]
-              time prefill (one test per prompt length) and decode (one per generation length and depth:
-              tokens generated one at a time after N cached tokens), tokens/s mean and standard deviation;
+              time prefill (one test per prompt length and depth) and decode (one per generation length and
+              depth: tokens generated one at a time), each after N cached tokens (--depth, as llama-bench -d);
+              tokens/s mean and standard deviation;
               --json prints one object per test; defaults: 128, 64, depth 0, 3 repetitions
 
 options of generate, logits and bench:
@@ -414,7 +415,8 @@ int cmd_bench(const Options& o) {
     };
     std::vector<Test> tests;
     for (const auto p : prompts)
-      if (p > 0) tests.push_back({p, 0, 0});
+      for (const auto d : depths)
+        if (p > 0) tests.push_back({p, 0, d});
     for (const auto g : gens)
       for (const auto d : depths)
         if (g > 0) tests.push_back({0, g, d});

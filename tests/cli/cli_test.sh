@@ -292,10 +292,10 @@ scenario_bench_lists_and_json() {
   expect_ok bench --model "$model" --prompt-tokens 16,32 --gen-tokens 4 --depth 0,8 --repetitions 2 --json || return
   local out=$work/stdout
   [ "$(head -1 "$out")" = "[" ] && [ "$(tail -1 "$out")" = "]" ] || fail "bench --json: not one JSON array"
-  [ "$(grep -c '"avg_ts"' "$out")" -eq 4 ] || fail "bench --json: expected 4 tests (pp16, pp32, tg4, tg4 @ d8)"
+  [ "$(grep -c '"avg_ts"' "$out")" -eq 6 ] || fail "bench --json: expected 6 tests (pp16, pp32, tg4, each at depth 0 and 8)"
   grep -q '"n_prompt":0,"n_gen":4,"n_depth":8' "$out" || fail "bench --json: no decode test at depth 8"
   grep -q '"samples_ts":\[[0-9.e+]*,[0-9.e+]*\]' "$out" || fail "bench --json: samples_ts does not hold 2 runs"
-  echo "    ok: 4 tests in one JSON array"
+  echo "    ok: 6 tests in one JSON array"
 }
 scenario_kv_dtype() {
   expect_error "option --kv-dtype: 'int8' is not one of: f32, bf16, f16" bench --model "$model" --kv-dtype int8

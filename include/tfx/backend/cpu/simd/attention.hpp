@@ -1,5 +1,6 @@
 #pragma once
 #include "tfx/backend/cpu/simd/gemm.hpp"
+#include "tfx/backend/cpu/simd/linear.hpp"
 #include "tfx/backend/cpu/simd/softmax.hpp"
 #include "tfx/core/context.hpp"
 
@@ -153,13 +154,26 @@ void sdpa_rows(Context& ctx, const SdpaArgs& a) {
   const int group = a.heads / a.kv.kv_heads;
   const Index items = static_cast<Index>(a.kv.kv_heads) * tq;
   const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
+  // bf16 keys and values are read as stored, two per 32-bit lane (vec::dot_bf16): q and the output are kept
+  // split into even and odd elements, `half` each. f16 rows are widened to f32 in L1.
+  constexpr bool split = std::is_same_v<KT, bf16>;
+  const Index half = (d + 1) / 2, per = group * n + d + (split ? 4 * group * half : 0);
   ScratchScope scratch(ctx.scratch);
-  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * (group * n + d))).data();
+  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
   vec::parallel_for(nt, items, [&](Index it) {
     const int g = static_cast<int>(it / tq);
     const Index i = it % tq;
-    float* s = sbuf + omp_get_thread_num() * (group * n + d);  // [group, n] scores, then probabilities
-    float* row = s + group * n;                                // one widened K or V row
+    float* s = sbuf + omp_get_thread_num() * per;  // [group, n] scores, then probabilities
+    float* row = s + group * n;                    // one widened K or V row
+    float* qs = row + d;                           // bf16: [group][even | odd] of q, then of the output
+    float* os = qs + 2 * group * half;
+    if constexpr (split) {
+      std::fill(qs, qs + 4 * group * half, 0.f);
+      for (int r = 0; r < group; ++r) {
+        const float* q = a.q.row(i) + static_cast<Index>(g * group + r) * d;
+        for (Index e = 0; e < d; ++e) qs[r * 2 * half + (e % 2) * half + e / 2] = q[e];
+      }
+    }
     const KT* K = a.kv.keys<KT>(g);
     const KT* V = a.kv.values<KT>(g);
     const Index pos = a.q_offset + i;
@@ -168,10 +182,14 @@ void sdpa_rows(Context& ctx, const SdpaArgs& a) {
     std::fill(s, s + group * n, -std::numeric_limits<float>::infinity());
     for (Index j = j_begin; j < j_end; ++j) {
       if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) continue;
-      const float* k = vec::as_f32(K + j * d, row, d);
+      const float* k = split ? nullptr : vec::as_f32(K + j * d, row, d);
       for (int r = 0; r < group; ++r) {
         const int h = g * group + r;
-        float v = vec::dot<A>(a.q.row(i) + static_cast<Index>(h) * d, k, d) * a.scale;
+        float v;
+        if constexpr (split)
+          v = vec::dot_bf16<A>(qs + r * 2 * half, qs + r * 2 * half + half, K + j * d, d) * a.scale;
+        else
+          v = vec::dot<A>(a.q.row(i) + static_cast<Index>(h) * d, k, d) * a.scale;
         if (!a.mask.empty()) v += a.mask(i, j);
         if (!a.alibi_slopes.empty()) v += a.alibi_slopes[static_cast<std::size_t>(h)] * static_cast<float>(j - pos);
         s[r * n + j] = v;
@@ -185,11 +203,23 @@ void sdpa_rows(Context& ctx, const SdpaArgs& a) {
       float* o = a.out.row(i) + static_cast<Index>(g * group + r) * d;
       std::fill(o, o + d, 0.f);
     }
-    for (Index j = j_begin; j < j_end; ++j) {
-      const float* v = vec::as_f32(V + j * d, row, d);
+    if constexpr (split) {
+      for (Index j = j_begin; j < j_end; ++j)
+        for (int r = 0; r < group; ++r) {
+          const float p = s[r * n + j];
+          if (p != 0.f) vec::axpy_bf16<A>(p, V + j * d, os + r * 2 * half, os + r * 2 * half + half, d);
+        }
       for (int r = 0; r < group; ++r) {
-        const float p = s[r * n + j];
-        if (p != 0.f) vec::axpy<A>(p, v, a.out.row(i) + static_cast<Index>(g * group + r) * d, d);
+        float* o = a.out.row(i) + static_cast<Index>(g * group + r) * d;
+        for (Index e = 0; e < d; ++e) o[e] = os[r * 2 * half + (e % 2) * half + e / 2];
+      }
+    } else {
+      for (Index j = j_begin; j < j_end; ++j) {
+        const float* v = vec::as_f32(V + j * d, row, d);
+        for (int r = 0; r < group; ++r) {
+          const float p = s[r * n + j];
+          if (p != 0.f) vec::axpy<A>(p, v, a.out.row(i) + static_cast<Index>(g * group + r) * d, d);
+        }
       }
     }
     for (int r = 0; r < group; ++r) {

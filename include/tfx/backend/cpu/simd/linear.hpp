@@ -71,6 +71,24 @@ inline float dot_q8(const std::int8_t* qx, const float* dx, const std::int8_t* q
   return s;
 #endif
 }
+/// y_even += alpha * w[0::2], y_odd += alpha * w[1::2] for n bf16 values w (the layout of dot_bf16's x).
+template <class A>
+inline void axpy_bf16(float alpha, const bf16* w, float* y_even, float* y_odd, Index n) {
+  using B = fbatch<A>;
+  using U = xsimd::batch<std::uint32_t, A>;
+  constexpr Index W = B::size;
+  const Index pairs = n / 2;
+  const auto* wp = reinterpret_cast<const std::uint32_t*>(w);
+  const B va(alpha);
+  Index j = 0;
+  for (; j + W <= pairs; j += W) {
+    const U u = U::load_unaligned(wp + j);
+    xsimd::fma(va, xsimd::bitwise_cast<B>(u << 16), B::load_unaligned(y_even + j)).store_unaligned(y_even + j);
+    xsimd::fma(va, xsimd::bitwise_cast<B>(u & U(0xffff0000u)), B::load_unaligned(y_odd + j)).store_unaligned(y_odd + j);
+  }
+  for (; j < pairs; ++j) y_even[j] += alpha * to_float(w[2 * j]), y_odd[j] += alpha * to_float(w[2 * j + 1]);
+  if (n % 2) y_even[pairs] += alpha * to_float(w[n - 1]);
+}
 }  // namespace vec
 
 /// Weights whose products may use bf16 dot products under Precision::fast: bf16 and int8 (dequantized to bf16).
