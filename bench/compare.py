@@ -118,7 +118,7 @@ def main():
     print("| weights | test | tfx | llama.cpp | tfx / llama.cpp (range) |" + (" PyTorch | tfx / PyTorch |" if a.torch else ""))
     print("|---|---|---|---|---|" + ("---|---|" if a.torch else ""))
     for kind in kinds:
-        for test, label in (("pp", "pp%d" % a.prompt), ("tg", "tg%d%s" % (a.gen, depth))):
+        for test, label in (("pp", "pp%d%s" % (a.prompt, depth)), ("tg", "tg%d%s" % (a.gen, depth))):
             t = samples.get((kind, "tfx", test))
             l = samples.get((kind, "llama.cpp", test))
             if not t or not l:
