@@ -129,6 +129,14 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
           for (Index s = 0; s < steps; ++s) panel[s * NR + j] = 0;
           continue;
         }
+        if constexpr (std::is_same_v<W, Dense<bf16, weight_layout::out_in>>) {
+          // A k pair of a stored bf16 row is already the 32-bit word the kernel wants: copy words, not values.
+          const bf16* src = w.m.row(n) + k0;
+          const Index full = kc / 2;
+          for (Index s = 0; s < full; ++s) std::memcpy(panel + s * NR + j, src + 2 * s, sizeof(std::uint32_t));
+          if (kc % 2) panel[full * NR + j] = pair_bits(src[kc - 1].bits, 0);
+          continue;
+        }
         for (Index s = 0; s < steps; ++s) {
           const Index k = k0 + 2 * s;
           const std::uint16_t lo = bf16_bits(at(n, k));
