@@ -31,62 +31,50 @@ void finish(benchmark::State& s, double ops_per_iteration, const char* unit) {
   s.SetLabel(std::to_string(bench::threads()) + " threads");
 }
 
-#if defined(__AVX512F__)
-void BM_peak_fma_f32(benchmark::State& s) {
+/// Runs kChains independent chains of `step` (acc = step(acc)) for kIters on every thread; V is the register type.
+template <class V, class Init, class Step, class Sum>
+void run_chains(benchmark::State& s, Init init, Step step, Sum sum, double ops_per_lane_step, const char* unit) {
   for (auto _ : s) {
-    benchmark::DoNotOptimize(run_threads([] {
-      __m512 acc[kChains];
-      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
-      const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+    benchmark::DoNotOptimize(run_threads([&] {
+      V acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = init(c);
       for (long i = 0; i < kIters; ++i)
 #pragma GCC unroll 12
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
-      __m512 t = acc[0];
-      for (int c = 1; c < kChains; ++c) t = _mm512_add_ps(t, acc[c]);
-      return static_cast<double>(_mm512_reduce_add_ps(t));
+        for (int c = 0; c < kChains; ++c) acc[c] = step(acc[c]);
+      double total = 0;
+      for (int c = 0; c < kChains; ++c) total += sum(acc[c]);
+      return total;
     }));
   }
-  finish(s, 2.0 * 16 * kChains * kIters * bench::threads(), "GFLOP/s");
+  finish(s, ops_per_lane_step * 16 * kChains * kIters * bench::threads(), unit);
+}
+
+#if defined(__AVX512F__)
+void BM_peak_fma_f32(benchmark::State& s) {
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+  run_chains<__m512>(
+      s, [](int c) { return _mm512_set1_ps(static_cast<float>(c)); }, [&](__m512 x) { return _mm512_fmadd_ps(x, a, b); },
+      [](__m512 x) { return static_cast<double>(_mm512_reduce_add_ps(x)); }, 2.0, "GFLOP/s");
 }
 BENCHMARK(BM_peak_fma_f32)->Unit(benchmark::kMillisecond);
 #endif
 
 #if defined(__AVX512BF16__)
 void BM_peak_dp_bf16(benchmark::State& s) {
-  for (auto _ : s) {
-    benchmark::DoNotOptimize(run_threads([] {
-      __m512 acc[kChains];
-      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x3a833a83);
-      for (long i = 0; i < kIters; ++i)
-#pragma GCC unroll 12
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
-      __m512 t = acc[0];
-      for (int c = 1; c < kChains; ++c) t = _mm512_add_ps(t, acc[c]);
-      return static_cast<double>(_mm512_reduce_add_ps(t));
-    }));
-  }
-  finish(s, 4.0 * 16 * kChains * kIters * bench::threads(), "GFLOP/s");
+  const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x3a833a83);
+  run_chains<__m512>(
+      s, [](int c) { return _mm512_set1_ps(static_cast<float>(c)); }, [&](__m512 x) { return _mm512_dpbf16_ps(x, a, b); },
+      [](__m512 x) { return static_cast<double>(_mm512_reduce_add_ps(x)); }, 4.0, "GFLOP/s");
 }
 BENCHMARK(BM_peak_dp_bf16)->Unit(benchmark::kMillisecond);
 #endif
 
 #if defined(__AVX512VNNI__)
 void BM_peak_vnni_i8(benchmark::State& s) {
-  for (auto _ : s) {
-    benchmark::DoNotOptimize(run_threads([] {
-      __m512i acc[kChains];
-      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(c);
-      const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
-      for (long i = 0; i < kIters; ++i)
-#pragma GCC unroll 12
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
-      __m512i t = acc[0];
-      for (int c = 1; c < kChains; ++c) t = _mm512_add_epi32(t, acc[c]);
-      return static_cast<double>(_mm512_reduce_add_epi32(t));
-    }));
-  }
-  finish(s, 8.0 * 16 * kChains * kIters * bench::threads(), "GOP/s");
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  run_chains<__m512i>(
+      s, [](int c) { return _mm512_set1_epi32(c); }, [&](__m512i x) { return _mm512_dpbusd_epi32(x, a, b); },
+      [](__m512i x) { return static_cast<double>(_mm512_reduce_add_epi32(x)); }, 8.0, "GOP/s");
 }
 BENCHMARK(BM_peak_vnni_i8)->Unit(benchmark::kMillisecond);
 #endif

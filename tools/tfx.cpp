@@ -98,21 +98,36 @@ class Options {
   std::map<std::string, std::string> values_;
 };
 
+/// Calls item(text, index) for each comma-separated item of s (an empty item included, so it can be rejected).
+template <class F>
+void for_each_item(const std::string& s, F&& item) {
+  std::size_t start = 0, index = 0;
+  while (start <= s.size()) {
+    const std::size_t end = std::min(s.find(',', start), s.size());
+    item(std::string_view(s).substr(start, end - start), index++);
+    start = end + 1;
+  }
+}
+
+/// The integer `text` spells exactly, if it does.
+template <class N>
+std::optional<N> parse_integer(std::string_view text) {
+  N v{};
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
 /// Comma-separated token ids; an empty string is an empty list where `allow_empty` (detokenize).
 std::vector<std::int32_t> parse_tokens(const std::string& s, bool allow_empty = false) {
   std::vector<std::int32_t> ids;
   if (s.empty() && allow_empty) return ids;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t end = std::min(s.find(',', start), s.size());
-    std::int32_t v = 0;
-    const auto [p, ec] = std::from_chars(s.data() + start, s.data() + end, v);
-    if (ec != std::errc() || p != s.data() + end || end == start)
-      fail("--tokens: '", s.substr(start, end - start), "' at item ", ids.size(), " is not a token id");
-    if (v < 0) fail("--tokens: token id ", v, " at item ", ids.size(), " is negative");
-    ids.push_back(v);
-    start = end + 1;
-  }
+  for_each_item(s, [&](std::string_view text, std::size_t i) {
+    const auto v = parse_integer<std::int32_t>(text);
+    if (!v) fail("--tokens: '", text, "' at item ", i, " is not a token id");
+    if (*v < 0) fail("--tokens: token id ", *v, " at item ", i, " is negative");
+    ids.push_back(*v);
+  });
   if (ids.empty()) fail("--tokens: no token ids");
   return ids;
 }
@@ -366,18 +381,12 @@ int cmd_info(const Options& o) {
 std::vector<std::int64_t> count_list(const Options& o, const std::string& k, std::int64_t dflt, std::int64_t lo) {
   if (!o.has(k)) return {dflt};
   std::vector<std::int64_t> out;
-  const std::string s = o.str(k);
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t end = std::min(s.find(',', start), s.size());
-    std::int64_t v = 0;
-    const auto [p, ec] = std::from_chars(s.data() + start, s.data() + end, v);
-    if (ec != std::errc() || p != s.data() + end || end == start)
-      fail("option --", k, ": '", s.substr(start, end - start), "' is not a number");
-    if (v < lo || v > (1 << 20)) fail("option --", k, ": ", v, " is out of range [", lo, ", ", 1 << 20, "]");
-    out.push_back(v);
-    start = end + 1;
-  }
+  for_each_item(o.str(k), [&](std::string_view text, std::size_t) {
+    const auto v = parse_integer<std::int64_t>(text);
+    if (!v) fail("option --", k, ": '", text, "' is not a number");
+    if (*v < lo || *v > (1 << 20)) fail("option --", k, ": ", *v, " is out of range [", lo, ", ", 1 << 20, "]");
+    out.push_back(*v);
+  });
   return out;
 }
 
