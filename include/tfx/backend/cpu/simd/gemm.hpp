@@ -85,6 +85,36 @@ inline void pack_a_tile(Rows<const float> x, Index r0, Index steps, void* dst, s
   }
 }
 
+/// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of floats (three rounds of AVX-512 shuffles).
+inline void transpose16(const float* src, Index lds, float* dst, Index ldd) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; ++i) {  // per 128-bit lane: rows 2i, 2i+1 interleaved
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i + c], lane L: column 4L + c of rows 4i .. 4i + 3
+    const auto lo = [&](int a, int b) {
+      return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[a]), _mm512_castps_pd(t[b])));
+    };
+    const auto hi = [&](int a, int b) {
+      return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[a]), _mm512_castps_pd(t[b])));
+    };
+    r[4 * i] = lo(4 * i, 4 * i + 2);
+    r[4 * i + 1] = hi(4 * i, 4 * i + 2);
+    r[4 * i + 2] = lo(4 * i + 1, 4 * i + 3);
+    r[4 * i + 3] = hi(4 * i + 1, 4 * i + 3);
+  }
+  for (int c = 0; c < 4; ++c) {  // column 4L + c gathers lane L of r[c], r[4 + c], r[8 + c], r[12 + c]
+    const __m512 x0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), x1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+    const __m512 y0 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), y1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+    _mm512_storeu_ps(dst + (0 + c) * ldd, _mm512_shuffle_f32x4(x0, y0, 0x88));
+    _mm512_storeu_ps(dst + (4 + c) * ldd, _mm512_shuffle_f32x4(x0, y0, 0xDD));
+    _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(x1, y1, 0x88));
+    _mm512_storeu_ps(dst + (12 + c) * ldd, _mm512_shuffle_f32x4(x1, y1, 0xDD));
+  }
+}
+
 /// Element (n, k) of W[N, K] as stored (T), or dequantized (float).
 template <class T, weight_layout L>
 inline T element(const Dense<T, L>& w, Index n, Index k) {
@@ -102,7 +132,25 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
     float* d = static_cast<float*>(dst);
     for (Index p = 0; p < panels; ++p) {
       float* panel = d + p * kc * NR;
+      if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>) {
+        // f32 rows: 16 x 16 blocks transposed in registers; the 16-row groups with a column tail go value by value.
+        bool done = true;
+        for (Index j0 = 0; j0 < NR; j0 += 16) {
+          if (n0 + p * NR + j0 + 16 > n0 + nb) {
+            done = false;
+            continue;
+          }
+          const float* src = w.m.row(n0 + p * NR + j0) + k0;
+          Index k = 0;
+          for (; k + 16 <= kc; k += 16) transpose16(src + k, w.m.ld, panel + k * NR + j0, NR);
+          for (; k < kc; ++k)
+            for (Index jj = 0; jj < 16; ++jj) panel[k * NR + j0 + jj] = src[jj * w.m.ld + k];
+        }
+        if (done) continue;
+      }
       for (Index j = 0; j < NR; ++j) {
+        if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>)
+          if (n0 + p * NR + (j / 16) * 16 + 16 <= n0 + nb) continue;  // transposed above
         const Index n = n0 + p * NR + j;
         if (n >= n0 + nb) {
           for (Index k = 0; k < kc; ++k) panel[k * NR + j] = 0.f;
