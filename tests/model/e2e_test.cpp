@@ -36,6 +36,13 @@ void require_logits(const Matrix<float>& got, const nlohmann::json& want, double
   if (std::getenv("TFX_E2E_REPORT")) std::printf("%s: worst |difference| %.3g (bound %.3g)\n", what.c_str(), worst, atol);
   CHECK(worst <= atol);
 }
+/// max |logit| of a reference [T, vocab]: the scale the looser (fast, narrow-cache) bounds are relative to.
+double logit_scale(const nlohmann::json& logits) {
+  double scale = 0;
+  for (const auto& row : logits)
+    for (const auto& v : row) scale = std::max(scale, std::abs(v.get<double>()));
+  return scale;
+}
 }  // namespace
 
 TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and decode", "[model][e2e]") {
@@ -65,10 +72,8 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
               s.ctx.precision = cpu::Precision::fast;
               Matrix<float> fast(n, vocab);
               model.forward(s, tokens, fast.view());
-              double scale = 0;
-              for (const auto& row : ref.at("logits_prefill"))
-                for (const auto& v : row) scale = std::max(scale, std::abs(v.get<double>()));
-              require_logits(fast, ref.at("logits_prefill"), 2e-2 * scale, name + " prefill, Precision::fast");
+              require_logits(fast, ref.at("logits_prefill"), 2e-2 * logit_scale(ref.at("logits_prefill")),
+                             name + " prefill, Precision::fast");
               s.ctx.precision = cpu::Precision::exact;
             }
 
@@ -81,9 +86,7 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
             CHECK(s.position() == n);
 
             // A bf16 / f16 KV cache (keys and values rounded when stored): bounded relative to the logits' scale.
-            double scale = 0;
-            for (const auto& row : ref.at("logits_decode"))
-              for (const auto& v : row) scale = std::max(scale, std::abs(v.get<double>()));
+            const double scale = logit_scale(ref.at("logits_decode"));
             for (const auto kv : {dtype::bf16, dtype::f16}) {
               auto s16 = model.new_session(n, 2, kv);
               s16.ctx.precision = cpu::Precision::exact;

@@ -14,6 +14,7 @@
 #include <concepts>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "tfx/core/dtype.hpp"
 #include "tfx/core/view.hpp"
@@ -60,6 +61,16 @@ struct Q8_0 {
   const std::int8_t* row(Index o) const { return q + o * row_stride; }
   const float* scales(Index o) const { return d + o * blocks_per_row(); }
   float at(Index o, Index i) const { return static_cast<float>(row(o)[i]) * scales(o)[i / block]; }
+  /// out[i - i0] = at(o, i) for i in [i0, i0 + n), one scale per block.
+  void dequantize(Index o, Index i0, Index n, float* out) const {
+    const std::int8_t* q = row(o);
+    const float* d = scales(o);
+    for (Index i = i0; i < i0 + n;) {
+      const Index end = std::min(i0 + n, (i / block + 1) * block);
+      const float scale = d[i / block];
+      for (; i < end; ++i) out[i - i0] = static_cast<float>(q[i]) * scale;
+    }
+  }
   /// Bytes of quantized values and scales for an [out, in] matrix.
   static constexpr std::size_t bytes(Index out, Index in) {
     return static_cast<std::size_t>(out * padded(in)) * (1 + sizeof(float) / block);
@@ -76,21 +87,26 @@ inline float quantize_block_q8(const float* x, Index n, std::int8_t* q) {
   return d;
 }
 
+/// One row of n values quantized to Q8_0 blocks and zero-padded to `stride` (a multiple of 32): q [stride],
+/// d [stride / 32]. Weights at load and activations in the int8 decode kernel use the same rounding.
+inline void quantize_row_q8_0(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
+  for (Index i0 = 0; i0 < stride; i0 += Q8_0::block) {
+    const Index len = std::clamp<Index>(n - i0, 0, Q8_0::block);
+    d[i0 / Q8_0::block] = quantize_block_q8(x + i0, len, q + i0);
+    for (Index i = len; i < Q8_0::block; ++i) q[i0 + i] = 0;
+  }
+}
+
 /// Quantizes a Dense weight (either layout) to Q8_0 into `q` (out * padded(in) bytes) and `d` (out * padded(in) / 32
 /// floats); returns the view. Any `in` works: the last block of a row is zero-padded.
 template <StorageType T, weight_layout L>
 Q8_0 quantize_q8_0(const Dense<T, L>& w, std::int8_t* q, float* d) {
   Q8_0 r;
   r.q = q, r.d = d, r.out = w.out_features(), r.in = w.in_features(), r.row_stride = Q8_0::padded(r.in);
-  float buf[Q8_0::block];
+  std::vector<float> row(static_cast<std::size_t>(r.in));
   for (Index o = 0; o < r.out; ++o) {
-    for (Index b = 0; b < r.blocks_per_row(); ++b) {
-      const Index i0 = b * Q8_0::block, n = std::clamp<Index>(r.in - i0, 0, Q8_0::block);
-      for (Index i = 0; i < n; ++i) buf[i] = to_float(L == weight_layout::out_in ? w.m(o, i0 + i) : w.m(i0 + i, o));
-      std::int8_t* qb = q + o * r.row_stride + i0;
-      d[o * r.blocks_per_row() + b] = quantize_block_q8(buf, n, qb);
-      for (Index i = n; i < Q8_0::block; ++i) qb[i] = 0;
-    }
+    for (Index i = 0; i < r.in; ++i) row[static_cast<std::size_t>(i)] = to_float(L == weight_layout::out_in ? w.m(o, i) : w.m(i, o));
+    quantize_row_q8_0(row.data(), r.in, r.row_stride, q + o * r.row_stride, d + o * r.blocks_per_row());
   }
   return r;
 }

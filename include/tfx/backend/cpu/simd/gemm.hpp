@@ -50,14 +50,6 @@ namespace detail {
 inline std::uint32_t pair_bits(std::uint16_t lo, std::uint16_t hi) {
   return static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16);
 }
-template <class T>
-inline std::uint16_t bf16_bits(T v) {
-  if constexpr (std::is_same_v<T, bf16>)
-    return v.bits;
-  else
-    return to_bf16(to_float(v)).bits;
-}
-
 /// Packs rows [r0, r0 + MR) of x (zero rows past the end) into [steps][MR]; a step is one k (f32) or a k pair
 /// (bf16, rounded to nearest even as PyTorch's .to(bfloat16)).
 template <kind Kd>
@@ -115,81 +107,74 @@ inline void transpose16(const float* src, Index lds, float* dst, Index ldd) {
   }
 }
 
-/// Element (n, k) of W[N, K] as stored (T), or dequantized (float).
+/// Output column n of W over the reduction range [k0, k0 + kc), as f32: in place for f32 [out, in] rows, otherwise
+/// widened or dequantized into buf (kc floats).
 template <class T, weight_layout L>
-inline T element(const Dense<T, L>& w, Index n, Index k) {
-  return L == weight_layout::out_in ? w.m(n, k) : w.m(k, n);
+inline const float* column_f32(const Dense<T, L>& w, Index n, Index k0, Index kc, float* buf) {
+  if constexpr (L == weight_layout::out_in) {
+    return vec::as_f32(w.m.row(n) + k0, buf, kc);
+  } else {
+    for (Index k = 0; k < kc; ++k) buf[k] = to_float(w.m(k0 + k, n));
+    return buf;
+  }
 }
-inline float element(const Q8_0& w, Index n, Index k) { return w.at(n, k); }
+inline const float* column_f32(const Q8_0& w, Index n, Index k0, Index kc, float* buf) {
+  w.dequantize(n, k0, kc, buf);
+  return buf;
+}
 
-/// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each.
+/// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each (columns
+/// past n0 + nb are zeros). Two formats take a shortcut: f32 [out, in] rows are transposed 16 x 16 in registers,
+/// and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies.
 template <kind Kd, class W>
 inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst) {
-  const Index K = w.in_features();
   const Index panels = (nb + NR - 1) / NR;
-  const auto at = [&](Index n, Index k) { return element(w, n, k); };
+  float buf[2 * KC];  // one column's values as f32 (kc <= 2 * KC)
   if constexpr (Kd == kind::f32) {
     float* d = static_cast<float*>(dst);
     for (Index p = 0; p < panels; ++p) {
       float* panel = d + p * kc * NR;
-      if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>) {
-        // f32 rows: 16 x 16 blocks transposed in registers; the 16-row groups with a column tail go value by value.
-        bool done = true;
-        for (Index j0 = 0; j0 < NR; j0 += 16) {
-          if (n0 + p * NR + j0 + 16 > n0 + nb) {
-            done = false;
+      for (Index j0 = 0; j0 < NR; j0 += 16) {  // groups of 16 columns
+        const Index first = n0 + p * NR + j0, valid = std::clamp<Index>(n0 + nb - first, 0, 16);
+        if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>) {
+          if (valid == 16) {
+            const float* src = w.m.row(first) + k0;
+            Index k = 0;
+            for (; k + 16 <= kc; k += 16) transpose16(src + k, w.m.ld, panel + k * NR + j0, NR);
+            for (; k < kc; ++k)
+              for (Index jj = 0; jj < 16; ++jj) panel[k * NR + j0 + jj] = src[jj * w.m.ld + k];
             continue;
           }
-          const float* src = w.m.row(n0 + p * NR + j0) + k0;
-          Index k = 0;
-          for (; k + 16 <= kc; k += 16) transpose16(src + k, w.m.ld, panel + k * NR + j0, NR);
-          for (; k < kc; ++k)
-            for (Index jj = 0; jj < 16; ++jj) panel[k * NR + j0 + jj] = src[jj * w.m.ld + k];
         }
-        if (done) continue;
-      }
-      for (Index j = 0; j < NR; ++j) {
-        if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>)
-          if (n0 + p * NR + (j / 16) * 16 + 16 <= n0 + nb) continue;  // transposed above
-        const Index n = n0 + p * NR + j;
-        if (n >= n0 + nb) {
-          for (Index k = 0; k < kc; ++k) panel[k * NR + j] = 0.f;
-        } else if constexpr (requires { W::layout; }) {
-          if constexpr (W::layout == weight_layout::out_in) {
-            const auto* src = w.m.row(n) + k0;
-            for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(src[k]);
-          } else {
-            for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(at(n, k0 + k));
+        for (Index jj = 0; jj < 16; ++jj) {
+          float* col = panel + j0 + jj;
+          if (jj >= valid) {
+            for (Index k = 0; k < kc; ++k) col[k * NR] = 0.f;
+            continue;
           }
-        } else {
-          for (Index k = 0; k < kc; ++k) panel[k * NR + j] = to_float(at(n, k0 + k));
+          const float* src = column_f32(w, first + jj, k0, kc, buf);
+          for (Index k = 0; k < kc; ++k) col[k * NR] = src[k];
         }
       }
     }
   } else {
     auto* d = static_cast<std::uint32_t*>(dst);
-    const Index steps = (kc + 1) / 2;
+    const Index steps = (kc + 1) / 2, full = kc / 2;
     for (Index p = 0; p < panels; ++p) {
       std::uint32_t* panel = d + p * steps * NR;
       for (Index j = 0; j < NR; ++j) {
         const Index n = n0 + p * NR + j;
+        std::uint32_t* col = panel + j;
         if (n >= n0 + nb) {
-          for (Index s = 0; s < steps; ++s) panel[s * NR + j] = 0;
-          continue;
-        }
-        if constexpr (std::is_same_v<W, Dense<bf16, weight_layout::out_in>>) {
-          // A k pair of a stored bf16 row is already the 32-bit word the kernel wants: copy words, not values.
+          for (Index s = 0; s < steps; ++s) col[s * NR] = 0;
+        } else if constexpr (std::is_same_v<W, Dense<bf16, weight_layout::out_in>>) {
           const bf16* src = w.m.row(n) + k0;
-          const Index full = kc / 2;
-          for (Index s = 0; s < full; ++s) std::memcpy(panel + s * NR + j, src + 2 * s, sizeof(std::uint32_t));
-          if (kc % 2) panel[full * NR + j] = pair_bits(src[kc - 1].bits, 0);
-          continue;
-        }
-        for (Index s = 0; s < steps; ++s) {
-          const Index k = k0 + 2 * s;
-          const std::uint16_t lo = bf16_bits(at(n, k));
-          const std::uint16_t hi = k + 1 < K && 2 * s + 1 < kc ? bf16_bits(at(n, k + 1)) : std::uint16_t{0};
-          panel[s * NR + j] = pair_bits(lo, hi);
+          for (Index s = 0; s < full; ++s) std::memcpy(col + s * NR, src + 2 * s, sizeof(std::uint32_t));
+          if (kc % 2) col[full * NR] = pair_bits(src[kc - 1].bits, 0);
+        } else {
+          const float* src = column_f32(w, n, k0, kc, buf);
+          for (Index s = 0; s < full; ++s) col[s * NR] = pair_bits(to_bf16(src[2 * s]).bits, to_bf16(src[2 * s + 1]).bits);
+          if (kc % 2) col[full * NR] = pair_bits(to_bf16(src[kc - 1]).bits, 0);
         }
       }
     }

@@ -38,15 +38,6 @@ inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, In
   return s;
 }
 
-/// One row of activations quantized like Q8_0 weights: int8 blocks of 32 with f32 scales, zero-padded to `stride`.
-inline void quantize_row_q8(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
-  for (Index i0 = 0; i0 < stride; i0 += Q8_0::block) {
-    const Index len = std::clamp<Index>(n - i0, 0, Q8_0::block);
-    d[i0 / Q8_0::block] = quantize_block_q8(x + i0, len, q + i0);
-    for (Index i = len; i < Q8_0::block; ++i) q[i0 + i] = 0;
-  }
-}
-
 /// sum over blocks b of dx[b] * dw[b] * (qx_b . qw_b), for an even number of blocks of 32 int8 values. With
 /// AVX512-VNNI two blocks per instruction: vpdpbusd multiplies unsigned by signed bytes, so it is given |qx| and
 /// qw with the sign of qx (q is never -128, so neither negation overflows).
@@ -231,7 +222,7 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Q8_0& w, std:
     const Index stride = w.row_stride, blocks = w.blocks_per_row();
     std::int8_t* qx = scratch.take<std::int8_t>(static_cast<std::size_t>(x.rows * stride)).data();
     float* dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
-    for (Index r = 0; r < x.rows; ++r) vec::quantize_row_q8(x.row(r), w.in, stride, qx + r * stride, dx + r * blocks);
+    for (Index r = 0; r < x.rows; ++r) quantize_row_q8_0(x.row(r), w.in, stride, qx + r * stride, dx + r * blocks);
     vec::parallel_for(nt, w.out, [&](Index o) {
       for (Index r = 0; r < x.rows; ++r)
         y(r, o) = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks) + b(o);
@@ -241,7 +232,7 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Q8_0& w, std:
   float* rows = scratch.floats(static_cast<std::size_t>(nt * w.in)).data();
   vec::parallel_for(nt, w.out, [&](Index o) {
     float* wr = rows + omp_get_thread_num() * w.in;
-    for (Index i = 0; i < w.in; ++i) wr[i] = w.at(o, i);
+    w.dequantize(o, 0, w.in, wr);
     for (Index r = 0; r < x.rows; ++r) y(r, o) = vec::dot<A>(x.row(r), wr, w.in) + b(o);
   });
 }
