@@ -142,6 +142,7 @@ TEST_CASE("Which kernels are native to cpu::simd is visible at compile time", "[
                                             std::span<const float>, R>);
   STATIC_REQUIRE(kernels::has_native_sdpa<Simd, cpu::Context&, const SdpaArgs&>);
   STATIC_REQUIRE(kernels::has_native_softmax<Simd, cpu::Context&, R, float>);
-  STATIC_REQUIRE(kernels::has_native_rope<Simd, cpu::Context&, R, int, int, std::span<const float>, float,
-                                          std::span<const std::int64_t>, rope_layout>);
+  STATIC_REQUIRE(kernels::has_native_rope<Simd, cpu::Context&, R, int, int, RopeTable, rope_layout>);
+  STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Q8_0>>>);
+  STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Dense<bf16>>>>);
 }

@@ -22,6 +22,20 @@ enum class rope_layout {
   interleaved,  // Meta reference / GPT-J / llama2.c: dim 2j pairs with 2j + 1
 };
 
+/// One product of a group that reads the same input: y = x . W^T + bias (W a tfx::WeightFormat).
+template <class W>
+struct LinearPart {
+  const W* w = nullptr;
+  std::span<const float> bias{};
+  Rows<float> y{};
+};
+
+/// Rotary cos / sin for the rows of one call: [T, rotary_dim / 2] each, already scaled by attention_scaling.
+/// Row t belongs to the t-th position; one table serves q and k of every layer of a forward pass.
+struct RopeTable {
+  Rows<const float> cos{}, sin{};
+};
+
 /// Keys and values of one layer, kv-head-major: element (h, j, d) of K is k[h * head_stride + j * head_dim + d].
 struct KvView {
   const void* k = nullptr;  // elements of `type`

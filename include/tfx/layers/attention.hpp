@@ -30,6 +30,13 @@ struct AttentionConfig {
   std::optional<float> scale{};
 };
 
+/// Where the tokens of one forward pass sit (positions start .. start + T - 1) and what every layer derives from
+/// that once: the rotary cos / sin table (null: each attention layer computes its own, or has no RoPE).
+struct Step {
+  Index start = 0;
+  const RopeTable* rope = nullptr;
+};
+
 template <class W = float, ExecutionPolicy P = cpu::simd<>, class Layout = rope::half_split>
 class Attention {
  public:
@@ -78,7 +85,11 @@ class Attention {
   /// x, out: [T, hidden]; the T positions are start_pos .. start_pos + T - 1 and are appended to `cache`,
   /// which must hold exactly start_pos positions.
   void forward(cpu::Context& ctx, Rows<const float> x, Index start_pos, KvCache& cache, Rows<float> out) const {
-    const Index T_ = x.rows;
+    forward(ctx, x, Step{start_pos}, cache, out);
+  }
+  /// The same, with the forward pass's rotary table when the model made one.
+  void forward(cpu::Context& ctx, Rows<const float> x, const Step& step, KvCache& cache, Rows<float> out) const {
+    const Index T_ = x.rows, start_pos = step.start;
     TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == T_, "Attention: input [", x.rows, ", ", x.cols,
               "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden);
     TFX_CHECK(cache.size() == start_pos, "Attention: the KV cache holds ", cache.size(), " positions but start_pos is ",
@@ -89,12 +100,8 @@ class Attention {
     Rows<float> k(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
     Rows<float> v(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
     Rows<float> attn(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
-    std::span<std::int64_t> pos = scratch.take<std::int64_t>(static_cast<std::size_t>(T_));
-    for (Index t = 0; t < T_; ++t) pos[static_cast<std::size_t>(t)] = start_pos + t;
 
-    w_.q_proj.forward(ctx, x, q);
-    w_.k_proj.forward(ctx, x, k);
-    w_.v_proj.forward(ctx, x, v);
+    forward_group(ctx, x, std::array{&w_.q_proj, &w_.k_proj, &w_.v_proj}, std::array{q, k, v});
     if (!w_.q_norm.empty()) {  // per head: view [T, heads*head_dim] as [T*heads, head_dim]
       RMSNorm<float, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
       Rows<float> qh(q.data, T_ * c_.heads, c_.head_dim), kh(k.data, T_ * c_.kv_heads, c_.head_dim);
@@ -102,8 +109,9 @@ class Attention {
       kn.forward(ctx, kh, kh);
     }
     if (rope_) {
-      rope_->apply(ctx, q, c_.heads, pos);
-      rope_->apply(ctx, k, c_.kv_heads, pos);
+      const RopeTable table = step.rope ? *step.rope : rope_->table(scratch, start_pos, T_);
+      rope_->apply(ctx, q, c_.heads, table);
+      rope_->apply(ctx, k, c_.kv_heads, table);
     }
     cache.append(k, v);
     SdpaExtras extras;

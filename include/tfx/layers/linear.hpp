@@ -3,6 +3,7 @@
 // tfx::WeightFormat (Dense<T, weight_layout::in_out>, and block-quantized formats) selects its own kernels.
 // The bias is f32 whatever the weights are: 1-D parameters keep their stored precision.
 #pragma once
+#include <array>
 #include <span>
 
 #include "tfx/core/error.hpp"
@@ -35,16 +36,33 @@ class Linear {
 
   /// x: [rows, in]; y: [rows, out] (must not alias x).
   void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
+    check(x, y);
+    kernels::linear(P{}, ctx, x, w_, b_, y);
+  }
+  void check(Rows<const float> x, Rows<float> y) const {
     TFX_CHECK(x.cols == in_features(), "Linear: input has ", x.cols, " features, expected ", in_features());
     TFX_CHECK(y.rows == x.rows && y.cols == out_features(), "Linear: output is [", y.rows, ", ", y.cols,
               "], expected [", x.rows, ", ", out_features(), "]");
     TFX_CHECK(static_cast<const void*>(y.data) != static_cast<const void*>(x.data), "Linear: output aliases the input");
-    kernels::linear(P{}, ctx, x, w_, b_, y);
   }
 
  private:
   format w_{};
   std::span<const float> b_{};
 };
+
+/// y[i] = linears[i](x) for linears that read the same input (q/k/v, gate/up): the same results as calling each,
+/// in one pass where the backend has one (decode prepares x once and runs one parallel loop over all outputs).
+template <class W, ExecutionPolicy P, std::size_t N>
+void forward_group(cpu::Context& ctx, Rows<const float> x, const std::array<const Linear<W, P>*, N>& linears,
+                   const std::array<Rows<float>, N>& y) {
+  using format = typename Linear<W, P>::format;
+  std::array<LinearPart<format>, N> parts;
+  for (std::size_t i = 0; i < N; ++i) {
+    linears[i]->check(x, y[i]);
+    parts[i] = LinearPart<format>{&linears[i]->weight(), linears[i]->bias(), y[i]};
+  }
+  kernels::linear_group(P{}, ctx, x, std::span<const LinearPart<format>>(parts));
+}
 
 }  // namespace tfx

@@ -37,8 +37,7 @@ class GatedMLP {
     cpu::ScratchScope scratch(ctx.scratch);
     Rows<float> g(scratch.floats(static_cast<std::size_t>(x.rows * intermediate())).data(), x.rows, intermediate());
     Rows<float> u(scratch.floats(static_cast<std::size_t>(x.rows * intermediate())).data(), x.rows, intermediate());
-    gate_.forward(ctx, x, g);
-    up_.forward(ctx, x, u);
+    forward_group(ctx, x, std::array{&gate_, &up_}, std::array{g, u});
     kernels::gated_activation(P{}, ctx, g, Rows<const float>(u), Act);
     down_.forward(ctx, g, y);
   }

@@ -144,23 +144,52 @@ class RotaryEmbedding {
     return needs_refresh(seq_len) ? rope::frequencies(config_, seq_len) : freq_;
   }
 
-  /// x: [T, heads * head_dim], rotated in place; positions: [T] absolute positions (>= 0).
-  void apply(cpu::Context& ctx, Rows<float> x, int heads, std::span<const std::int64_t> positions) const {
-    TFX_CHECK(heads > 0 && x.cols == static_cast<Index>(heads) * config_.head_dim, "RoPE: input has ", x.cols,
-              " columns, expected heads (", heads, ") x head_dim (", config_.head_dim, ")");
-    TFX_CHECK(static_cast<Index>(positions.size()) == x.rows, "RoPE: ", positions.size(), " positions for ", x.rows, " rows");
+  /// The cos / sin of `positions` (absolute, >= 0): [T, rotary_dim / 2] each, written to cos and sin (T * half
+  /// floats each) and scaled by attention_scaling. Angles in f32, theta = float(pos) * inv_freq[j], as Hugging
+  /// Face computes them. One table serves q and k of every layer of a forward pass.
+  RopeTable table(std::span<const std::int64_t> positions, float* cos, float* sin) const {
     std::int64_t max_pos = -1;
     for (std::size_t i = 0; i < positions.size(); ++i) {
       TFX_CHECK(positions[i] >= 0, "RoPE: negative position ", positions[i], " at index ", i);
       max_pos = std::max(max_pos, positions[i]);
     }
-    if (needs_refresh(max_pos + 1)) {  // dynamic NTK: frequencies depend on the sequence length
-      const auto f = rope::frequencies(config_, max_pos + 1);
-      kernels::rope(P{}, ctx, x, heads, config_.head_dim, std::span<const float>(f.inv_freq), f.attention_scaling, positions, layout);
-    } else {
-      kernels::rope(P{}, ctx, x, heads, config_.head_dim, std::span<const float>(freq_.inv_freq), freq_.attention_scaling,
-                    positions, layout);
+    // dynamic NTK: the frequencies depend on the sequence length
+    const rope::Frequencies refreshed = needs_refresh(max_pos + 1) ? rope::frequencies(config_, max_pos + 1) : rope::Frequencies{};
+    const rope::Frequencies& f = refreshed.inv_freq.empty() ? freq_ : refreshed;
+    const Index half = static_cast<Index>(f.inv_freq.size()), T_ = static_cast<Index>(positions.size());
+    for (Index t = 0; t < T_; ++t) {
+      const float pos = static_cast<float>(positions[static_cast<std::size_t>(t)]);
+      for (Index j = 0; j < half; ++j) {
+        const float theta = pos * f.inv_freq[static_cast<std::size_t>(j)];
+        cos[t * half + j] = std::cos(theta) * f.attention_scaling;
+        sin[t * half + j] = std::sin(theta) * f.attention_scaling;
+      }
     }
+    return RopeTable{Rows<const float>(cos, T_, half), Rows<const float>(sin, T_, half)};
+  }
+  /// The table of positions start .. start + count - 1, in scratch memory.
+  RopeTable table(cpu::ScratchScope& scratch, Index start, Index count) const {
+    std::span<std::int64_t> pos = scratch.take<std::int64_t>(static_cast<std::size_t>(count));
+    for (Index t = 0; t < count; ++t) pos[static_cast<std::size_t>(t)] = start + t;
+    const std::size_t n = static_cast<std::size_t>(count * (rotary_dim() / 2));
+    return table(pos, scratch.floats(n).data(), scratch.floats(n).data());
+  }
+
+  /// x: [T, heads * head_dim], rotated in place by the T rows of `t` (from table()).
+  void apply(cpu::Context& ctx, Rows<float> x, int heads, const RopeTable& t) const {
+    TFX_CHECK(heads > 0 && x.cols == static_cast<Index>(heads) * config_.head_dim, "RoPE: input has ", x.cols,
+              " columns, expected heads (", heads, ") x head_dim (", config_.head_dim, ")");
+    TFX_CHECK(t.cos.rows == x.rows && t.sin.rows == x.rows && t.cos.cols == rotary_dim() / 2 && t.sin.cols == t.cos.cols,
+              "RoPE: a table of ", t.cos.rows, " positions x ", t.cos.cols, " frequencies for ", x.rows,
+              " rows of rotary dim ", rotary_dim());
+    kernels::rope(P{}, ctx, x, heads, config_.head_dim, t, layout);
+  }
+  /// x: [T, heads * head_dim], rotated in place; positions: [T] absolute positions (>= 0).
+  void apply(cpu::Context& ctx, Rows<float> x, int heads, std::span<const std::int64_t> positions) const {
+    TFX_CHECK(static_cast<Index>(positions.size()) == x.rows, "RoPE: ", positions.size(), " positions for ", x.rows, " rows");
+    cpu::ScratchScope scratch(ctx.scratch);
+    const std::size_t n = positions.size() * static_cast<std::size_t>(rotary_dim() / 2);
+    apply(ctx, x, heads, table(positions, scratch.floats(n).data(), scratch.floats(n).data()));
   }
 
  private:

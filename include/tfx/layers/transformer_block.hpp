@@ -32,18 +32,22 @@ class TransformerBlock {
 
   /// x: [T, hidden], the residual stream, updated in place; positions start_pos.. go through `cache`.
   void forward(cpu::Context& ctx, Rows<float> x, Index start_pos, KvCache& cache) const {
+    forward(ctx, x, Step{start_pos}, cache);
+  }
+  /// The same, with the forward pass's rotary table when the model made one.
+  void forward(cpu::Context& ctx, Rows<float> x, const Step& step, KvCache& cache) const {
     cpu::ScratchScope scratch(ctx.scratch);
     Rows<float> a(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
     Rows<float> b(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
     if constexpr (Placement == norm_placement::pre) {
       norm1_.forward(ctx, x, a);
-      attn_.forward(ctx, a, start_pos, cache, b);
+      attn_.forward(ctx, a, step, cache, b);
       kernels::add(P{}, ctx, x, Rows<const float>(b));
       norm2_.forward(ctx, x, a);
       mlp_.forward(ctx, a, b);
       kernels::add(P{}, ctx, x, Rows<const float>(b));
     } else {
-      attn_.forward(ctx, x, start_pos, cache, b);
+      attn_.forward(ctx, x, step, cache, b);
       kernels::add(P{}, ctx, x, Rows<const float>(b));
       norm1_.forward(ctx, x, x);
       mlp_.forward(ctx, x, b);

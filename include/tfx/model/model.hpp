@@ -150,7 +150,13 @@ class Model {
     Rows<float> x(scratch.floats(static_cast<std::size_t>(n * spec_.hidden)).data(), n, spec_.hidden);
     layers_.embed.forward(ctx, tokens, x);
     layers_.positions.forward(ctx, x, s.position_);
-    for (std::size_t l = 0; l < layers_.blocks.size(); ++l) layers_.blocks[l].forward(ctx, x, s.position_, s.caches_[l]);
+    Step step{s.position_};
+    RopeTable rope;  // the rotary cos / sin of these positions, computed once for all layers
+    if (const auto* r = layers_.positions.rotary()) {
+      rope = r->table(scratch, s.position_, n);
+      step.rope = &rope;
+    }
+    for (std::size_t l = 0; l < layers_.blocks.size(); ++l) layers_.blocks[l].forward(ctx, x, step, s.caches_[l]);
     const Rows<float> rows = logits.rows == n ? x : x.slice_rows(n - 1, 1);
     layers_.final_norm.forward(ctx, rows, rows);
     layers_.lm_head.forward(ctx, rows, logits);

@@ -29,4 +29,10 @@ inline void linear_impl(scalar, Context&, Rows<const float> x, const Q8_0& w, st
     }
 }
 
+/// Products that read the same input, one after the other.
+template <class W>
+void linear_group_impl(scalar p, Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
+  for (const LinearPart<W>& part : parts) linear_impl(p, ctx, x, *part.w, part.bias, part.y);
+}
+
 }  // namespace tfx::cpu

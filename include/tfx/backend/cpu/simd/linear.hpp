@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <vector>
 
 #include "tfx/backend/cpu/eigen/gemm.hpp"
@@ -107,27 +108,119 @@ bool packed_product(Context& ctx, Rows<const float> x, const W& w, std::span<con
   return false;
 }
 
+/// Decode (one to four input rows) of [out, in] weights, one output row at a time: row(w, o, out, slot) writes
+/// out[r] = x_r . W[o] for every input row r, streaming W[o] once. The input is prepared once per call (split into
+/// even / odd elements for bf16, quantized to int8 blocks for Q8_0 under Precision::fast) and shared by every
+/// matrix of a group; `slot` (the worker's index) selects a per-thread row buffer where W[o] must be widened.
+template <class A, class W>
+struct RowDecoder;
+
+template <class A, class T>
+struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
+  Rows<const float> x;
+  Index k;
+  float* split = nullptr;  // bf16: [rows][2 * half], the even then the odd elements of each input row
+  float* rows = nullptr;   // f16: [slots][k] widened weight rows
+  RowDecoder(ScratchScope& scratch, const Context&, Rows<const float> in, int slots) : x(in), k(in.cols) {
+    if constexpr (std::is_same_v<T, bf16>) {
+      const Index half = (k + 1) / 2;
+      split = scratch.floats(static_cast<std::size_t>(x.rows * 2 * half)).data();
+      for (Index r = 0; r < x.rows; ++r)
+        for (Index i = 0; i < k; ++i) split[r * 2 * half + (i % 2) * half + i / 2] = x(r, i);
+    } else if constexpr (!std::is_same_v<T, float>) {
+      rows = scratch.floats(static_cast<std::size_t>(slots * k)).data();
+    }
+  }
+  void row(const Dense<T, weight_layout::out_in>& w, Index o, float* out, int slot) const {
+    if constexpr (std::is_same_v<T, bf16>) {
+      const Index half = (k + 1) / 2;
+      for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot_bf16<A>(split + r * 2 * half, split + r * 2 * half + half, w.m.row(o), k);
+    } else {
+      const float* wr = vec::as_f32(w.m.row(o), rows + slot * k, k);
+      for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot<A>(x.row(r), wr, k);
+    }
+  }
+};
+
+/// Q8_0 under Precision::fast: the activations are quantized to int8 blocks too (as llama.cpp does) and each
+/// block pair is one integer dot product, so the weights stream at one byte per value. Under Precision::exact
+/// each weight row is dequantized to f32 and multiplied with the f32 activations.
+template <class A>
+struct RowDecoder<A, Q8_0> {
+  Rows<const float> x;
+  bool integer;
+  Index stride = 0, blocks = 0;
+  std::int8_t* qx = nullptr;
+  float* dx = nullptr;
+  float* rows = nullptr;  // exact: [slots][in] dequantized weight rows
+  RowDecoder(ScratchScope& scratch, const Context& ctx, Rows<const float> in, int slots)
+      : x(in), integer(ctx.precision == Precision::fast) {
+    stride = Q8_0::padded(x.cols), blocks = stride / Q8_0::block;
+    if (integer) {
+      qx = scratch.take<std::int8_t>(static_cast<std::size_t>(x.rows * stride)).data();
+      dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
+      for (Index r = 0; r < x.rows; ++r) quantize_row_q8_0(x.row(r), x.cols, stride, qx + r * stride, dx + r * blocks);
+    } else {
+      rows = scratch.floats(static_cast<std::size_t>(slots * x.cols)).data();
+    }
+  }
+  void row(const Q8_0& w, Index o, float* out, int slot) const {
+    if (integer) {
+      for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks);
+    } else {
+      float* wr = rows + slot * x.cols;
+      w.dequantize(o, 0, w.in, wr);
+      for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot<A>(x.row(r), wr, w.in);
+    }
+  }
+};
+
+inline constexpr Index max_decode_rows = 4;
+
+/// Decode of a group of products that read the same input: one parallel loop over all their output rows (one
+/// OpenMP region instead of one per matrix; q/k/v and gate/up are such groups), the input prepared once.
+template <class A, class W>
+void decode_rows(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
+  constexpr std::size_t max_parts = 8;
+  TFX_CHECK(parts.size() <= max_parts, "linear_group: ", parts.size(), " products, at most ", max_parts);
+  std::array<Index, max_parts + 1> first{};
+  for (std::size_t p = 0; p < parts.size(); ++p) first[p + 1] = first[p] + parts[p].w->out_features();
+  const Index total = first[parts.size()];
+  const int nt = vec::threads_for(ctx, total / 64);
+  ScratchScope scratch(ctx.scratch);
+  const RowDecoder<A, W> d(scratch, ctx, x, nt);
+  vec::parallel_for(nt, total, [&](Index i) {
+    std::size_t p = 0;
+    while (i >= first[p + 1]) ++p;
+    const LinearPart<W>& part = parts[p];
+    const Index o = i - first[p];
+    float out[max_decode_rows];
+    d.row(*part.w, o, out, omp_get_thread_num());
+    const float b = part.bias.empty() ? 0.f : part.bias[static_cast<std::size_t>(o)];
+    for (Index r = 0; r < x.rows; ++r) part.y(r, o) = out[r] + b;
+  });
+}
+
+template <class A, class W>
+concept row_decodable = requires { sizeof(RowDecoder<A, W>); };
+
+/// Products that read the same input: decode runs them as one loop (decode_rows), prefill one after the other.
+template <class A, class W>
+void linear_group_impl(simd<A> p, Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
+  if constexpr (row_decodable<A, W>)
+    if (x.rows <= max_decode_rows) return decode_rows<A, W>(ctx, x, parts);
+  for (const LinearPart<W>& part : parts) linear_impl(p, ctx, x, *part.w, part.bias, part.y);
+}
+
 template <class A, class T>
 void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weight_layout::out_in>& wd,
                  std::span<const float> bias, Rows<float> y) {
+  if (x.rows <= max_decode_rows) {
+    const LinearPart<Dense<T, weight_layout::out_in>> part{&wd, bias, y};
+    return decode_rows<A>(ctx, x, std::span(&part, 1));
+  }
   if (packed_product(ctx, x, wd, bias, y)) return;
   const Rows<const T> w = wd.m;
-  if constexpr (std::is_same_v<T, bf16>) {
-    if (x.rows <= 4) {  // decode: stream the bf16 weights once, straight into the dot products
-      const Index k = w.cols, half = (k + 1) / 2;
-      ScratchScope scratch(ctx.scratch);
-      float* split = scratch.floats(static_cast<std::size_t>(x.rows * 2 * half)).data();
-      for (Index r = 0; r < x.rows; ++r)
-        for (Index i = 0; i < k; ++i) split[r * 2 * half + (i % 2) * half + i / 2] = x(r, i);
-      const int nt = vec::threads_for(ctx, w.rows / 64);
-      vec::parallel_for(nt, w.rows, [&](Index o) {
-        const float b = bias.empty() ? 0.f : bias[static_cast<std::size_t>(o)];
-        for (Index r = 0; r < x.rows; ++r)
-          y(r, o) = vec::dot_bf16<A>(split + r * 2 * half, split + r * 2 * half + half, w.row(o), k) + b;
-      });
-      return;
-    }
-  }
   // Output rows per block: for f32 one contiguous share per thread (Eigen packs the activations once per call, so
   // fewer, larger calls are cheaper); for bf16/f16 as many rows as fit ~1 MiB of widened weights, at least 64.
   const Index n_out = w.rows, k = w.cols;
@@ -141,21 +234,14 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weig
   vec::parallel_for(nt, n_blocks, [&](Index b) {
     const Index o0 = b * block, on = std::min(block, n_out - o0);
     float* tbuf = wbuf ? wbuf + omp_get_thread_num() * block * k : nullptr;
-    if (x.rows == 1) {
-      for (Index o = o0; o < o0 + on; ++o) {
-        const float* wr = vec::as_f32(w.row(o), tbuf, k);
-        y(0, o) = vec::dot<A>(x.row(0), wr, k);
-      }
+    Rows<const float> wb;
+    if constexpr (std::is_same_v<T, float>) {
+      wb = w.slice_rows(o0, on);
     } else {
-      Rows<const float> wb;
-      if constexpr (std::is_same_v<T, float>) {
-        wb = w.slice_rows(o0, on);
-      } else {
-        for (Index o = 0; o < on; ++o) vec::to_f32(w.row(o0 + o), tbuf + o * k, k);
-        wb = Rows<const float>(tbuf, on, k);
-      }
-      eigen::gemm_nt(x, wb, y.slice_cols(o0, on));
+      for (Index o = 0; o < on; ++o) vec::to_f32(w.row(o0 + o), tbuf + o * k, k);
+      wb = Rows<const float>(tbuf, on, k);
     }
+    eigen::gemm_nt(x, wb, y.slice_cols(o0, on));
     if (!bias.empty())
       for (Index r = 0; r < x.rows; ++r)
         for (Index o = o0; o < o0 + on; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
@@ -207,33 +293,24 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weig
   }, true);
 }
 
-/// y = x . W^T + b for Q8_0 weights. More than four rows: the packed GEMM, dequantizing while packing. Up to four
-/// rows (decode) under Precision::fast: the activations are quantized to int8 blocks too (as llama.cpp does) and
-/// each block pair is one integer dot product, so the weights stream at one byte per value; under
-/// Precision::exact each weight row is dequantized to f32 and multiplied with the f32 activations.
+/// y = x . W^T + b for Q8_0 weights: decode as RowDecoder<Q8_0> describes; more than four rows through the
+/// packed GEMM, dequantizing while packing.
 template <class A>
 void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Q8_0& w, std::span<const float> bias,
                  Rows<float> y) {
+  if (x.rows <= max_decode_rows) {
+    const LinearPart<Q8_0> part{&w, bias, y};
+    return decode_rows<A>(ctx, x, std::span(&part, 1));
+  }
   if (packed_product(ctx, x, w, bias, y)) return;
+  // Without AVX-512 (no packed GEMM): dequantize each row and use the decode dot products.
   ScratchScope scratch(ctx.scratch);
   const int nt = vec::threads_for(ctx, w.out / 64);
-  const auto b = [&](Index o) { return bias.empty() ? 0.f : bias[static_cast<std::size_t>(o)]; };
-  if (ctx.precision == Precision::fast) {
-    const Index stride = w.row_stride, blocks = w.blocks_per_row();
-    std::int8_t* qx = scratch.take<std::int8_t>(static_cast<std::size_t>(x.rows * stride)).data();
-    float* dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
-    for (Index r = 0; r < x.rows; ++r) quantize_row_q8_0(x.row(r), w.in, stride, qx + r * stride, dx + r * blocks);
-    vec::parallel_for(nt, w.out, [&](Index o) {
-      for (Index r = 0; r < x.rows; ++r)
-        y(r, o) = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks) + b(o);
-    });
-    return;
-  }
   float* rows = scratch.floats(static_cast<std::size_t>(nt * w.in)).data();
   vec::parallel_for(nt, w.out, [&](Index o) {
     float* wr = rows + omp_get_thread_num() * w.in;
     w.dequantize(o, 0, w.in, wr);
-    for (Index r = 0; r < x.rows; ++r) y(r, o) = vec::dot<A>(x.row(r), wr, w.in) + b(o);
+    for (Index r = 0; r < x.rows; ++r) y(r, o) = vec::dot<A>(x.row(r), wr, w.in) + (bias.empty() ? 0.f : bias[static_cast<std::size_t>(o)]);
   });
 }
 

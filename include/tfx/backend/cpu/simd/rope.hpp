@@ -6,25 +6,16 @@ TFX_VECTOR_CODE_BEGIN
 
 namespace tfx::cpu {
 
-/// cos/sin are computed once per row (per position) in f32, then every head is rotated with vector ops.
+/// Every head of row t is rotated by table row t with vector ops (the layer computes the table once per forward).
 template <class A>
-void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, std::span<const float> inv_freq,
-               float attention_scaling, std::span<const std::int64_t> positions, rope_layout layout) {
+void rope_impl(simd<A>, Context& ctx, Rows<float> x, int heads, int head_dim, RopeTable table, rope_layout layout) {
   using B = vec::fbatch<A>;
   constexpr Index W = B::size;
-  const Index half = static_cast<Index>(inv_freq.size());
+  const Index half = table.cos.cols;
   const int nt = vec::threads_for_rows(ctx, x.rows, x.rows * heads * head_dim, 8192);
-  ScratchScope scratch(ctx.scratch);
-  float* table = scratch.floats(static_cast<std::size_t>(nt * 2 * half)).data();
   vec::parallel_for(nt, x.rows, [&](Index t) {
-    float* cs = table + omp_get_thread_num() * 2 * half;
-    float* sn = cs + half;
-    const float pos = static_cast<float>(positions[static_cast<std::size_t>(t)]);
-    for (Index j = 0; j < half; ++j) {
-      const float theta = pos * inv_freq[static_cast<std::size_t>(j)];
-      cs[j] = std::cos(theta) * attention_scaling;
-      sn[j] = std::sin(theta) * attention_scaling;
-    }
+    const float* cs = table.cos.row(t);
+    const float* sn = table.sin.row(t);
     for (int h = 0; h < heads; ++h) {
       float* v = x.row(t) + static_cast<Index>(h) * head_dim;
       if (layout == rope_layout::half_split) {
