@@ -20,6 +20,7 @@
 #include "tfx/generate/generate.hpp"
 #include "tfx/io/npy.hpp"
 #include "tfx/io/load_model.hpp"
+#include "tfx/io/save_quantized.hpp"
 #include "tfx/text/tokenizer.hpp"
 
 namespace {
@@ -42,6 +43,9 @@ commands:
   detokenize  --tokens 1,2,3
               print the decoded text exactly
   info        print architecture, shapes, parameter count and memory needed
+  quantize    --out DIR [--quantize q8_0]
+              write the model folder to DIR with its matrices stored in q8_0 (int8 NAME + f32 NAME_scale), so
+              that loading maps them in place; the other commands load such a folder as q8_0 by themselves
   bench       [--prompt-tokens N,...] [--gen-tokens N,...] [--depth N,...] [--repetitions N] [--threads N]
               [--json]
               time prefill (one test per prompt length and depth) and decode (one per generation length and
@@ -152,23 +156,23 @@ tfx::cpu::Precision precision_option(const Options& o) {
   fail("option --precision: '", v, "' is not one of: fast, exact");
 }
 
-/// --quantize none|q8_0: quantize the matrices of the blocks and the head at load.
-bool quantize_option(const Options& o) {
-  if (!o.has("quantize")) return false;
+/// Whether the model runs with q8_0 matrices: --quantize none|q8_0, by default whether the folder stores them.
+bool quantize_option(const Options& o, const fs::path& dir) {
+  if (!o.has("quantize")) return tfx::io::stores_q8_0(tfx::io::Checkpoint::open(dir));
   const std::string v = o.str("quantize");
   if (v == "none") return false;
   if (v == "q8_0") return true;
   fail("option --quantize: '", v, "' is not one of: none, q8_0");
 }
 
-/// Loads the model folder (quantized if --quantize asks for it) and calls f(model).
+/// Loads the model folder (with q8_0 matrices if quantize_option says so) and calls f(model).
 template <class F>
 int with_model(const Options& o, const fs::path& dir, F&& f) {
-  if (quantize_option(o)) {
+  if (quantize_option(o, dir)) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "tfx: loading %s and quantizing its matrices to q8_0...\n", dir.string().c_str());
+    std::fprintf(stderr, "tfx: loading %s with q8_0 matrices...\n", dir.string().c_str());
     auto any = tfx::load_model<tfx::cpu::simd<>, tfx::q8_0_weights>(dir);
-    std::fprintf(stderr, "tfx: quantized in %.1f s\n",
+    std::fprintf(stderr, "tfx: loaded in %.1f s\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return std::visit(f, any);
   }
@@ -377,6 +381,16 @@ int cmd_info(const Options& o) {
       });
 }
 
+int cmd_quantize(const Options& o) {
+  const fs::path dir = model_dir(o);
+  if (o.has("quantize") && o.str("quantize") != "q8_0")
+    fail("option --quantize: '", o.str("quantize"), "' cannot be written (tfx quantize writes: q8_0)");
+  const auto t0 = std::chrono::steady_clock::now();
+  tfx::save_quantized(dir, o.str("out"), [](const std::string& line) { std::fprintf(stderr, "tfx: %s\n", line.c_str()); });
+  std::fprintf(stderr, "tfx: done in %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
 /// A comma-separated list of counts for --prompt-tokens / --gen-tokens / --depth.
 std::vector<std::int64_t> count_list(const Options& o, const std::string& k, std::int64_t dflt, std::int64_t lo) {
   if (!o.has(k)) return {dflt};
@@ -412,7 +426,7 @@ int cmd_bench(const Options& o) {
   const auto precision = precision_option(o);
   const auto kv_dtype = kv_dtype_option(o);
   const bool json = o.has("json");
-  const std::string quant = quantize_option(o) ? "q8_0" : "none";
+  const std::string quant = quantize_option(o, dir) ? "q8_0" : "none";
   return with_model(o, dir, [&](auto& model) {
     using M = std::decay_t<decltype(model)>;
     using clock = std::chrono::steady_clock;
@@ -504,6 +518,7 @@ int main(int argc, char** argv) {
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
         {"info", {{"model", true}, {"quantize", true}}},
+        {"quantize", {{"model", true}, {"out", true}, {"quantize", true}}},
         {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
                    {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"json", false}}},
     };
@@ -515,6 +530,7 @@ int main(int argc, char** argv) {
     if (cmd == "tokenize") return cmd_tokenize(o);
     if (cmd == "detokenize") return cmd_detokenize(o);
     if (cmd == "info") return cmd_info(o);
+    if (cmd == "quantize") return cmd_quantize(o);
     return cmd_bench(o);
   } catch (const std::exception& e) {
     // One line whatever the message quotes (a --tokens item or a path with a newline): control bytes as \xNN.

@@ -472,7 +472,7 @@ TEST_CASE("safetensors: the writer validates its input", "[io][safetensors][erro
   REQUIRE_THROWS_WITH(tfx::io::serialize_safetensors({TensorToWrite{"w", "F32", {4294967296, 1073741824}, {}}}),
                       Contains("overflows"));
   TempDir dir;
-  REQUIRE_THROWS_WITH(tfx::io::write_safetensors(dir / "no" / "such" / "dir.safetensors", {}), Contains("cannot create"));
+  REQUIRE_THROWS_WITH(tfx::io::write_safetensors(dir / "no" / "such" / "dir.safetensors", std::vector<TensorToWrite>{}), Contains("cannot create"));
 }
 
 TEST_CASE("mapped file: missing files and folders", "[io][safetensors][errors]") {

@@ -92,6 +92,7 @@ TEMPLATE_LIST_TEST_CASE("Q8_0 weights: quantization and products match PyTorch g
       std::vector<float> d(q.size() / Q8_0::block);
       const Q8_0 qw = quantize_q8_0(Dense<float>(w.cview()), q.data(), d.data());
       REQUIRE(qw.row_stride % 64 == 0);
+      CHECK(Q8_0::bytes(out, in) == q.size() * sizeof(std::int8_t) + d.size() * sizeof(float));
       if (c.has("q")) {  // value for value: llama.cpp's rounding, f32 scales, zero padding
         CHECK(c["q"].values<int>() == std::vector<int>(q.begin(), q.end()));
         CHECK(c["d"].values<float>() == d);

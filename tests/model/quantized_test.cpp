@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "io/io_test_util.hpp"
 #include "support/golden.hpp"
 #include "tfx/io/load_model.hpp"
+#include "tfx/io/save_quantized.hpp"
 #include "tfx/text/tokenizer.hpp"
 
 using namespace tfx;
@@ -32,6 +34,19 @@ double relative_error(const Matrix<float>& got, const nlohmann::json& want) {
       scale = std::max(scale, std::abs(w));
     }
   return worst / scale;
+}
+
+/// Prefill logits of `tokens` (Precision::fast) of whichever model `any` holds.
+template <class Any>
+Matrix<float> prefill_logits(Any& any, const std::vector<std::int32_t>& tokens) {
+  return std::visit(
+      [&](auto& model) {
+        auto s = model.new_session(static_cast<tfx::Index>(tokens.size()), 2);
+        Matrix<float> logits(static_cast<tfx::Index>(tokens.size()), model.dims().vocab);
+        model.forward(s, tokens, logits.view());
+        return logits;
+      },
+      any);
 }
 
 /// Mean negative log-likelihood of each next token of `ids` (one prefill pass).
@@ -114,4 +129,92 @@ TEST_CASE("Q8_0 keeps the shipped model's perplexity on a held-out text within 1
       std::printf("perplexity: dense %.4f, q8_0 %.4f (%s)\n", ppl_dense, ppl, precision == cpu::Precision::fast ? "fast" : "exact");
     CHECK(std::abs(ppl / ppl_dense - 1) < 0.01);
   }
+}
+
+TEST_CASE("A folder written by save_quantized loads as the same Q8_0 model, its matrices mapped in place", "[model][q8][io]") {
+  // Per-name matrices (attention, MLP, per-expert, an untied head) are stored as I8 + F32 scales; stacked expert
+  // tensors and GPT-2's Conv1D weights are copied and quantized at load. Either way the model is the same.
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"llama_untied", 7 * 2 + 1}, {"llama_bf16", 7 * 2 + 1}, {"qwen3_moe_top2_f32", -1}, {"qwen3_moe_fused_experts_f32", -1},
+      {"gpt2_f32", 0}};
+  for (const auto& [name, stored] : cases) {
+    INFO(name);
+    const tfx_io_test::TempDir tmp;
+    const fs::path out = tmp / "q8";
+    std::vector<std::string> lines;
+    save_quantized(e2e_dir / name, out, [&](const std::string& l) { lines.push_back(l); });
+    CHECK(lines.size() == 2);
+    CHECK(fs::exists(out / "config.json"));
+    const auto ckpt = io::Checkpoint::open(out);
+    int matrices = 0;
+    for (const auto& n : ckpt.names()) matrices += ckpt.at(n).dtype_str == "I8";
+    if (stored >= 0) CHECK(matrices == stored);
+    else CHECK(matrices > 0);
+    CHECK(io::stores_q8_0(ckpt) == (matrices > 0));
+
+    const auto tokens = read_json(e2e_dir / name / "reference.json").at("tokens").get<std::vector<std::int32_t>>();
+    auto original = load_model<cpu::simd<>, q8_0_weights>(e2e_dir / name);
+    auto reloaded = load_model<cpu::simd<>, q8_0_weights>(out);
+    CHECK(original.index() == reloaded.index());  // same family and storage type
+    const auto bytes = [](auto& any) { return std::visit([](auto& m) { return m.weight_bytes(); }, any); };
+    CHECK(bytes(original) == bytes(reloaded));
+    const Matrix<float> a = prefill_logits(original, tokens), b = prefill_logits(reloaded, tokens);
+    float diff = 0;
+    for (tfx::Index r = 0; r < a.rows(); ++r)
+      for (tfx::Index c = 0; c < a.cols(); ++c) diff = std::max(diff, std::abs(a(r, c) - b(r, c)));
+    CHECK(diff == 0.f);
+    if (matrices > 0)
+      CHECK_THROWS_WITH(load_model(out), Catch::Contains("is stored as Q8_0") && Catch::Contains("--quantize q8_0"));
+  }
+}
+
+TEST_CASE("save_quantized and stored Q8_0 matrices: bad folders and tensors", "[model][q8][io][errors]") {
+  const tfx_io_test::TempDir tmp;
+  const fs::path src = e2e_dir / "llama_untied", q8 = tmp / "q8";
+  save_quantized(src, q8);
+  CHECK_THROWS_WITH(save_quantized(src, q8), Catch::Contains("already exists and is not an empty folder"));
+  CHECK_THROWS_WITH(save_quantized(q8, tmp / "again"), Catch::Contains("is already quantized"));
+  CHECK_THROWS_WITH(save_quantized(tmp / "absent", tmp / "x"), Catch::Contains("does not exist"));
+
+  // Rewrite the quantized file with one tensor changed, and load it.
+  const auto rewrite = [&](const std::string& folder, auto&& change) {
+    const auto ckpt = io::Checkpoint::open(q8);
+    std::vector<io::TensorToWrite> tensors;
+    for (const auto& n : ckpt.names()) {
+      const auto& t = ckpt.at(n);
+      io::TensorToWrite w{n, t.dtype_str, t.shape, std::vector<std::byte>(t.bytes.begin(), t.bytes.end())};
+      change(w);
+      tensors.push_back(std::move(w));
+    }
+    std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+      return io::safetensors_itemsize(a.dtype) > io::safetensors_itemsize(b.dtype);
+    });
+    fs::create_directories(tmp / folder);
+    fs::copy_file(q8 / "config.json", tmp / folder / "config.json");
+    io::write_safetensors(tmp / folder / "model.safetensors", tensors);
+    return tmp / folder;
+  };
+  const std::string scale = "model.layers.0.self_attn.q_proj.weight_scale";
+  const fs::path short_scales = rewrite("short", [&](io::TensorToWrite& w) {
+    if (w.name != scale) return;
+    w.shape.back() -= 1;
+    w.bytes.resize(w.bytes.size() - static_cast<std::size_t>(w.shape[0]) * sizeof(float));
+  });
+  const auto load_q8 = [](const fs::path& dir) { return load_model<cpu::simd<>, q8_0_weights>(dir); };
+  CHECK_THROWS_WITH(load_q8(short_scales),
+                    Catch::Contains(scale) && Catch::Contains("expected shape"));
+  const fs::path half_scales = rewrite("f16", [&](io::TensorToWrite& w) {
+    if (w.name != scale) return;
+    w.dtype = "F16";
+    w.bytes.resize(w.bytes.size() / 2);
+  });
+  CHECK_THROWS_WITH(load_q8(half_scales),
+                    Catch::Contains(scale) && Catch::Contains("Q8_0 scales must be F32, found F16"));
+  const fs::path narrow_values = rewrite("values", [&](io::TensorToWrite& w) {
+    if (w.name != "model.layers.0.self_attn.q_proj.weight") return;
+    w.shape.back() = 32;
+    w.bytes.resize(static_cast<std::size_t>(w.shape[0] * 32));
+  });
+  CHECK_THROWS_WITH(load_q8(narrow_values),
+                    Catch::Contains("model.layers.0.self_attn.q_proj.weight'") && Catch::Contains("expected shape"));
 }

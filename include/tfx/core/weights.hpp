@@ -73,7 +73,8 @@ struct Q8_0 {
   }
   /// Bytes of quantized values and scales for an [out, in] matrix.
   static constexpr std::size_t bytes(Index out, Index in) {
-    return static_cast<std::size_t>(out * padded(in)) * (1 + sizeof(float) / block);
+    const auto values = static_cast<std::size_t>(out * padded(in));
+    return values + values / block * sizeof(float);
   }
 };
 

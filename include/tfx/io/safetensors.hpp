@@ -519,7 +519,16 @@ class Checkpoint {
 // ------------------------------------------------------------------------------------------------------------
 // Writing
 
-/// One tensor to write: raw little-endian bytes of `dtype` (a safetensors dtype string) in row-major `shape`.
+/// One tensor to write, by reference: raw little-endian bytes of `dtype` (a safetensors dtype string) in
+/// row-major `shape`, owned by the caller (a mapped checkpoint, a quantized buffer) until the write returns.
+struct TensorRef {
+  std::string name;
+  std::string dtype;
+  std::vector<std::int64_t> shape;
+  std::span<const std::byte> bytes;
+};
+
+/// One tensor to write, owning its bytes.
 struct TensorToWrite {
   std::string name;
   std::string dtype;
@@ -535,42 +544,61 @@ struct TensorToWrite {
     if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), values.size_bytes());
     return t;
   }
+  TensorRef ref() const { return {name, dtype, shape, bytes}; }
 };
 
-/// The bytes of a safetensors file holding `tensors` in the given order (header padded with spaces to a
-/// multiple of 8, so that the data section is 8-byte aligned). Validates names, dtypes and byte sizes.
-inline std::vector<std::byte> serialize_safetensors(const std::vector<TensorToWrite>& tensors,
-                                                    const std::map<std::string, std::string>& metadata = {}) {
+namespace detail {
+/// The header of a safetensors file holding `tensors` in the given order, padded with spaces to a multiple of 8
+/// (so that the data section is 8-byte aligned), and the size of the data section. Validates names, dtypes and
+/// byte sizes.
+inline std::pair<std::string, std::uint64_t> safetensors_header(const std::vector<TensorRef>& tensors,
+                                                                const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
-  for (const TensorToWrite& t : tensors) {
+  for (const TensorRef& t : tensors) {
     TFX_CHECK(t.name != "__metadata__", "write_safetensors: '__metadata__' is reserved and cannot name a tensor");
     TFX_CHECK(!header.contains(t.name), "write_safetensors: tensor '", t.name, "' given twice");
     const std::size_t item = safetensors_itemsize(t.dtype);
     TFX_CHECK(item != 0, "write_safetensors: tensor '", t.name, "': unknown dtype '", t.dtype, "'");
     std::uint64_t numel = 1;
     for (std::int64_t d : t.shape) {
-      TFX_CHECK(d >= 0, "write_safetensors: tensor '", t.name, "': negative dimension in shape ", detail::shape_str(t.shape));
+      TFX_CHECK(d >= 0, "write_safetensors: tensor '", t.name, "': negative dimension in shape ", shape_str(t.shape));
       const auto u = static_cast<std::uint64_t>(d);
       TFX_CHECK(u == 0 || numel <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / u,
-                "write_safetensors: tensor '", t.name, "': shape ", detail::shape_str(t.shape), " overflows");
+                "write_safetensors: tensor '", t.name, "': shape ", shape_str(t.shape), " overflows");
       numel *= u;
     }
     TFX_CHECK(numel <= std::numeric_limits<std::uint64_t>::max() / item, "write_safetensors: tensor '", t.name,
-              "': shape ", detail::shape_str(t.shape), " overflows");
-    TFX_CHECK(numel * item == t.bytes.size(), "write_safetensors: tensor '", t.name, "': shape ",
-              detail::shape_str(t.shape), " of ", t.dtype, " needs ", numel * item, " bytes, given ", t.bytes.size());
+              "': shape ", shape_str(t.shape), " overflows");
+    TFX_CHECK(numel * item == t.bytes.size(), "write_safetensors: tensor '", t.name, "': shape ", shape_str(t.shape),
+              " of ", t.dtype, " needs ", numel * item, " bytes, given ", t.bytes.size());
     header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
-  std::vector<std::byte> out(8 + text.size() + offset);
-  std::uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::byte>((n >> (8 * i)) & 0xff);
-  std::memcpy(out.data() + 8, text.data(), text.size());
-  std::size_t at = 8 + text.size();
+  std::string out(8, '\0');
+  const std::uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return {out + text, offset};
+}
+inline std::vector<TensorRef> refs(const std::vector<TensorToWrite>& tensors) {
+  std::vector<TensorRef> r;
+  r.reserve(tensors.size());
+  for (const TensorToWrite& t : tensors) r.push_back(t.ref());
+  return r;
+}
+}  // namespace detail
+
+/// The bytes of a safetensors file holding `tensors` in the given order (header padded with spaces to a
+/// multiple of 8, so that the data section is 8-byte aligned). Validates names, dtypes and byte sizes.
+inline std::vector<std::byte> serialize_safetensors(const std::vector<TensorToWrite>& tensors,
+                                                    const std::map<std::string, std::string>& metadata = {}) {
+  const auto [header, data] = detail::safetensors_header(detail::refs(tensors), metadata);
+  std::vector<std::byte> out(header.size() + data);
+  std::memcpy(out.data(), header.data(), header.size());
+  std::size_t at = header.size();
   for (const TensorToWrite& t : tensors) {
     if (!t.bytes.empty()) std::memcpy(out.data() + at, t.bytes.data(), t.bytes.size());
     at += t.bytes.size();
@@ -578,15 +606,21 @@ inline std::vector<std::byte> serialize_safetensors(const std::vector<TensorToWr
   return out;
 }
 
-/// Writes `tensors` to `path` in the safetensors format (see serialize_safetensors).
-inline void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
+/// Writes `tensors` to `path` in the safetensors format, streaming each tensor's bytes (nothing is copied).
+inline void write_safetensors(const std::filesystem::path& path, const std::vector<TensorRef>& tensors,
                               const std::map<std::string, std::string>& metadata = {}) {
-  const std::vector<std::byte> bytes = serialize_safetensors(tensors, metadata);
+  const auto header = detail::safetensors_header(tensors, metadata).first;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) fail("write_safetensors: cannot create ", path.string(), ": ", std::strerror(errno));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  for (const TensorRef& t : tensors)
+    out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
   out.close();
   if (!out) fail("write_safetensors: error writing ", path.string());
+}
+inline void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
+                              const std::map<std::string, std::string>& metadata = {}) {
+  write_safetensors(path, detail::refs(tensors), metadata);
 }
 
 }  // namespace tfx::io

@@ -17,7 +17,7 @@ namespace tfx::io::hf {
 /// An [out, in] Linear `prefix`.weight (+ `prefix`.bias) of the loader's storage type, in L's weight format.
 template <class L, StorageType T>
 L linear(Loader<T>& ld, const std::string& prefix, std::int64_t out, std::int64_t in, bool bias) {
-  const auto w = ld.template weight<typename L::format>(Dense<T>(ld.matrix(prefix + ".weight", out, in)));
+  const auto w = ld.template weight<typename L::format>(prefix + ".weight", out, in);
   return bias ? L(w, ld.vector(prefix + ".bias", out)) : L(w);
 }
 

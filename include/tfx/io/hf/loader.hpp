@@ -6,6 +6,8 @@
 #pragma once
 #include <memory>
 #include <set>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,15 @@
 
 namespace tfx::io::hf {
 
+/// A Q8_0 matrix `name` is stored as int8 `name` beside its F32 scales `name` + this suffix.
+inline constexpr std::string_view q8_0_scale_suffix = "_scale";
+/// Whether `name` holds the scales of a stored Q8_0 matrix (NAME_scale beside an I8 NAME).
+inline bool is_q8_0_scale(const Checkpoint& ckpt, std::string_view name) {
+  if (!name.ends_with(q8_0_scale_suffix)) return false;
+  const auto* q = ckpt.find(name.substr(0, name.size() - q8_0_scale_suffix.size()));
+  return q != nullptr && q->dtype_str == "I8";
+}
+
 /// What the layers' views point into: the mapped checkpoint and any widened copies. Kept alive by the model.
 struct Storage {
   Checkpoint checkpoint;
@@ -21,13 +32,13 @@ struct Storage {
 };
 
 /// The widest float dtype among the checkpoint's tensors of rank >= 2 (matrices and stacked experts), ignoring
-/// names for which `ignore(name)` holds: F32 if any is F32 or if both F16 and BF16 occur.
+/// stored Q8_0 scales and names for which `ignore(name)` holds: F32 if any is F32 or if both F16 and BF16 occur.
 template <class Ignore>
 tfx::dtype matrix_dtype(const Checkpoint& ckpt, Ignore&& ignore) {
   bool f32 = false, bf = false, h = false;
   for (const auto& name : ckpt.names()) {
     const TensorInfo& t = ckpt.at(name);
-    if (t.shape.size() < 2 || !t.dtype || ignore(name)) continue;
+    if (t.shape.size() < 2 || !t.dtype || ignore(name) || is_q8_0_scale(ckpt, name)) continue;
     f32 |= *t.dtype == tfx::dtype::f32, bf |= *t.dtype == tfx::dtype::bf16, h |= *t.dtype == tfx::dtype::f16;
   }
   if (f32 || (bf && h)) return tfx::dtype::f32;
@@ -97,6 +108,41 @@ class Loader {
     }
   }
 
+  /// The [out, in] matrix `name` in format `Format`. A checkpoint written by save_quantized() stores Q8_0
+  /// matrices as `name` (I8 [out, padded(in)]) beside `name`_scale (F32 [out, padded(in) / 32]): those are used in
+  /// place. Anything else is read as a matrix of T and converted by weight() above. Every Q8_0 matrix read by
+  /// name is recorded in quantized(), which is what save_quantized() writes.
+  template <class Format>
+  Format weight(const std::string& name, std::int64_t out, std::int64_t in) {
+    const TensorInfo& t = checkpoint().at(name);
+    const std::string scale = name + std::string(q8_0_scale_suffix);
+    if (t.dtype_str == "I8" && has(scale)) {
+      TFX_CHECK((std::is_same_v<Format, Q8_0>), "tensor '", name, "' in ", t.file,
+                " is stored as Q8_0 (int8 with ", scale, "): load the model with the q8_0 weight scheme (tfx "
+                "--quantize q8_0, or load_model<Policy, tfx::q8_0_weights>)");
+      if constexpr (std::is_same_v<Format, Q8_0>) {
+        const Index stride = Q8_0::padded(in);
+        used_.insert(name);
+        check_shape(t, {out, stride});
+        const TensorInfo& d = take(scale, {out, stride / Q8_0::block});
+        TFX_CHECK(*d.dtype == tfx::dtype::f32, "tensor '", scale, "' in ", d.file, ": Q8_0 scales must be F32, found ",
+                  d.dtype_str);
+        weight_bytes_ += t.bytes.size();
+        Q8_0 w;
+        w.q = reinterpret_cast<const std::int8_t*>(t.bytes.data());
+        w.d = io::matrix<float>(d).data;
+        w.out = out, w.in = in, w.row_stride = stride;
+        quantized_.emplace_back(name, w);
+        return w;
+      }
+    }
+    Format w = weight<Format>(Dense<T>(matrix(name, out, in)));
+    if constexpr (std::is_same_v<Format, Q8_0>) quantized_.emplace_back(name, w);
+    return w;
+  }
+  /// The Q8_0 matrices read by name, in reading order.
+  const std::vector<std::pair<std::string, Q8_0>>& quantized() const { return quantized_; }
+
   /// Throws on the first tensor not read, unless `ignore(name)` holds.
   template <class Ignore>
   void finish(std::string_view model_type, Ignore&& ignore) const {
@@ -140,6 +186,7 @@ class Loader {
   std::shared_ptr<Storage> storage_;
   std::set<std::string, std::less<>> used_;
   std::size_t weight_bytes_ = 0;
+  std::vector<std::pair<std::string, Q8_0>> quantized_;
 };
 
 /// The LM head [vocab, hidden]: the embedding matrix when tied (some tied checkpoints still carry a copy as
@@ -151,7 +198,7 @@ Head lm_head(Loader<T>& ld, Rows<const T> embedding, bool tied) {
     ld.mark_used("lm_head.weight");
     return Head(ld.template weight<Format>(Dense<T>(embedding), /*replaces=*/false));
   }
-  return Head(ld.template weight<Format>(Dense<T>(ld.matrix("lm_head.weight", embedding.rows, embedding.cols))));
+  return Head(ld.template weight<Format>("lm_head.weight", embedding.rows, embedding.cols));
 }
 
 }  // namespace tfx::io::hf
