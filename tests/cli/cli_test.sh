@@ -309,9 +309,27 @@ scenario_quantize_q8_0() {
   expect_ok info --model "$model" --quantize q8_0 || return
   grep -q "matrices quantized to q8_0" "$work/stdout" || fail "info --quantize q8_0: not named in the architecture line"
   expect_ok generate --model "$model" --prompt "A fortune:" --max-tokens 8 --temperature 0 --quantize q8_0 || return
-  grep -q "quantized in" "$work/stderr" || fail "generate --quantize q8_0: no progress line on stderr"
+  grep -q "with q8_0 matrices" "$work/stderr" || fail "generate --quantize q8_0: no progress line on stderr"
   [ -s "$work/stdout" ] || fail "generate --quantize q8_0: no text"
   echo "    ok: info, generate"
+}
+scenario_quantize_folder() {
+  local q8=$work/q8
+  expect_error "missing option --out" quantize --model "$model"
+  expect_error "option --quantize: 'q4' cannot be written (tfx quantize writes: q8_0)" quantize --model "$model" --out "$q8" --quantize q4
+  expect_ok quantize --model "$model" --out "$q8" || return
+  grep -q "matrices in q8_0" "$work/stderr" || fail "quantize: no progress line on stderr"
+  [ -s "$q8/model.safetensors" ] && [ -s "$q8/tokenizer.json" ] || fail "quantize: the folder lacks its checkpoint or tokenizer"
+  expect_error "output folder $q8 already exists and is not an empty folder" quantize --model "$model" --out "$q8"
+  expect_error "is already quantized" quantize --model "$q8" --out "$work/again"
+  # The stored folder loads as q8_0 by itself, to exactly the model --quantize q8_0 makes at load.
+  expect_ok logits --model "$q8" --tokens 1,2,3 --out "$work/stored.npy" || return
+  expect_ok logits --model "$model" --quantize q8_0 --tokens 1,2,3 --out "$work/at_load.npy" || return
+  cmp -s "$work/stored.npy" "$work/at_load.npy" || fail "quantize: the stored folder's logits differ from --quantize q8_0"
+  expect_ok info --model "$q8" || return
+  grep -q "matrices quantized to q8_0" "$work/stdout" || fail "info on a q8_0 folder: not named in the architecture line"
+  expect_error "is stored as Q8_0" logits --model "$q8" --quantize none --tokens 1 --out "$work/x.npy"
+  echo "    ok: quantize, logits, info"
 }
 
 # ------------------------------------------------------------------------------------------------------------
