@@ -108,15 +108,15 @@ TEMPLATE_LIST_TEST_CASE("Q8_0 weights: quantization and products match PyTorch g
       CHECK(d2 == d);
 
       // Precision::exact (and the scalar policy): f32 activations x dequantized weights. Precision::fast under
-      // cpu::simd: more than 4 rows go through the packed GEMM in bf16 (where the CPU has it, else f32); fewer
-      // quantize the activations to int8 blocks.
+      // cpu::simd: up to 4 rows quantize the activations to int8 blocks; more go through the packed GEMM, in
+      // int8 too where the CPU has AVX512-VNNI, else in bf16 (where it has AVX512-BF16), else in f32.
       constexpr bool simd = std::is_same_v<TestType, cpu::simd<>>;
       for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact}) {
         ctx.precision = precision;
         const bool packed = cpu::gemm::available_f32 && x.rows() > 4;
         const char* want = "y";
         if (simd && precision == cpu::Precision::fast)
-          want = !packed ? "y_q8_activations" : cpu::gemm::available_bf16 ? "y_bf16_activations" : "y";
+          want = !packed || cpu::gemm::available_q8 ? "y_q8_activations" : cpu::gemm::available_bf16 ? "y_bf16_activations" : "y";
         Matrix<float> y(x.rows(), out);
         Linear<Q8_0, TestType>(qw, b).forward(ctx, x.view(), y.view());
         test::require_close(y, c[want], test::tol_f32, c.name + " vs " + want);

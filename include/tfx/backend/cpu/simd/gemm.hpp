@@ -5,6 +5,10 @@
 //   bf16 kernel  activations rounded to bf16 once per product, bf16 weights, vdpbf16ps (AVX512-BF16: two
 //                products per f32 lane per instruction, accumulated in f32), 14 x 32 register tile. Used for
 //                bf16 weights when Context::precision is Precision::fast.
+//   int8 kernel  Q8_0 weights x activations quantized to Q8_0 blocks once per product, vpdpbusd (AVX512-VNNI:
+//                four byte products per i32 lane per instruction), 6 x 32 register tile; per block of 32 the i32
+//                sums are scaled by both blocks' scales into f32 accumulators (llama.cpp's q8_0 x q8_0 product,
+//                as a GEMM). See product_q8 below.
 //
 // Layout: X is packed once per product into tiles of MR rows, k-major ([K][MR] f32, or [K/2][MR] bf16 pairs),
 // shared by the threads. Each thread owns blocks of NB output columns; per block of KC reduction steps it packs
@@ -34,6 +38,11 @@ inline constexpr bool available_f32 = false;
 inline constexpr bool available_bf16 = true;
 #else
 inline constexpr bool available_bf16 = false;
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+inline constexpr bool available_q8 = true;
+#else
+inline constexpr bool available_q8 = false;
 #endif
 
 inline constexpr Index MR = 14;  // rows of the register tile: 14 x 2 accumulators + 2 weight vectors + 1 broadcast
@@ -271,6 +280,156 @@ void product(Context& ctx, Rows<const float> x, const W& w, std::span<const floa
         for (Index o = n0; o < n0 + nb; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
   }, true);
 }
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+namespace detail {
+inline constexpr Index MRQ = 6;           // rows of the int8 register tile: 6 x 2 f32 + 6 x 2 i32 accumulators
+inline constexpr Index QB = Q8_0::block;  // 32 values per block: 8 steps of 4 bytes
+inline constexpr Index QSTEPS = QB / 4;
+inline constexpr Index KCQ = 16;  // blocks per packed weight chunk (512 values of k)
+inline constexpr Index QB_WORDS = QSTEPS * NR + 2 * NR;  // one packed weight block of a panel (see pack_b_block_q8)
+
+/// vpdpbusd multiplies unsigned by signed bytes, so activations are packed as q + 128 (in [1, 255]); the excess
+/// 128 * sum(w_q) of each block and column is subtracted by starting that block's i32 sums at its negative.
+/// A tile: [blocks][QSTEPS][MRQ] words of 4 bytes, then [blocks][MRQ] activation scales.
+inline void pack_a_tile_q8(Rows<const float> x, Index r0, Index stride, std::uint32_t* words, float* scales,
+                           std::int8_t* qrow, float* drow) {
+  const Index blocks = stride / QB;
+  for (Index m = 0; m < MRQ; ++m) {
+    const Index r = r0 + m;
+    if (r >= x.rows) {  // zero rows: q = 0 (byte 128) and scale 0
+      for (Index b = 0; b < blocks; ++b) {
+        scales[b * MRQ + m] = 0.f;
+        for (Index s = 0; s < QSTEPS; ++s) words[(b * QSTEPS + s) * MRQ + m] = 0x80808080u;
+      }
+      continue;
+    }
+    quantize_row_q8_0(x.row(r), x.cols, stride, qrow, drow);
+    for (Index b = 0; b < blocks; ++b) {
+      scales[b * MRQ + m] = drow[b];
+      for (Index s = 0; s < QSTEPS; ++s) {
+        std::uint32_t word;
+        std::memcpy(&word, qrow + b * QB + 4 * s, 4);
+        words[(b * QSTEPS + s) * MRQ + m] = word ^ 0x80808080u;  // + 128 in every byte
+      }
+    }
+  }
+}
+
+/// Packs columns [n0, n0 + nb) x blocks [b0, b0 + nblk) of W into panels of NR columns. Per panel and block
+/// (QB_WORDS words): [QSTEPS][NR] words (4 consecutive k of one column), NR weight scales, NR i32 -128 * sum(q).
+inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index nblk, std::uint32_t* dst) {
+  const Index panels = (nb + NR - 1) / NR;
+  for (Index p = 0; p < panels; ++p)
+    for (Index b = 0; b < nblk; ++b) {
+      std::uint32_t* blk = dst + (p * nblk + b) * QB_WORDS;
+      float* ds = reinterpret_cast<float*>(blk + QSTEPS * NR);
+      auto* corr = reinterpret_cast<std::int32_t*>(blk + QSTEPS * NR + NR);
+      for (Index j = 0; j < NR; ++j) {
+        const Index n = n0 + p * NR + j;
+        if (n >= n0 + nb) {
+          for (Index s = 0; s < QSTEPS; ++s) blk[s * NR + j] = 0;
+          ds[j] = 0.f, corr[j] = 0;
+          continue;
+        }
+        const std::int8_t* q = w.row(n) + (b0 + b) * QB;
+        std::int32_t sum = 0;
+        for (Index i = 0; i < QB; ++i) sum += q[i];
+        for (Index s = 0; s < QSTEPS; ++s) std::memcpy(blk + s * NR + j, q + 4 * s, 4);
+        ds[j] = w.scales(n)[b0 + b];
+        corr[j] = -128 * sum;
+      }
+    }
+}
+
+/// C[mv, nv] (+)= A-tile . B-panel over `nblk` blocks.
+[[gnu::noinline]] inline void micro_q8(Index nblk, const std::uint32_t* a, const float* da, const std::uint32_t* b,
+                                       float* c, Index ldc, Index mv, Index nv, bool accumulate) {
+  __m512 acc[MRQ][2];
+#pragma GCC unroll 6
+  for (Index m = 0; m < MRQ; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
+  for (Index blk = 0; blk < nblk; ++blk, a += QSTEPS * MRQ, da += MRQ, b += QB_WORDS) {
+    const __m512i c0 = _mm512_load_si512(b + QSTEPS * NR + NR), c1 = _mm512_load_si512(b + QSTEPS * NR + NR + 16);
+    __m512i isum[MRQ][2];
+#pragma GCC unroll 6
+    for (Index m = 0; m < MRQ; ++m) isum[m][0] = c0, isum[m][1] = c1;
+#pragma GCC unroll 8
+    for (Index s = 0; s < QSTEPS; ++s) {
+      const __m512i b0 = _mm512_load_si512(b + s * NR), b1 = _mm512_load_si512(b + s * NR + 16);
+#pragma GCC unroll 6
+      for (Index m = 0; m < MRQ; ++m) {
+        const __m512i av = _mm512_set1_epi32(static_cast<int>(a[s * MRQ + m]));
+        isum[m][0] = _mm512_dpbusd_epi32(isum[m][0], av, b0);
+        isum[m][1] = _mm512_dpbusd_epi32(isum[m][1], av, b1);
+      }
+    }
+    const float* ds = reinterpret_cast<const float*>(b + QSTEPS * NR);
+    const __m512 d0 = _mm512_load_ps(ds), d1 = _mm512_load_ps(ds + 16);
+#pragma GCC unroll 6
+    for (Index m = 0; m < MRQ; ++m) {
+      const __m512 dav = _mm512_set1_ps(da[m]);
+      acc[m][0] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[m][0]), d0), dav, acc[m][0]);
+      acc[m][1] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[m][1]), d1), dav, acc[m][1]);
+    }
+  }
+  const auto lanes = [](Index n) -> __mmask16 { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); };
+  const __mmask16 k0 = lanes(nv), k1 = lanes(nv - 16);
+  for (Index m = 0; m < mv; ++m) {
+    float* cr = c + m * ldc;
+    __m512 v0 = acc[m][0], v1 = acc[m][1];
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, k0, v0);
+    _mm512_mask_storeu_ps(cr + 16, k1, v1);
+  }
+}
+}  // namespace detail
+
+/// Y = X . W^T (+ b) for Q8_0 W with X quantized to Q8_0 blocks (the int8 kernel, Precision::fast). The blocking
+/// of product(): X packed once into tiles of MRQ rows; each thread packs NB columns x KCQ blocks of W at a time.
+inline void product_q8(Context& ctx, Rows<const float> x, const Q8_0& w, std::span<const float> bias, Rows<float> y) {
+  using namespace detail;
+  const Index M = x.rows, N = w.out, stride = w.row_stride, blocks = stride / QB;
+  const Index tiles = (M + MRQ - 1) / MRQ, col_blocks = (N + NB - 1) / NB;
+  const Index a_words = blocks * QSTEPS * MRQ, a_tile = a_words + blocks * MRQ;
+  const Index b_words = (NB / NR) * KCQ * QB_WORDS;
+  const int nt = vec::threads_for(ctx, col_blocks), nta = vec::threads_for(ctx, tiles);
+
+  ScratchScope scratch(ctx.scratch);
+  auto* a_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(tiles * a_tile)).data();
+  auto* qrows = scratch.take<std::int8_t>(static_cast<std::size_t>(nta * stride)).data();
+  float* drows = scratch.floats(static_cast<std::size_t>(nta * blocks)).data();
+  auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * b_words)).data();
+
+  vec::parallel_for(nta, tiles, [&](Index t) {
+    std::uint32_t* tile = a_pack + t * a_tile;
+    const int slot = omp_get_thread_num();
+    pack_a_tile_q8(x, t * MRQ, stride, tile, reinterpret_cast<float*>(tile + a_words), qrows + slot * stride,
+                   drows + slot * blocks);
+  });
+  vec::parallel_for(nt, col_blocks, [&](Index cb) {
+    const Index n0 = cb * NB, nb = std::min(NB, N - n0);
+    std::uint32_t* bp = b_pack + omp_get_thread_num() * b_words;
+    for (Index b0 = 0; b0 < blocks; b0 += KCQ) {
+      const Index nblk = std::min(KCQ, blocks - b0);
+      pack_b_block_q8(w, n0, nb, b0, nblk, bp);
+      for (Index t = 0; t < tiles; ++t) {
+        const std::uint32_t* tile = a_pack + t * a_tile;
+        const float* da = reinterpret_cast<const float*>(tile + a_words) + b0 * MRQ;
+        for (Index j = 0; j < nb; j += NR)
+          micro_q8(nblk, tile + b0 * QSTEPS * MRQ, da, bp + (j / NR) * nblk * QB_WORDS, &y(t * MRQ, n0 + j), y.ld,
+                   std::min(MRQ, M - t * MRQ), std::min(NR, nb - j), b0 > 0);
+      }
+    }
+    if (!bias.empty())
+      for (Index r = 0; r < M; ++r)
+        for (Index o = n0; o < n0 + nb; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
+  }, true);
+}
+#endif
+
 #endif  // __AVX512F__
 
 }  // namespace tfx::cpu::gemm

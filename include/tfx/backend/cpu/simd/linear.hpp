@@ -89,12 +89,18 @@ inline constexpr bool narrow_weights = std::is_same_v<W, Q8_0>;
 template <weight_layout L>
 inline constexpr bool narrow_weights<Dense<bf16, L>> = true;
 
-/// The packed GEMM for a product of more than four rows, when this build has it; false means "not handled". bf16
-/// dot products (Precision::fast) for bf16 and int8 weights, f32 otherwise.
+/// The packed GEMM for a product of more than four rows, when this build has it; false means "not handled". Under
+/// Precision::fast: int8 dot products for Q8_0 weights (AVX512-VNNI), bf16 dot products for bf16 weights (and for
+/// Q8_0 without VNNI); f32 otherwise.
 template <class W>
 bool packed_product(Context& ctx, Rows<const float> x, const W& w, std::span<const float> bias, Rows<float> y) {
 #if defined(__AVX512F__)
   if (x.rows > 4) {
+    if constexpr (std::is_same_v<W, Q8_0> && gemm::available_q8)
+      if (ctx.precision == Precision::fast) {
+        gemm::product_q8(ctx, x, w, bias, y);
+        return true;
+      }
     if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
         gemm::product<gemm::kind::bf16>(ctx, x, w, bias, y);
