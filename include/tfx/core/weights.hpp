@@ -84,7 +84,10 @@ inline float quantize_block_q8(const float* x, Index n, std::int8_t* q) {
   float amax = 0.f;
   for (Index i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
   const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
-  for (Index i = 0; i < n; ++i) q[i] = static_cast<std::int8_t>(std::lround(x[i] * id));
+  for (Index i = 0; i < n; ++i) {  // std::lround (half away from zero) in a form the compiler vectorises
+    const float v = x[i] * id, t = std::trunc(v);
+    q[i] = static_cast<std::int8_t>(t + (std::abs(v - t) >= 0.5f ? std::copysign(1.f, v) : 0.f));
+  }
   return d;
 }
 

@@ -50,6 +50,34 @@ inline constexpr Index NR = 32;  // columns of the register tile (two 16-lane ve
 inline constexpr Index NB = 256;  // output columns per thread block
 inline constexpr Index KC = 256;  // reduction steps per packed weight block (f32; bf16 packs 2 * KC)
 
+/// quantize_row_q8_0 (core/weights.hpp) for activations, with AVX-512 where the build has it, bit for bit: the block maximum is order-independent, and
+/// x * (1 / d) is rounded half away from zero as std::lround does (trunc, then one step away from zero where the
+/// dropped fraction is at least one half; the fraction v - trunc(v) is exact in f32).
+inline void quantize_activations_q8_0(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  const Index full = n / Q8_0::block * Q8_0::block;
+  const __m512 sign = _mm512_set1_ps(-0.f), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.f);
+  for (Index i0 = 0; i0 < full; i0 += Q8_0::block) {
+    const __m512 a = _mm512_loadu_ps(x + i0), b = _mm512_loadu_ps(x + i0 + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, a), _mm512_andnot_ps(sign, b)));
+    const float dq = amax / 127.f, id = dq != 0.f ? 1.f / dq : 0.f;
+    d[i0 / Q8_0::block] = dq;
+    const auto round = [&](__m512 v) {
+      v = _mm512_mul_ps(v, _mm512_set1_ps(id));
+      const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __mmask16 up = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_sub_ps(v, t)), half, _CMP_GE_OQ);
+      const __m512 step = _mm512_or_ps(one, _mm512_and_ps(sign, v));  // +-1 with v's sign
+      return _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, step)));
+    };
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i0), round(a));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i0 + 16), round(b));
+  }
+  if (full < stride) quantize_row_q8_0(x + full, n - full, stride - full, q + full, d + full / Q8_0::block);
+#else
+  quantize_row_q8_0(x, n, stride, q, d);
+#endif
+}
+
 /// Value type of the packed operands: f32, or a pair of bf16 in one 32-bit word (low half = even k).
 enum class kind { f32, bf16 };
 
@@ -304,7 +332,7 @@ inline void pack_a_tile_q8(Rows<const float> x, Index r0, Index stride, std::uin
       }
       continue;
     }
-    quantize_row_q8_0(x.row(r), x.cols, stride, qrow, drow);
+    quantize_activations_q8_0(x.row(r), x.cols, stride, qrow, drow);
     for (Index b = 0; b < blocks; ++b) {
       scales[b * MRQ + m] = drow[b];
       for (Index s = 0; s < QSTEPS; ++s) {
@@ -321,20 +349,28 @@ inline void pack_a_tile_q8(Rows<const float> x, Index r0, Index stride, std::uin
 inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index nblk, std::uint32_t* dst) {
   const Index panels = (nb + NR - 1) / NR;
   for (Index p = 0; p < panels; ++p)
-    for (Index b = 0; b < nblk; ++b) {
-      std::uint32_t* blk = dst + (p * nblk + b) * QB_WORDS;
-      float* ds = reinterpret_cast<float*>(blk + QSTEPS * NR);
-      auto* corr = reinterpret_cast<std::int32_t*>(blk + QSTEPS * NR + NR);
-      for (Index j = 0; j < NR; ++j) {
-        const Index n = n0 + p * NR + j;
+    for (Index j = 0; j < NR; ++j) {  // one column at a time: its nblk blocks are contiguous in the row
+      const Index n = n0 + p * NR + j;
+      for (Index b = 0; b < nblk; ++b) {
+        std::uint32_t* blk = dst + (p * nblk + b) * QB_WORDS;
+        float* ds = reinterpret_cast<float*>(blk + QSTEPS * NR);
+        auto* corr = reinterpret_cast<std::int32_t*>(blk + QSTEPS * NR + NR);
         if (n >= n0 + nb) {
           for (Index s = 0; s < QSTEPS; ++s) blk[s * NR + j] = 0;
           ds[j] = 0.f, corr[j] = 0;
           continue;
         }
         const std::int8_t* q = w.row(n) + (b0 + b) * QB;
-        std::int32_t sum = 0;
-        for (Index i = 0; i < QB; ++i) sum += q[i];
+        // The next columns' rows start in other pages, where the hardware prefetcher does not follow: ask ahead.
+        if (n + 4 < n0 + nb) {
+          _mm_prefetch(reinterpret_cast<const char*>(q + 4 * w.row_stride), _MM_HINT_T0);
+          if (b % 16 == 0) _mm_prefetch(reinterpret_cast<const char*>(w.scales(n + 4) + b0 + b), _MM_HINT_T0);
+        }
+        // sum(q) from the byte sums of q + 128 (vpsadbw against zero).
+        const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), _mm256_set1_epi8(-128));
+        const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
+        const auto sum = static_cast<std::int32_t>(_mm256_extract_epi64(sad, 0) + _mm256_extract_epi64(sad, 1) +
+                                                   _mm256_extract_epi64(sad, 2) + _mm256_extract_epi64(sad, 3)) - 128 * QB;
         for (Index s = 0; s < QSTEPS; ++s) std::memcpy(blk + s * NR + j, q + 4 * s, 4);
         ds[j] = w.scales(n)[b0 + b];
         corr[j] = -128 * sum;

@@ -165,7 +165,7 @@ struct RowDecoder<A, Q8_0> {
     if (integer) {
       qx = scratch.take<std::int8_t>(static_cast<std::size_t>(x.rows * stride)).data();
       dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
-      for (Index r = 0; r < x.rows; ++r) quantize_row_q8_0(x.row(r), x.cols, stride, qx + r * stride, dx + r * blocks);
+      for (Index r = 0; r < x.rows; ++r) gemm::quantize_activations_q8_0(x.row(r), x.cols, stride, qx + r * stride, dx + r * blocks);
     } else {
       rows = scratch.floats(static_cast<std::size_t>(slots * x.cols)).data();
     }
