@@ -42,7 +42,8 @@ commands:
               print the token ids as one comma-separated line
   detokenize  --tokens 1,2,3
               print the decoded text exactly
-  info        print architecture, shapes, parameter count and memory needed
+  info        [--kv-dtype f32|bf16|f16]
+              print architecture, shapes, parameter count and memory needed (the KV cache in that dtype)
   quantize    --out DIR [--quantize q8_0]
               write the model folder to DIR with its matrices stored in q8_0 (int8 NAME + f32 NAME_scale), so
               that loading maps them in place; the other commands load such a folder as q8_0 by themselves
@@ -320,7 +321,8 @@ int cmd_detokenize(const Options& o) {
 
 /// What `tfx info` prints. `weight_bytes` is absent for a folder that holds only config.json.
 void print_info(const fs::path& dir, const std::string& architecture, const tfx::ModelSpec& d,
-                const tfx::ModelInfo& info, const tfx::Counts& counts, std::optional<double> weight_bytes) {
+                const tfx::ModelInfo& info, const tfx::Counts& counts, std::optional<double> weight_bytes,
+                tfx::dtype kv_dtype) {
   const double gib = 1024.0 * 1024.0 * 1024.0;
   const auto ctx = info.max_position_embeddings;
   std::printf("model:        %s%s\n", dir.string().c_str(), weight_bytes ? "" : " (config.json only: no weights)");
@@ -346,11 +348,11 @@ void print_info(const fs::path& dir, const std::string& architecture, const tfx:
     std::printf(", %lld active per token (%.3f B)", (long long)counts.active, counts.active / 1e9);
   std::printf("\n");
   if (weight_bytes) std::printf("weights:      %.3f GiB\n", *weight_bytes / gib);
-  std::printf("kv cache:     %lld bytes per token, %.3f GiB at the full context of %lld\n", (long long)counts.kv_bytes,
-              counts.kv_bytes * double(ctx) / gib, (long long)ctx);
+  const std::int64_t kv = counts.kv_bytes(static_cast<std::int64_t>(tfx::dtype_size(kv_dtype)));
+  std::printf("kv cache:     %lld bytes per token (%s), %.3f GiB at the full context of %lld\n", (long long)kv,
+              std::string(tfx::dtype_name(kv_dtype)).c_str(), kv * double(ctx) / gib, (long long)ctx);
   if (weight_bytes)
-    std::printf("memory:       %.3f GiB for weights + full-context KV cache\n",
-                (*weight_bytes + counts.kv_bytes * double(ctx)) / gib);
+    std::printf("memory:       %.3f GiB for weights + full-context KV cache\n", (*weight_bytes + kv * double(ctx)) / gib);
   std::printf("flops/token:  %.3f GFLOP at context 0\n", counts.flops_per_token() / 1e9);
 }
 
@@ -366,7 +368,7 @@ int cmd_info(const Options& o) {
   if (!has_weights(dir)) {  // describe what config.json says, from the layers' accounting
     const auto config = tfx::io::HfConfig::from_file(dir);
     const auto [spec, counts] = tfx::io::describe(config);
-    print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt);
+    print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt, kv_dtype_option(o));
     return 0;
   }
   return with_model(o, dir,
@@ -376,7 +378,7 @@ int cmd_info(const Options& o) {
         const std::string_view scheme = M::weight_scheme::name;
         const std::string quant = scheme == "none" ? "" : ", matrices quantized to " + std::string(scheme);
         print_info(dir, model.info().model_type + " (" + dtype + " weights" + quant + ")", model.dims(), model.info(),
-                   model.counts(), static_cast<double>(model.weight_bytes()));
+                   model.counts(), static_cast<double>(model.weight_bytes()), kv_dtype_option(o));
         return 0;
       });
 }
@@ -517,7 +519,7 @@ int main(int argc, char** argv) {
         {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
-        {"info", {{"model", true}, {"quantize", true}}},
+        {"info", {{"model", true}, {"quantize", true}, {"kv-dtype", true}}},
         {"quantize", {{"model", true}, {"out", true}, {"quantize", true}}},
         {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
                    {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"json", false}}},

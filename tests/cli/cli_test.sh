@@ -302,7 +302,13 @@ scenario_kv_dtype() {
   expect_ok bench --model "$model" --prompt-tokens 8 --gen-tokens 4 --depth 16 --repetitions 1 --kv-dtype bf16 --json || return
   grep -q '"kv_dtype":"BF16"' "$work/stdout" || fail "bench --kv-dtype bf16: not in the JSON"
   expect_ok generate --model "$model" --prompt "A fortune:" --max-tokens 4 --temperature 0 --kv-dtype f16 || return
-  echo "    ok: bench, generate"
+  expect_ok info --model "$model" || return
+  local f32_bytes bf16_bytes
+  f32_bytes=$(sed -n 's/^kv cache: *\([0-9]*\) bytes per token (F32).*/\1/p' "$work/stdout")
+  expect_ok info --model "$model" --kv-dtype bf16 || return
+  bf16_bytes=$(sed -n 's/^kv cache: *\([0-9]*\) bytes per token (BF16).*/\1/p' "$work/stdout")
+  [ -n "$f32_bytes" ] && [ "$((bf16_bytes * 2))" = "$f32_bytes" ] || fail "info --kv-dtype bf16: KV bytes $bf16_bytes vs f32 $f32_bytes"
+  echo "    ok: bench, generate, info"
 }
 scenario_quantize_q8_0() {
   expect_error "option --quantize: 'q4' is not one of: none, q8_0" info --model "$model" --quantize q4

@@ -38,7 +38,8 @@ TEST_CASE("Published parameter counts from config.json alone", "[model][family][
     const Counts c = counts_of("gpt2.json");
     CHECK(c.parameters == 124'439'808);
     CHECK(c.active == c.parameters);
-    CHECK(c.kv_bytes == 2 * 12 * 768 * 4);
+    CHECK(c.kv_values == 2 * 12 * 768);
+    CHECK(c.kv_bytes(4) == 2 * 12 * 768 * 4);
   }
   SECTION("Qwen3-8B") {
     const Counts c = counts_of("qwen3_8b.json");

@@ -30,14 +30,16 @@ struct Counts {
   std::int64_t parameters = 0;  // every weight counted once (a tied head is the embedding)
   std::int64_t active = 0;      // parameters one token multiplies with or reads (MoE: only the selected experts)
   std::int64_t matmul = 0;      // active parameters that take part in matrix products (2 FLOPs each per token)
-  std::int64_t kv_bytes = 0;    // K and V bytes one position adds to the cache (f32)
+  std::int64_t kv_values = 0;   // K and V values one position adds to the cache (times the cache dtype's size: bytes)
   std::int64_t attention_width = 0;  // sum over layers of heads * head_dim (for the context-dependent FLOPs)
 
   constexpr Counts& operator+=(const Counts& o) {
-    parameters += o.parameters, active += o.active, matmul += o.matmul, kv_bytes += o.kv_bytes;
+    parameters += o.parameters, active += o.active, matmul += o.matmul, kv_values += o.kv_values;
     attention_width += o.attention_width;
     return *this;
   }
+  /// Bytes one position adds to a KV cache that stores `bytes_per_value` bytes a value (4 for f32, 2 for bf16/f16).
+  constexpr std::int64_t kv_bytes(std::int64_t bytes_per_value) const { return kv_values * bytes_per_value; }
   /// Forward FLOPs for one token attending `context` earlier positions: 2 per multiply-add.
   constexpr std::int64_t flops_per_token(std::int64_t context = 0) const {
     return 2 * matmul + 4 * attention_width * (context + 1);

@@ -70,14 +70,14 @@ class Attention {
               " differs from head_dim ", c.head_dim);
   }
   const AttentionConfig& config() const { return c_; }
-  /// q, k, v, o projections (+ biases, + q/k norm weights) and the f32 K/V one position adds to the cache.
+  /// q, k, v, o projections (+ biases, + q/k norm weights) and the K/V values one position adds to the cache.
   static constexpr Counts counts(const ModelSpec& s) {
     const std::int64_t q = s.heads * s.head_dim, kv = s.kv_heads * s.head_dim;
     Counts c = Counts::dense(2 * s.hidden * q + 2 * s.hidden * kv);
     if (s.qkv_bias) c += Counts::elementwise(q + 2 * kv);
     if (s.o_bias) c += Counts::elementwise(s.hidden);
     if (s.qk_norm) c += Counts::elementwise(2 * s.head_dim);
-    c.kv_bytes = 2 * kv * static_cast<std::int64_t>(sizeof(float));
+    c.kv_values = 2 * kv;
     c.attention_width = q;
     return c;
   }
