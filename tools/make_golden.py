@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT_DIR = os.path.join(ROOT, "tests", "golden")
+OUT_DIR = os.environ.get("TFX_GOLDEN_OUT", os.path.join(ROOT, "tests", "golden"))
 F64 = torch.float64
 F32 = torch.float32
 
@@ -424,6 +424,8 @@ def gen_linear():
         if bias:
             t["bias"] = T(b)
         t["y"] = T(y)
+        if dtype == "bf16":  # Precision::fast: x rounded to bf16 (decode with vdpbf16ps, like prefill)
+            t["y_bf16_activations"] = T(linear_ref(round_dtype(x, "bf16"), w, b))
         cases.append({"name": name, "params": {"in": fin, "out": fout, "bias": bias, "dtype": dtype,
                                                "rows": rows},
                       "tensors": t})
@@ -436,6 +438,9 @@ def gen_linear():
         ("packed_bf16_odd_k", 19, 1031, 290, True, "bf16", 12),
         ("packed_f16", 6, 70, 40, False, "f16", 13),
         ("packed_bf16_small", 5, 9, 3, False, "bf16", 14),
+        # decode (up to 4 rows) with bf16 weights: 16-pair vector steps, a masked tail and an odd last element
+        ("decode_bf16_odd_k", 3, 1031, 70, True, "bf16", 15),
+        ("decode_bf16_one_row", 1, 64, 33, False, "bf16", 16),
     ]
     for name, rows, fin, fout, bias, dtype, s0 in packed:
         x, xj = hashed_values(s0 * 10 + 1, (rows, fin), 2.0)

@@ -65,8 +65,8 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
             model.forward(s, tokens, prefill.view());
             require_logits(prefill, ref.at("logits_prefill"), 1e-4, name + " prefill");
 
-            // Precision::fast (the default) rounds the activations of bf16 prefill products to bf16, as PyTorch
-            // and llama.cpp do for bf16 models: bounded relative to the logits' scale.
+            // Precision::fast (the default) rounds the activations of bf16 products to bf16, as PyTorch and
+            // llama.cpp do for bf16 models: bounded relative to the logits' scale, prefill and decode.
             if constexpr (std::is_same_v<typename std::decay_t<decltype(model)>::storage_type, bf16>) {
               s.reset();
               s.ctx.precision = cpu::Precision::fast;
@@ -74,6 +74,12 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
               model.forward(s, tokens, fast.view());
               require_logits(fast, ref.at("logits_prefill"), 2e-2 * logit_scale(ref.at("logits_prefill")),
                              name + " prefill, Precision::fast");
+              s.reset();  // decode rounds them too (vdpbf16ps)
+              for (tfx::Index t = 0; t < n; ++t)
+                model.forward(s, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
+                              fast.view().slice_rows(t, 1));
+              require_logits(fast, ref.at("logits_decode"), 2e-2 * logit_scale(ref.at("logits_decode")),
+                             name + " decode, Precision::fast");
               s.ctx.precision = cpu::Precision::exact;
             }
 

@@ -91,11 +91,11 @@ class ScratchScope {
   Arena::Mark mark_;
 };
 
-/// How a matrix product of several rows (prefill) with bf16 weights treats its f32 activations.
-///   fast   rounds them to bf16 once per product and multiplies with bf16 dot products accumulated in f32, as
-///          PyTorch and llama.cpp do for bf16 models (on CPUs with AVX512-BF16; elsewhere the same as exact).
-///   exact  keeps them in f32 and widens the weights.
-/// Products of one to four rows (decode) are always exact: they are memory-bound either way.
+/// How a matrix product with bf16 or int8 weights treats its f32 activations.
+///   fast   rounds them to bf16 once per product and multiplies with bf16 dot products accumulated in f32 (bf16
+///          weights, on CPUs with AVX512-BF16), or quantizes them to int8 blocks and multiplies with integer dot
+///          products (Q8_0 weights, with AVX512-VNNI), as PyTorch and llama.cpp do; elsewhere the same as exact.
+///   exact  keeps them in f32 and widens (dequantizes) the weights.
 enum class Precision { fast, exact };
 
 struct Context {

@@ -11,8 +11,9 @@ TFX_VECTOR_CODE_BEGIN
 
 namespace tfx::cpu {
 
-/// y = x . W^T + b. Up to four rows (decode) use xsimd dot products, which stream W once. More rows (prefill) use
-/// the packed AVX-512 GEMM (gemm.hpp; bf16 dot products for bf16 weights under Precision::fast); without
+/// y = x . W^T + b. Up to four rows (decode) use dot products that stream W once (RowDecoder: f32 FMA; bf16 with
+/// vdpbf16ps under Precision::fast, else split into f32 pairs; Q8_0 with vpdpbusd under fast). More rows (prefill)
+/// use the packed AVX-512 GEMM (gemm.hpp: bf16 / int8 dot products under Precision::fast); without
 /// AVX-512, output columns are split into blocks over the threads and each block is one Eigen product (bf16/f16
 /// weights widened block by block into per-thread scratch, so the whole matrix is never copied).
 namespace vec {
@@ -37,6 +38,32 @@ inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, In
   for (; j < pairs; ++j) s += x_even[j] * to_float(w[2 * j]) + x_odd[j] * to_float(w[2 * j + 1]);
   if (n % 2) s += x_even[pairs] * to_float(w[n - 1]);
   return s;
+}
+
+/// sum_i x[i] * w[i] for x already rounded to bf16 (Precision::fast decode), with vdpbf16ps: 32 products per
+/// instruction, f32 accumulation. Pairs of (x, w) words; a partial last group of pairs is a masked load, an odd
+/// last element is added alone (w is never read past its n values).
+inline float dot_bf16_rounded(const std::uint16_t* x, const bf16* w, Index n) {
+#if defined(__AVX512F__) && defined(__AVX512BF16__)
+  const Index pairs = n / 2;
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  Index j = 0;
+  for (; j + 32 <= pairs; j += 32) {
+    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_loadu_si512(x + 2 * j), (__m512bh)_mm512_loadu_si512(w + 2 * j));
+    acc1 = _mm512_dpbf16_ps(acc1, (__m512bh)_mm512_loadu_si512(x + 2 * j + 32), (__m512bh)_mm512_loadu_si512(w + 2 * j + 32));
+  }
+  for (; j < pairs; j += 16) {
+    const __mmask16 m = pairs - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (pairs - j)) - 1);
+    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_maskz_loadu_epi32(m, x + 2 * j), (__m512bh)_mm512_maskz_loadu_epi32(m, w + 2 * j));
+  }
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  if (n % 2) s += to_float(bf16{x[n - 1]}) * to_float(w[n - 1]);
+  return s;
+#else
+  float s = 0.f;
+  for (Index i = 0; i < n; ++i) s += to_float(bf16{x[i]}) * to_float(w[i]);
+  return s;
+#endif
 }
 
 /// sum over blocks b of dx[b] * dw[b] * (qx_b . qw_b), for an even number of blocks of 32 int8 values. With
@@ -125,10 +152,17 @@ template <class A, class T>
 struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
   Rows<const float> x;
   Index k;
-  float* split = nullptr;  // bf16: [rows][2 * half], the even then the odd elements of each input row
-  float* rows = nullptr;   // f16: [slots][k] widened weight rows
-  RowDecoder(ScratchScope& scratch, const Context&, Rows<const float> in, int slots) : x(in), k(in.cols) {
+  float* split = nullptr;         // bf16, exact: [rows][2 * half], the even then the odd elements of each input row
+  std::uint16_t* rounded = nullptr;  // bf16, fast: [rows][k + 1] the input rounded to bf16 (vdpbf16ps)
+  float* rows = nullptr;          // f16: [slots][k] widened weight rows
+  RowDecoder(ScratchScope& scratch, const Context& ctx, Rows<const float> in, int slots) : x(in), k(in.cols) {
     if constexpr (std::is_same_v<T, bf16>) {
+      if (gemm::available_bf16 && ctx.precision == Precision::fast) {
+        rounded = scratch.take<std::uint16_t>(static_cast<std::size_t>(x.rows * (k + 1))).data();
+        for (Index r = 0; r < x.rows; ++r)
+          for (Index i = 0; i < k; ++i) rounded[r * (k + 1) + i] = to_bf16(x(r, i)).bits;
+        return;
+      }
       const Index half = (k + 1) / 2;
       split = scratch.floats(static_cast<std::size_t>(x.rows * 2 * half)).data();
       for (Index r = 0; r < x.rows; ++r)
@@ -139,6 +173,10 @@ struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
   }
   void row(const Dense<T, weight_layout::out_in>& w, Index o, float* out, int slot) const {
     if constexpr (std::is_same_v<T, bf16>) {
+      if (rounded) {
+        for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot_bf16_rounded(rounded + r * (k + 1), w.m.row(o), k);
+        return;
+      }
       const Index half = (k + 1) / 2;
       for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot_bf16<A>(split + r * 2 * half, split + r * 2 * half + half, w.m.row(o), k);
     } else {
