@@ -438,6 +438,9 @@ def gen_linear():
         ("packed_bf16_odd_k", 19, 1031, 290, True, "bf16", 12),
         ("packed_f16", 6, 70, 40, False, "f16", 13),
         ("packed_bf16_small", 5, 9, 3, False, "bf16", 14),
+        # bf16 [out, in] panels packed by 16 x 16 word transposes: even K with a 36-value last block (18 pairs:
+        # one transpose and a 2-pair tail), three whole panels and a partial one
+        ("packed_bf16_even_k", 17, 1060, 100, True, "bf16", 17),
         # decode (up to 4 rows) with bf16 weights: 16-pair vector steps, a masked tail and an odd last element
         ("decode_bf16_odd_k", 3, 1031, 70, True, "bf16", 15),
         ("decode_bf16_one_row", 1, 64, 33, False, "bf16", 16),

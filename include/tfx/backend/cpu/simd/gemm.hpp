@@ -199,6 +199,25 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
     const Index steps = (kc + 1) / 2, full = kc / 2;
     for (Index p = 0; p < panels; ++p) {
       std::uint32_t* panel = d + p * steps * NR;
+      if constexpr (std::is_same_v<W, Dense<bf16, weight_layout::out_in>>) {
+        // Whole panels (rows an even number of values apart): the k-pair words of 16 rows are a 16 x 16 matrix of
+        // 32-bit words, which transpose16 (on the same bits, viewed as floats) turns into 16 steps of the panel.
+        if (n0 + p * NR + NR <= n0 + nb && w.m.ld % 2 == 0) {
+          for (Index j0 = 0; j0 < NR; j0 += 16) {
+            const bf16* src = w.m.row(n0 + p * NR + j0) + k0;
+            Index st = 0;
+            for (; st + 16 <= full; st += 16)
+              transpose16(reinterpret_cast<const float*>(src + 2 * st), w.m.ld / 2,
+                          reinterpret_cast<float*>(panel + st * NR + j0), NR);
+            for (Index jj = 0; jj < 16; ++jj) {
+              const bf16* row = src + jj * w.m.ld;
+              for (Index t = st; t < full; ++t) std::memcpy(panel + t * NR + j0 + jj, row + 2 * t, sizeof(std::uint32_t));
+              if (kc % 2) panel[full * NR + j0 + jj] = pair_bits(row[kc - 1].bits, 0);
+            }
+          }
+          continue;
+        }
+      }
       for (Index j = 0; j < NR; ++j) {
         const Index n = n0 + p * NR + j;
         std::uint32_t* col = panel + j;
