@@ -237,6 +237,24 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
   }
 }
 
+/// Rows [0, mv) of a register tile (two 16-lane vectors a row) into C; columns >= nv are masked off; added to C's
+/// values when `accumulate` (every reduction block after the first).
+template <Index Rows_>
+inline void store_tile(const __m512 (&acc)[Rows_][2], float* c, Index ldc, Index mv, Index nv, bool accumulate) {
+  const auto lanes = [](Index n) -> __mmask16 { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); };
+  const __mmask16 k0 = lanes(nv), k1 = lanes(nv - 16);
+  for (Index m = 0; m < mv; ++m) {
+    float* cr = c + m * ldc;
+    __m512 v0 = acc[m][0], v1 = acc[m][1];
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, k0, v0);
+    _mm512_mask_storeu_ps(cr + 16, k1, v1);
+  }
+}
+
 /// C[mv, nv] (+)= A-tile . B-panel over `steps` steps; rows >= mv and columns >= nv of the tile are not stored.
 template <kind Kd>
 [[gnu::noinline]] inline void micro(Index steps, const void* a_, const void* b_, float* c, Index ldc, Index mv, Index nv, bool accumulate) {
@@ -270,18 +288,7 @@ template <kind Kd>
     }
 #endif
   }
-  const auto lanes = [](Index n) -> __mmask16 { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); };
-  const __mmask16 k0 = lanes(nv), k1 = lanes(nv - 16);
-  for (Index m = 0; m < mv; ++m) {
-    float* cr = c + m * ldc;
-    __m512 v0 = acc[m][0], v1 = acc[m][1];
-    if (accumulate) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cr));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cr + 16));
-    }
-    _mm512_mask_storeu_ps(cr, k0, v0);
-    _mm512_mask_storeu_ps(cr + 16, k1, v1);
-  }
+  store_tile(acc, c, ldc, mv, nv, accumulate);
 }
 
 }  // namespace detail
@@ -427,18 +434,7 @@ inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index n
       acc[m][1] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[m][1]), d1), dav, acc[m][1]);
     }
   }
-  const auto lanes = [](Index n) -> __mmask16 { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); };
-  const __mmask16 k0 = lanes(nv), k1 = lanes(nv - 16);
-  for (Index m = 0; m < mv; ++m) {
-    float* cr = c + m * ldc;
-    __m512 v0 = acc[m][0], v1 = acc[m][1];
-    if (accumulate) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cr));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cr + 16));
-    }
-    _mm512_mask_storeu_ps(cr, k0, v0);
-    _mm512_mask_storeu_ps(cr + 16, k1, v1);
-  }
+  store_tile(acc, c, ldc, mv, nv, accumulate);
 }
 }  // namespace detail
 
