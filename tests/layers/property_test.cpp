@@ -146,3 +146,56 @@ TEST_CASE("Which kernels are native to cpu::simd is visible at compile time", "[
   STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Q8_0>>>);
   STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Dense<bf16>>>>);
 }
+
+TEST_CASE("A product group gives each product's own result, bit for bit", "[coverage][linear]") {
+  // q/k/v and gate/up run as one group (decode: one loop over all output rows; prefill: x packed once, one loop
+  // over all column blocks); each part must equal the same product run alone. Parts of 70, 300 (two column
+  // blocks) and 5 rows; 3 rows (decode) and 19 (prefill); with and without bias.
+  const tfx::Index in = 200;
+  const std::vector<tfx::Index> outs = {70, 300, 5};
+  cpu::Context ctx(2);
+  const auto run = [&]<class T>(T) {
+    std::vector<Matrix<T>> ws;
+    std::vector<Matrix<float>> bs;
+    for (std::size_t p = 0; p < outs.size(); ++p) {
+      const Matrix<float> w = random_matrix(outs[p], in, 40 + static_cast<std::uint32_t>(p), 0.1f);
+      Matrix<T> wt(outs[p], in);
+      for (std::size_t i = 0; i < w.storage().size(); ++i) wt.storage()[i] = from_float<T>(w.storage()[i]);
+      ws.push_back(std::move(wt));
+      bs.push_back(random_matrix(1, outs[p], 50 + static_cast<std::uint32_t>(p)));
+    }
+    std::vector<std::int8_t> q[3];
+    std::vector<float> d[3];
+    std::vector<Q8_0> q8;
+    for (std::size_t p = 0; p < outs.size(); ++p) {
+      q[p].resize(static_cast<std::size_t>(outs[p] * Q8_0::padded(in)));
+      d[p].resize(q[p].size() / Q8_0::block);
+      q8.push_back(quantize_q8_0(Dense<T>(ws[p].cview()), q[p].data(), d[p].data()));
+    }
+    for (const tfx::Index rows : {tfx::Index{3}, tfx::Index{19}})
+      for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact})
+        for (const bool bias : {false, true}) {
+          ctx.precision = precision;
+          const Matrix<float> x = random_matrix(rows, in, 60);
+          const auto check = [&]<class L>(const std::array<L, 3>& lin) {
+            std::array<Matrix<float>, 3> alone, grouped;
+            for (std::size_t p = 0; p < 3; ++p) {
+              alone[p] = Matrix<float>(rows, outs[p]);
+              grouped[p] = Matrix<float>(rows, outs[p]);
+              lin[p].forward(ctx, x.view(), alone[p].view());
+            }
+            forward_group(ctx, x.view(), std::array{&lin[0], &lin[1], &lin[2]},
+                          std::array{grouped[0].view(), grouped[1].view(), grouped[2].view()});
+            for (std::size_t p = 0; p < 3; ++p) {
+              INFO("part " << p << ", " << rows << " rows, bias " << bias);
+              CHECK(grouped[p].storage() == alone[p].storage());
+            }
+          };
+          const auto b = [&](std::size_t p) { return bias ? std::span<const float>(bs[p].storage()) : std::span<const float>(); };
+          check(std::array{Linear<T, Simd>(ws[0].cview(), b(0)), Linear<T, Simd>(ws[1].cview(), b(1)), Linear<T, Simd>(ws[2].cview(), b(2))});
+          check(std::array{Linear<Q8_0, Simd>(q8[0], b(0)), Linear<Q8_0, Simd>(q8[1], b(1)), Linear<Q8_0, Simd>(q8[2], b(2))});
+        }
+  };
+  run(float{});
+  run(bf16{});
+}

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,6 +12,7 @@
 #include "tfx/backend/cpu/simd/diagnostics.hpp"
 #include "tfx/backend/cpu/simd/policy.hpp"
 #include "tfx/core/dtype.hpp"
+#include "tfx/core/error.hpp"
 #include "tfx/core/view.hpp"
 #include "tfx/kernels/types.hpp"
 
@@ -95,6 +97,26 @@ inline void parallel_for(int nt, Index n, F&& body, bool dynamic = false) {
     for (Index i = 0; i < n; ++i) body(i);
   }
 }
+
+/// One loop over the items of several parts (the output rows or column blocks of a group of products): part p
+/// owns items [first[p], first[p + 1]).
+struct PartRanges {
+  static constexpr std::size_t max_parts = 8;
+  std::array<Index, max_parts + 1> first{};
+  std::size_t parts = 0;
+  /// items(p): the item count of part p.
+  template <class Items>
+  PartRanges(std::size_t n, Items&& items) : parts(n) {
+    TFX_CHECK(n <= max_parts, "a group of ", n, " products; at most ", max_parts);
+    for (std::size_t p = 0; p < n; ++p) first[p + 1] = first[p] + items(p);
+  }
+  Index total() const { return first[parts]; }
+  std::size_t part_of(Index i) const {
+    std::size_t p = 0;
+    while (i >= first[p + 1]) ++p;
+    return p;
+  }
+};
 
 /// Threads for a loop over `rows` independent rows holding `elements` values in all: one per `grain` elements,
 /// never more than there are rows (a team larger than the loop would only wait).

@@ -237,6 +237,13 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
   }
 }
 
+/// y[:, n0 : n0 + nb] += bias[n0 : n0 + nb] (nothing for an empty bias).
+inline void add_bias(std::span<const float> bias, Rows<float> y, Index n0, Index nb) {
+  if (bias.empty()) return;
+  for (Index r = 0; r < y.rows; ++r)
+    for (Index o = n0; o < n0 + nb; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
+}
+
 /// Rows [0, mv) of a register tile (two 16-lane vectors a row) into C; columns >= nv are masked off; added to C's
 /// values when `accumulate` (every reduction block after the first).
 template <Index Rows_>
@@ -293,18 +300,19 @@ template <kind Kd>
 
 }  // namespace detail
 
-/// Y = X . W^T (+ b) with the packed kernels, W a Dense weight of either layout or Q8_0 (dequantized while packing):
-/// Kd = kind::bf16 needs available_bf16.
+/// y_p = X . W_p^T (+ b_p) for every part p of a group that reads X (one product is a group of one), W a Dense
+/// weight of either layout or Q8_0 (dequantized while packing): X is packed once, and the column blocks of all
+/// parts are one parallel loop. Kd = kind::bf16 needs available_bf16.
 template <kind Kd, class W>
-void product(Context& ctx, Rows<const float> x, const W& w, std::span<const float> bias, Rows<float> y) {
+void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
   static_assert(Kd == kind::f32 || available_bf16, "gemm::product<kind::bf16> needs AVX512-BF16");
-  const Index M = x.rows, N = w.out_features(), K = w.in_features();
+  const Index M = x.rows, K = x.cols;
   const Index per_step = Kd == kind::f32 ? 1 : 2;  // k values per packed step
   const Index kc_max = KC * per_step;
   const Index a_steps = (K + per_step - 1) / per_step;
   const Index tiles = (M + MR - 1) / MR;
-  const Index blocks = (N + NB - 1) / NB;
-  const int nt = vec::threads_for(ctx, blocks);
+  const vec::PartRanges blocks(parts.size(), [&](std::size_t p) { return (parts[p].w->out_features() + NB - 1) / NB; });
+  const int nt = vec::threads_for(ctx, blocks.total());
 
   ScratchScope scratch(ctx.scratch);
   // Both packed types are 4 bytes: f32 values, or bf16 pairs.
@@ -315,8 +323,11 @@ void product(Context& ctx, Rows<const float> x, const W& w, std::span<const floa
   vec::parallel_for(vec::threads_for(ctx, tiles), tiles, [&](Index t) {
     detail::pack_a_tile<Kd>(x, t * MR, a_steps, a_pack + t * a_steps * MR, row_buf + omp_get_thread_num() * (K + 2));
   });
-  vec::parallel_for(nt, blocks, [&](Index blk) {
-    const Index n0 = blk * NB, nb = std::min(NB, N - n0);
+  vec::parallel_for(nt, blocks.total(), [&](Index gb) {
+    const std::size_t p = blocks.part_of(gb);
+    const W& w = *parts[p].w;
+    const Rows<float> y = parts[p].y;
+    const Index N = w.out_features(), n0 = (gb - blocks.first[p]) * NB, nb = std::min(NB, N - n0);
     std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * KC;
     for (Index k0 = 0; k0 < K; k0 += kc_max) {
       const Index kc = std::min(kc_max, K - k0);
@@ -329,9 +340,7 @@ void product(Context& ctx, Rows<const float> x, const W& w, std::span<const floa
                             std::min(MR, M - t * MR), std::min(NR, nb - j), k0 > 0);
       }
     }
-    if (!bias.empty())
-      for (Index r = 0; r < M; ++r)
-        for (Index o = n0; o < n0 + nb; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
+    detail::add_bias(parts[p].bias, y, n0, nb);
   }, true);
 }
 
@@ -438,15 +447,17 @@ inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index n
 }
 }  // namespace detail
 
-/// Y = X . W^T (+ b) for Q8_0 W with X quantized to Q8_0 blocks (the int8 kernel, Precision::fast). The blocking
-/// of product(): X packed once into tiles of MRQ rows; each thread packs NB columns x KCQ blocks of W at a time.
-inline void product_q8(Context& ctx, Rows<const float> x, const Q8_0& w, std::span<const float> bias, Rows<float> y) {
+/// y_p = X . W_p^T (+ b_p) for Q8_0 weights W_p with X quantized to Q8_0 blocks (the int8 kernel,
+/// Precision::fast), for a group of products that read X. The blocking of product(): X packed once into tiles of
+/// MRQ rows; each thread packs NB columns x KCQ blocks of one part's W at a time.
+inline void product_q8(Context& ctx, Rows<const float> x, std::span<const LinearPart<Q8_0>> parts) {
   using namespace detail;
-  const Index M = x.rows, N = w.out, stride = w.row_stride, blocks = stride / QB;
-  const Index tiles = (M + MRQ - 1) / MRQ, col_blocks = (N + NB - 1) / NB;
+  const Index M = x.rows, stride = Q8_0::padded(x.cols), blocks = stride / QB;
+  const Index tiles = (M + MRQ - 1) / MRQ;
+  const vec::PartRanges col_blocks(parts.size(), [&](std::size_t p) { return (parts[p].w->out + NB - 1) / NB; });
   const Index a_words = blocks * QSTEPS * MRQ, a_tile = a_words + blocks * MRQ;
   const Index b_words = (NB / NR) * KCQ * QB_WORDS;
-  const int nt = vec::threads_for(ctx, col_blocks), nta = vec::threads_for(ctx, tiles);
+  const int nt = vec::threads_for(ctx, col_blocks.total()), nta = vec::threads_for(ctx, tiles);
 
   ScratchScope scratch(ctx.scratch);
   auto* a_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(tiles * a_tile)).data();
@@ -460,8 +471,11 @@ inline void product_q8(Context& ctx, Rows<const float> x, const Q8_0& w, std::sp
     pack_a_tile_q8(x, t * MRQ, stride, tile, reinterpret_cast<float*>(tile + a_words), qrows + slot * stride,
                    drows + slot * blocks);
   });
-  vec::parallel_for(nt, col_blocks, [&](Index cb) {
-    const Index n0 = cb * NB, nb = std::min(NB, N - n0);
+  vec::parallel_for(nt, col_blocks.total(), [&](Index cb) {
+    const std::size_t p = col_blocks.part_of(cb);
+    const Q8_0& w = *parts[p].w;
+    const Rows<float> y = parts[p].y;
+    const Index n0 = (cb - col_blocks.first[p]) * NB, nb = std::min(NB, w.out - n0);
     std::uint32_t* bp = b_pack + omp_get_thread_num() * b_words;
     for (Index b0 = 0; b0 < blocks; b0 += KCQ) {
       const Index nblk = std::min(KCQ, blocks - b0);
@@ -474,9 +488,7 @@ inline void product_q8(Context& ctx, Rows<const float> x, const Q8_0& w, std::sp
                    std::min(MRQ, M - t * MRQ), std::min(NR, nb - j), b0 > 0);
       }
     }
-    if (!bias.empty())
-      for (Index r = 0; r < M; ++r)
-        for (Index o = n0; o < n0 + nb; ++o) y(r, o) += bias[static_cast<std::size_t>(o)];
+    add_bias(parts[p].bias, y, n0, nb);
   }, true);
 }
 #endif

@@ -116,35 +116,37 @@ inline constexpr bool narrow_weights = std::is_same_v<W, Q8_0>;
 template <weight_layout L>
 inline constexpr bool narrow_weights<Dense<bf16, L>> = true;
 
-/// The packed GEMM for a product of more than four rows, when this build has it; false means "not handled". Under
-/// Precision::fast: int8 dot products for Q8_0 weights (AVX512-VNNI), bf16 dot products for bf16 weights (and for
-/// Q8_0 without VNNI); f32 otherwise.
+/// The packed GEMM for products of more than four rows that read the same input x (one or a group), when this
+/// build has it; false means "not handled". Under Precision::fast: int8 dot products for Q8_0 weights
+/// (AVX512-VNNI), bf16 dot products for bf16 weights (and for Q8_0 without VNNI); f32 otherwise. A group packs x
+/// once and runs the column blocks of all its products in one parallel loop.
 template <class W>
-bool packed_product(Context& ctx, Rows<const float> x, const W& w, std::span<const float> bias, Rows<float> y) {
+bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
 #if defined(__AVX512F__)
   if (x.rows > 4) {
     if constexpr (std::is_same_v<W, Q8_0> && gemm::available_q8)
       if (ctx.precision == Precision::fast) {
-        gemm::product_q8(ctx, x, w, bias, y);
+        gemm::product_q8(ctx, x, parts);
         return true;
       }
     if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
-        gemm::product<gemm::kind::bf16>(ctx, x, w, bias, y);
+        gemm::product<gemm::kind::bf16>(ctx, x, parts);
         return true;
       }
-    gemm::product<gemm::kind::f32>(ctx, x, w, bias, y);
+    gemm::product<gemm::kind::f32>(ctx, x, parts);
     return true;
   }
 #endif
-  (void)ctx, (void)x, (void)w, (void)bias, (void)y;
+  (void)ctx, (void)x, (void)parts;
   return false;
 }
+template <class W>
+bool packed_product(Context& ctx, Rows<const float> x, const W& w, std::span<const float> bias, Rows<float> y) {
+  const LinearPart<W> part{&w, bias, y};
+  return packed_product(ctx, x, std::span<const LinearPart<W>>(&part, 1));
+}
 
-/// Decode (one to four input rows) of [out, in] weights, one output row at a time: row(w, o, out, slot) writes
-/// out[r] = x_r . W[o] for every input row r, streaming W[o] once. The input is prepared once per call (split into
-/// even / odd elements for bf16, quantized to int8 blocks for Q8_0 under Precision::fast) and shared by every
-/// matrix of a group; `slot` (the worker's index) selects a per-thread row buffer where W[o] must be widened.
 template <class A, class W>
 struct RowDecoder;
 
@@ -225,19 +227,14 @@ inline constexpr Index max_decode_rows = 4;
 /// OpenMP region instead of one per matrix; q/k/v and gate/up are such groups), the input prepared once.
 template <class A, class W>
 void decode_rows(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
-  constexpr std::size_t max_parts = 8;
-  TFX_CHECK(parts.size() <= max_parts, "linear_group: ", parts.size(), " products, at most ", max_parts);
-  std::array<Index, max_parts + 1> first{};
-  for (std::size_t p = 0; p < parts.size(); ++p) first[p + 1] = first[p] + parts[p].w->out_features();
-  const Index total = first[parts.size()];
-  const int nt = vec::threads_for(ctx, total / 64);
+  const vec::PartRanges ranges(parts.size(), [&](std::size_t p) { return parts[p].w->out_features(); });
+  const int nt = vec::threads_for(ctx, ranges.total() / 64);
   ScratchScope scratch(ctx.scratch);
   const RowDecoder<A, W> d(scratch, ctx, x, nt);
-  vec::parallel_for(nt, total, [&](Index i) {
-    std::size_t p = 0;
-    while (i >= first[p + 1]) ++p;
+  vec::parallel_for(nt, ranges.total(), [&](Index i) {
+    const std::size_t p = ranges.part_of(i);
     const LinearPart<W>& part = parts[p];
-    const Index o = i - first[p];
+    const Index o = i - ranges.first[p];
     float out[max_decode_rows];
     d.row(*part.w, o, out, omp_get_thread_num());
     const float b = part.bias.empty() ? 0.f : part.bias[static_cast<std::size_t>(o)];
@@ -248,11 +245,13 @@ void decode_rows(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
 template <class A, class W>
 concept row_decodable = requires { sizeof(RowDecoder<A, W>); };
 
-/// Products that read the same input: decode runs them as one loop (decode_rows), prefill one after the other.
+/// Products that read the same input: decode runs them as one loop (decode_rows), prefill as one packed GEMM
+/// (x packed once, one parallel loop over all column blocks); otherwise one after the other.
 template <class A, class W>
 void linear_group_impl(simd<A> p, Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
   if constexpr (row_decodable<A, W>)
     if (x.rows <= max_decode_rows) return decode_rows<A, W>(ctx, x, parts);
+  if (packed_product(ctx, x, parts)) return;
   for (const LinearPart<W>& part : parts) linear_impl(p, ctx, x, *part.w, part.bias, part.y);
 }
 
