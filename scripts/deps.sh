@@ -14,3 +14,12 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# With the CUDA toolkit (nvcc) present, the CUDA backend is built too; its cuBLAS comes from PyPI (nvidia-cublas:
+# headers and libraries), installed for the python3 first on PATH when missing.
+if command -v nvcc >/dev/null 2>&1 && [ -z "${TFX_NO_CUDA:-}" ]; then
+  if ! python3 -c 'import nvidia.cu13, os, sys; sys.exit(not os.path.exists(os.path.join(nvidia.cu13.__path__[0], "include/cublas_v2.h")))' 2>/dev/null; then
+    echo "== installing nvidia-cublas (pip) for the CUDA backend"
+    python3 -m pip install -q 'nvidia-cublas==13.*' >/dev/null
+  fi
+fi

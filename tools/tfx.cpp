@@ -20,6 +20,9 @@
 #include "tfx/generate/generate.hpp"
 #include "tfx/io/npy.hpp"
 #include "tfx/io/load_model.hpp"
+#ifdef TFX_HAS_CUDA
+#include "tfx/backend/cuda.hpp"
+#endif
 #include "tfx/io/save_quantized.hpp"
 #include "tfx/text/tokenizer.hpp"
 
@@ -62,6 +65,8 @@ options of generate, logits and bench:
                            memory and the bandwidth decode spends reading it
   --quantize none|q8_0     q8_0: quantize the matrices of the blocks and the head to int8 blocks of 32 with an
                            f32 scale at load (the embedding table, norms and biases stay as stored); also for info
+  --device cpu|cuda        where the model runs (default cpu); cuda needs a build with -DTFX_CUDA=ON and a GPU:
+                           the weights are copied to the GPU once, the KV cache lives there
 )";
 
 /// --key value options (flags have no value), each validated when read.
@@ -166,9 +171,40 @@ bool quantize_option(const Options& o, const fs::path& dir) {
   fail("option --quantize: '", v, "' is not one of: none, q8_0");
 }
 
+/// --device cpu|cuda (default cpu).
+bool cuda_option(const Options& o) {
+  if (!o.has("device")) return false;
+  const std::string v = o.str("device");
+  if (v == "cpu") return false;
+  if (v == "cuda") return true;
+  fail("option --device: '", v, "' is not one of: cpu, cuda");
+}
+
+/// The session's precision option where its context has one (CPU); a GPU context rounds bf16 / f16 products' inputs
+/// to the weights' type, as Precision::fast does, and has no exact mode.
+template <class S>
+void set_precision(S& session, tfx::cpu::Precision p) {
+  if constexpr (requires { session.ctx.precision; }) session.ctx.precision = p;
+  else if (p == tfx::cpu::Precision::exact) fail("option --precision exact: not available with --device cuda");
+}
+
 /// Loads the model folder (with q8_0 matrices if quantize_option says so) and calls f(model).
 template <class F>
 int with_model(const Options& o, const fs::path& dir, F&& f) {
+  if (cuda_option(o)) {
+#ifdef TFX_HAS_CUDA
+    if (quantize_option(o, dir)) fail("option --quantize q8_0: not available with --device cuda");
+    if (!tfx::cuda::available()) fail("option --device cuda: no CUDA device is available");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "tfx: loading %s onto %s...\n", dir.string().c_str(), tfx::cuda::raw::device_description(0).c_str());
+    auto any = tfx::load_model<tfx::cuda::device<>>(dir);
+    std::fprintf(stderr, "tfx: loaded in %.1f s\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return std::visit(f, any);
+#else
+    fail("option --device cuda: this tfx was built without CUDA (configure with -DTFX_CUDA=ON)");
+#endif
+  }
   if (quantize_option(o, dir)) {
     const auto t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "tfx: loading %s with q8_0 matrices...\n", dir.string().c_str());
@@ -235,7 +271,7 @@ int cmd_generate(const Options& o) {
                        static_cast<long long>(n_new), static_cast<long long>(context));
         }
         auto session = model.new_session(static_cast<tfx::Index>(prompt.size()) + n_new, threads, kv_dtype);
-        session.ctx.precision = precision;
+        set_precision(session, precision);
         tfx::Sampler sampler(so);
         tfx::TextStream stream(tok);
         std::fputs(prompt_text.c_str(), stdout);
@@ -272,14 +308,14 @@ int cmd_logits(const Options& o) {
         if (n > model.info().max_position_embeddings)
           fail("--tokens: ", n, " tokens exceed the model's context of ", model.info().max_position_embeddings);
         auto session = model.new_session(n, threads, kv_dtype);
-        session.ctx.precision = precision;
+        set_precision(session, precision);
         tfx::Matrix<float> logits(n, vocab);
         if (decode) {
           for (tfx::Index t = 0; t < n; ++t)
-            model.forward(session, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
+            model.forward_to_host(session, std::span<const std::int32_t>(&tokens[static_cast<std::size_t>(t)], 1),
                           logits.view().slice_rows(t, 1));
         } else {
-          model.forward(session, tokens, logits.view());
+          model.forward_to_host(session, tokens, logits.view());
         }
         tfx::io::write_npy(out, logits.view());
         std::fprintf(stderr, "wrote %s: float32 [%lld, %lld] (%s)\n", out.string().c_str(), static_cast<long long>(n),
@@ -406,8 +442,12 @@ std::vector<std::int64_t> count_list(const Options& o, const std::string& k, std
   return out;
 }
 
-/// The instruction set the kernels were compiled for, with the extensions they use.
+/// The instruction set the kernels were compiled for, with the extensions they use; the GPU for a CUDA model.
+template <class M>
 std::string isa_name() {
+#ifdef TFX_HAS_CUDA
+  if constexpr (std::is_same_v<tfx::space_t<typename M::policy>, tfx::device_space>) return tfx::cuda::raw::device_description(0);
+#endif
   std::string s = tfx::cpu::simd<>::arch::name();
 #if defined(__AVX512BF16__)
   s += "+bf16";
@@ -457,17 +497,17 @@ int cmd_bench(const Options& o) {
     std::vector<float> logits(static_cast<std::size_t>(vocab));
     const tfx::Rows<float> row(logits.data(), 1, vocab);
     auto session = model.new_session(longest, threads, kv_dtype);
-    session.ctx.precision = precision;
+    set_precision(session, precision);
     const auto span_of = [&](std::int64_t first, std::int64_t n) {
       return std::span<const std::int32_t>(tokens.data() + first, static_cast<std::size_t>(n));
     };
     // One timed run: prefill n_prompt tokens, or decode n_gen tokens one at a time after `depth` cached ones.
     const auto run = [&](const Test& t) {
       session.reset();
-      if (t.depth > 0) model.forward(session, span_of(0, t.depth), row);
+      if (t.depth > 0) model.forward_to_host(session, span_of(0, t.depth), row);
       const auto t0 = clock::now();
-      if (t.n_prompt > 0) model.forward(session, span_of(t.depth, t.n_prompt), row);
-      for (std::int64_t i = 0; i < t.n_gen; ++i) model.forward(session, span_of(t.depth + i, 1), row);
+      if (t.n_prompt > 0) model.forward_to_host(session, span_of(t.depth, t.n_prompt), row);
+      for (std::int64_t i = 0; i < t.n_gen; ++i) model.forward_to_host(session, span_of(t.depth + i, 1), row);
       return static_cast<double>(t.n_prompt + t.n_gen) / std::chrono::duration<double>(clock::now() - t0).count();
     };
     const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
@@ -475,7 +515,7 @@ int cmd_bench(const Options& o) {
     if (json) std::printf("[\n");
     else std::printf("model %s | %s weights, quantize %s, precision %s, kv cache %s | threads %d | %s\n",
                      dir.filename().string().c_str(), dtype.c_str(), quant.c_str(), prec,
-                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name().c_str());
+                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name<M>().c_str());
     for (std::size_t i = 0; i < tests.size(); ++i) {
       const Test& t = tests[i];
       run(t.n_prompt > 0 ? Test{t.n_prompt, 0, t.depth} : Test{0, 1, t.depth});  // warm-up (scratch, caches)
@@ -490,7 +530,7 @@ int cmd_bench(const Options& o) {
       if (json) {
         const nlohmann::ordered_json j = {
             {"model", dir.filename().string()}, {"model_type", model.info().model_type}, {"dtype", dtype},
-            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name()},
+            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name<M>()},
             {"n_prompt", t.n_prompt}, {"n_gen", t.n_gen}, {"n_depth", t.depth}, {"avg_ts", mean}, {"stddev_ts", sd},
             {"samples_ts", samples}};
         std::printf("  %s%s\n", j.dump().c_str(), i + 1 < tests.size() ? "," : "");
@@ -515,14 +555,14 @@ int main(int argc, char** argv) {
   try {
     const std::map<std::string, std::map<std::string, bool>> known = {
         {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
-                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}}},
-        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}}},
+                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
         {"info", {{"model", true}, {"quantize", true}, {"kv-dtype", true}}},
         {"quantize", {{"model", true}, {"out", true}, {"quantize", true}}},
         {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
-                   {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"json", false}}},
+                   {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"json", false}, {"device", true}}},
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");

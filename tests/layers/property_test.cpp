@@ -136,7 +136,7 @@ TEST_CASE("simd RoPE, embedding and SDPA equal scalar on awkward sizes", "[prope
 TEST_CASE("Which kernels are native to cpu::simd is visible at compile time", "[coverage]") {
   using R = Rows<float>;
   using CR = Rows<const float>;
-  STATIC_REQUIRE(kernels::has_native_rms_norm<Simd, cpu::Context&, CR, std::span<const float>, float, float, R>);
+  STATIC_REQUIRE(kernels::has_native_rms_norm<Simd, cpu::Context&, CR, Vector<const float>, float, float, R>);
   STATIC_REQUIRE(kernels::has_native_linear<Simd, cpu::Context&, CR, const Dense<bf16>&, std::span<const float>, R>);
   STATIC_REQUIRE(kernels::has_native_linear<Simd, cpu::Context&, CR, const Dense<bf16, weight_layout::in_out>&,
                                             std::span<const float>, R>);

@@ -3,47 +3,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/e2e.hpp"
 #include "support/golden.hpp"
 #include "tfx/io/load_model.hpp"
 
 using namespace tfx;
+using tfx::test::e2e_dir, tfx::test::read_json, tfx::test::require_logits, tfx::test::logit_scale;
 namespace fs = std::filesystem;
 
-namespace {
-const fs::path e2e_dir = fs::path(TFX_SOURCE_DIR) / "tests/data/e2e";
-
-nlohmann::json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
-/// Max |a - b| relative to the logits' scale, and the position of the worst element.
-void require_logits(const Matrix<float>& got, const nlohmann::json& want, double atol, const std::string& what) {
-  REQUIRE(static_cast<tfx::Index>(want.size()) == got.rows());
-  double worst = 0;
-  tfx::Index wr = 0, wc = 0;
-  for (tfx::Index r = 0; r < got.rows(); ++r) {
-    const auto& row = want[static_cast<std::size_t>(r)];
-    REQUIRE(static_cast<tfx::Index>(row.size()) == got.cols());
-    for (tfx::Index c = 0; c < got.cols(); ++c) {
-      const double d = std::abs(got(r, c) - row[static_cast<std::size_t>(c)].get<double>());
-      if (!std::isfinite(d)) FAIL(what << ": non-finite logit " << got(r, c) << " at position " << r << ", token " << c);
-      if (d > worst) worst = d, wr = r, wc = c;
-    }
-  }
-  INFO(what << ": worst |difference| " << worst << " at position " << wr << ", token " << wc);
-  if (std::getenv("TFX_E2E_REPORT")) std::printf("%s: worst |difference| %.3g (bound %.3g)\n", what.c_str(), worst, atol);
-  CHECK(worst <= atol);
-}
-/// max |logit| of a reference [T, vocab]: the scale the looser (fast, narrow-cache) bounds are relative to.
-double logit_scale(const nlohmann::json& logits) {
-  double scale = 0;
-  for (const auto& row : logits)
-    for (const auto& v : row) scale = std::max(scale, std::abs(v.get<double>()));
-  return scale;
-}
-}  // namespace
 
 TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and decode", "[model][e2e]") {
   const auto index = read_json(e2e_dir / "index.json");

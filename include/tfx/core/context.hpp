@@ -1,4 +1,5 @@
 // Runtime state for CPU kernels: thread count and a scratch arena. Policies are types; this is a value.
+// The arena and its scope are generic over a memory space: the CUDA context has the same arena over device memory.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -7,13 +8,18 @@
 #include <type_traits>
 #include <vector>
 
-namespace tfx::cpu {
+#include "tfx/core/memory.hpp"
+#include "tfx/core/view.hpp"
 
-/// A bump allocator over a list of blocks. `mark()`/`release()` bracket a layer's temporaries. A span stays
+namespace tfx {
+
+/// A bump allocator over a list of blocks of memory<Space>. `mark()`/`release()` bracket a layer's temporaries. A span stays
 /// valid until released (a full block gets a new one beside it, nothing moves); when everything is released the
 /// blocks merge into one, so a decode step that fits in what prefill needed allocates nothing.
-class Arena {
+template <class Space>
+class BasicArena {
  public:
+  using space = Space;
   static constexpr std::size_t alignment = 64;
   struct Mark {
     std::size_t block = 0, offset = 0;
@@ -37,7 +43,7 @@ class Arena {
       }
       used_ = 0;
     }
-    U* p = reinterpret_cast<U*>(blocks_[current_].ptr.get() + used_);
+    U* p = reinterpret_cast<U*>(blocks_[current_].buf.data() + used_);
     used_ += bytes;
     return {p, n};
   }
@@ -48,7 +54,7 @@ class Arena {
     if (current_ == 0 && used_ == 0 && blocks_.size() > 1) {  // merge into one block sized for the peak
       std::size_t total = 0;
       for (auto& b : blocks_) total += b.size;
-      blocks_.clear();
+      blocks_.clear();  // (a device space's free waits for the kernels that use the memory)
       blocks_.push_back(Block{total});
     }
   }
@@ -59,13 +65,9 @@ class Arena {
   }
 
  private:
-  struct Free {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{alignment}); }
-  };
   struct Block {
-    explicit Block(std::size_t n)
-        : ptr(static_cast<std::byte*>(::operator new[](n, std::align_val_t{alignment}))), size(n) {}
-    std::unique_ptr<std::byte[], Free> ptr;
+    explicit Block(std::size_t n) : buf(memory<Space>::allocate(n)), size(n) {}
+    Buffer buf;
     std::size_t size;
   };
   std::vector<Block> blocks_;
@@ -74,22 +76,32 @@ class Arena {
 };
 
 /// RAII scope over an arena: everything taken inside is given back at the end.
+template <class Space>
 class ScratchScope {
  public:
-  explicit ScratchScope(Arena& a) : arena_(a), mark_(a.mark()) {}
+  explicit ScratchScope(BasicArena<Space>& a) : arena_(a), mark_(a.mark()) {}
   ~ScratchScope() { arena_.release(mark_); }
   ScratchScope(const ScratchScope&) = delete;
   ScratchScope& operator=(const ScratchScope&) = delete;
   std::span<float> floats(std::size_t n) { return arena_.floats(n); }
   template <class U>
   std::span<U> take(std::size_t n) {
-    return arena_.take<U>(n);
+    return arena_.template take<U>(n);
+  }
+  /// A [rows, cols] matrix of U in the arena's memory space.
+  template <class U = float>
+  Rows<U, Space> rows(Index rows, Index cols) {
+    return {arena_.template take<U>(static_cast<std::size_t>(rows * cols)).data(), rows, cols};
   }
 
  private:
-  Arena& arena_;
-  Arena::Mark mark_;
+  BasicArena<Space>& arena_;
+  typename BasicArena<Space>::Mark mark_;
 };
+
+namespace cpu {
+using Arena = BasicArena<host_space>;
+using ScratchScope = tfx::ScratchScope<host_space>;
 
 /// How a matrix product with bf16 or int8 weights treats its f32 activations.
 ///   fast   rounds them to bf16 once per product and multiplies with bf16 dot products accumulated in f32 (bf16
@@ -99,12 +111,16 @@ class ScratchScope {
 enum class Precision { fast, exact };
 
 struct Context {
+  using memory_space = host_space;
   int threads = 1;
   Precision precision = Precision::fast;
   Arena scratch{};
 
   Context() = default;
   explicit Context(int n_threads) : threads(n_threads < 1 ? 1 : n_threads) {}
+  /// Long-lived memory (KV caches): uninitialised, 64-byte aligned.
+  Buffer allocate(std::size_t bytes) { return memory<host_space>::allocate(bytes); }
 };
 
-}  // namespace tfx::cpu
+}  // namespace cpu
+}  // namespace tfx

@@ -4,13 +4,12 @@
 #include <concepts>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "tfx/core/context.hpp"
+#include "tfx/core/memory.hpp"
 
 namespace tfx {
-
-struct host_space {};
-struct device_space {};
 
 namespace cpu {
 /// Reference kernels: plain loops, double accumulation. The yardstick every fast kernel is checked against.
@@ -30,6 +29,20 @@ concept ExecutionPolicy = std::is_empty_v<P> && std::is_trivially_copyable_v<P> 
 
 template <class>
 inline constexpr bool dependent_false = false;
+
+/// The runtime state a policy's kernels take (threads and scratch on a CPU; a stream, a cuBLAS handle and device
+/// scratch on a GPU), and the memory space its views live in.
+template <ExecutionPolicy P>
+using context_t = typename P::context_type;
+template <ExecutionPolicy P>
+using space_t = typename P::memory_space;
+
+/// A context for `threads` CPU threads where the context takes a thread count, else a default one.
+template <class Ctx>
+Ctx make_context(int threads) {
+  if constexpr (std::is_constructible_v<Ctx, int>) return Ctx(threads);
+  else return Ctx{};
+}
 
 }  // namespace tfx
 

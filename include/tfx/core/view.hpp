@@ -8,14 +8,17 @@
 #include <vector>
 
 #include "tfx/core/error.hpp"
+#include "tfx/core/memory.hpp"
 
 namespace tfx {
 
 using Index = std::int64_t;
 
-/// A row-major matrix view [rows, cols] with a row stride `ld` (>= cols). Non-owning.
-template <class T>
+/// A row-major matrix view [rows, cols] with a row stride `ld` (>= cols), in memory space Space. Non-owning.
+/// Element access (operator(), row_span) exists for host views only; row() and the slices are address arithmetic.
+template <class T, class Space = host_space>
 struct Rows {
+  using space = Space;
   T* data = nullptr;
   Index rows = 0;
   Index cols = 0;
@@ -27,14 +30,22 @@ struct Rows {
   /// A view of T is a view of const T.
   template <class U>
     requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  constexpr Rows(Rows<U> o) : data(o.data), rows(o.rows), cols(o.cols), ld(o.ld) {}
+  constexpr Rows(Rows<U, Space> o) : data(o.data), rows(o.rows), cols(o.cols), ld(o.ld) {}
 
   T* row(Index i) const {
     assert(i >= 0 && i < rows);
     return data + i * ld;
   }
-  T& operator()(Index i, Index j) const { return data[i * ld + j]; }
-  std::span<T> row_span(Index i) const { return {row(i), static_cast<std::size_t>(cols)}; }
+  T& operator()(Index i, Index j) const
+    requires std::is_same_v<Space, host_space>
+  {
+    return data[i * ld + j];
+  }
+  std::span<T> row_span(Index i) const
+    requires std::is_same_v<Space, host_space>
+  {
+    return {row(i), static_cast<std::size_t>(cols)};
+  }
   /// Rows [first, first + count).
   Rows slice_rows(Index first, Index count) const { return {data + first * ld, count, cols, ld}; }
   /// Columns [first, first + count) of every row.
@@ -43,8 +54,8 @@ struct Rows {
   Index size() const { return rows * cols; }
 };
 
-template <class T>
-using ConstRows = Rows<const T>;
+template <class T, class Space = host_space>
+using ConstRows = Rows<const T, Space>;
 
 /// An owning row-major matrix, for tests, examples and model buffers.
 template <class T>

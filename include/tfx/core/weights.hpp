@@ -26,17 +26,18 @@ enum class weight_layout {
   in_out,  // [in_features, out_features], GPT-2 Conv1D
 };
 
-template <StorageType T, weight_layout L = weight_layout::out_in>
+template <StorageType T, weight_layout L = weight_layout::out_in, class Space = host_space>
 struct Dense {
   using element_type = T;
+  using space = Space;
   static constexpr weight_layout layout = L;
 
-  Rows<const T> m{};  // the matrix as stored, in `layout`
+  Rows<const T, Space> m{};  // the matrix as stored, in `layout`
 
   constexpr Dense() = default;
-  /// A view of the stored matrix (Rows<T> or Rows<const T>) converts implicitly.
+  /// A view of the stored matrix (Rows<T> or Rows<const T>, in Space) converts implicitly.
   template <class V>
-    requires std::convertible_to<V, Rows<const T>>
+    requires std::convertible_to<V, Rows<const T, Space>>
   constexpr Dense(V stored) : m(stored) {}  // NOLINT(google-explicit-constructor)
   constexpr Index out_features() const { return L == weight_layout::out_in ? m.rows : m.cols; }
   constexpr Index in_features() const { return L == weight_layout::out_in ? m.cols : m.rows; }
@@ -48,6 +49,7 @@ struct Dense {
 /// an even number of blocks (q = 0, d = 0), so a kernel may read blocks in pairs. A view: the quantized arrays are
 /// owned elsewhere (quantize_q8_0 writes them into caller-provided memory).
 struct Q8_0 {
+  using space = host_space;
   static constexpr Index block = 32;
   const std::int8_t* q = nullptr;  // [out][row_stride]
   const float* d = nullptr;        // [out][row_stride / 32]
@@ -104,7 +106,7 @@ inline void quantize_row_q8_0(const float* x, Index n, Index stride, std::int8_t
 /// Quantizes a Dense weight (either layout) to Q8_0 into `q` (out * padded(in) bytes) and `d` (out * padded(in) / 32
 /// floats); returns the view. Any `in` works: the last block of a row is zero-padded.
 template <StorageType T, weight_layout L>
-Q8_0 quantize_q8_0(const Dense<T, L>& w, std::int8_t* q, float* d) {
+Q8_0 quantize_q8_0(const Dense<T, L, host_space>& w, std::int8_t* q, float* d) {
   Q8_0 r;
   r.q = q, r.d = d, r.out = w.out_features(), r.in = w.in_features(), r.row_stride = Q8_0::padded(r.in);
   std::vector<float> row(static_cast<std::size_t>(r.in));
@@ -155,5 +157,20 @@ concept WeightScheme = requires {
 /// A storage type T names Dense<T> ([out, in]); a format names itself. So Linear<bf16> is Linear<Dense<bf16>>.
 template <class W>
 using weight_format_t = typename detail::weight_format<W>::type;
+
+namespace detail {
+template <class W, class Space>
+struct in_space {
+  using type = W;  // formats without a space parameter (Q8_0) live in host memory
+};
+template <StorageType T, weight_layout L, class S, class Space>
+struct in_space<Dense<T, L, S>, Space> {
+  using type = Dense<T, L, Space>;
+};
+}  // namespace detail
+/// Weight format W (a storage type or a format) with its matrix in memory space Space: what a layer of a policy
+/// whose memory is Space holds. Linear<bf16, cuda::device<>> holds Dense<bf16, out_in, device_space>.
+template <class W, class Space>
+using weight_format_in = typename detail::in_space<weight_format_t<W>, Space>::type;
 
 }  // namespace tfx

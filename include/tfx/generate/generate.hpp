@@ -63,7 +63,7 @@ class TextStream {
 /// Generates up to `max_new_tokens` after `prompt`; `on_token(id)` is called for each new token (return false to
 /// stop). Stops early at any id in `eos`.
 template <class M>
-GenerationStats generate(const M& model, Session& session, std::span<const std::int32_t> prompt, Index max_new_tokens,
+GenerationStats generate(const M& model, typename M::session_type& session, std::span<const std::int32_t> prompt, Index max_new_tokens,
                          Sampler& sampler, std::span<const std::int64_t> eos,
                          const std::function<bool(std::int32_t)>& on_token) {
   using clock = std::chrono::steady_clock;
@@ -81,11 +81,11 @@ GenerationStats generate(const M& model, Session& session, std::span<const std::
   const Rows<float> row(logits.data(), 1, model.dims().vocab);
 
   auto t0 = clock::now();
-  model.forward(session, prompt, row);
+  model.forward_to_host(session, prompt, row);
   st.prefill_seconds = std::chrono::duration<double>(clock::now() - t0).count();
   t0 = clock::now();
   for (Index i = 0; i < max_new_tokens; ++i) {
-    if (i > 0) model.forward(session, std::span<const std::int32_t>(&history.back(), 1), row);
+    if (i > 0) model.forward_to_host(session, std::span<const std::int32_t>(&history.back(), 1), row);
     const std::int32_t next = sampler.sample(logits, history);
     history.push_back(next);
     ++st.generated_tokens;

@@ -20,8 +20,10 @@ struct any_model;
 template <ExecutionPolicy P, WeightScheme Q, class... F>
 struct any_model<P, Q, family_list<F...>> {
   template <class Fam>
-  using three = std::variant<Model<Fam, DynamicShape, P, float, Q>, Model<Fam, DynamicShape, P, bf16, Q>,
-                             Model<Fam, DynamicShape, P, f16, Q>>;
+  using three = std::conditional_t<runs_on<Fam, P>(),
+                                   std::variant<Model<Fam, DynamicShape, P, float, Q>, Model<Fam, DynamicShape, P, bf16, Q>,
+                                                Model<Fam, DynamicShape, P, f16, Q>>,
+                                   std::variant<>>;
   template <class... V>
   struct cat;
   template <class... A>
@@ -60,7 +62,7 @@ M load_as(const HfConfig& config, Checkpoint ckpt) {
   TFX_CHECK(config.model_type == F::model_type, config.where, ": model_type is '", config.model_type,
             "' but the model type is ", F::model_type);
   const ModelSpec spec = A::spec(config);
-  hf::Loader<T> ld(std::move(ckpt));
+  hf::Loader<T, space_t<typename M::policy>> ld(std::move(ckpt));
   auto layers = A::template build<M>(ld, config, spec);
   ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
   return M(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
@@ -95,10 +97,14 @@ AnyModel<P, Q> load_model(const std::filesystem::path& dir) {
   auto ckpt = Checkpoint::open(dir);
   std::optional<AnyModel<P, Q>> out;
   hf_families::visit(config.model_type, [&]<class F>(F) {
-    const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
-    if (t == dtype::bf16) out.emplace(load_as<Model<F, DynamicShape, P, bf16, Q>>(config, std::move(ckpt)));
-    else if (t == dtype::f16) out.emplace(load_as<Model<F, DynamicShape, P, f16, Q>>(config, std::move(ckpt)));
-    else out.emplace(load_as<Model<F, DynamicShape, P, float, Q>>(config, std::move(ckpt)));
+    if constexpr (!runs_on<F, P>()) {
+      fail(config.where, ": model_type '", config.model_type, "' runs on host-memory policies only, not ", P::name);
+    } else {
+      const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
+      if (t == dtype::bf16) out.emplace(load_as<Model<F, DynamicShape, P, bf16, Q>>(config, std::move(ckpt)));
+      else if (t == dtype::f16) out.emplace(load_as<Model<F, DynamicShape, P, f16, Q>>(config, std::move(ckpt)));
+      else out.emplace(load_as<Model<F, DynamicShape, P, float, Q>>(config, std::move(ckpt)));
+    }
   });
   TFX_CHECK(out.has_value(), config.where, ": unknown model_type '", config.model_type, "'");  // parse checked it
   return std::move(*out);

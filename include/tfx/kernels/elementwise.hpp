@@ -1,7 +1,8 @@
-// Dispatchers for: activation gated_activation add. Backends add overloads of OP_impl(policy, ...); see TFX_KERNEL_DISPATCHER.
+// Dispatchers for: activation gated_activation add. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
+// (see TFX_KERNEL_DISPATCHER); a backend's aggregate header (tfx/backend/cpu.hpp, tfx/backend/cuda.hpp) brings them in.
 #pragma once
-#include "tfx/backend/cpu/scalar/elementwise.hpp"
-#include "tfx/backend/cpu/simd/elementwise.hpp"
+#include "tfx/core/policy.hpp"
+#include "tfx/kernels/types.hpp"
 
 TFX_KERNEL_DISPATCHER(activation)
 TFX_KERNEL_DISPATCHER(gated_activation)

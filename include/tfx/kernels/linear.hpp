@@ -1,7 +1,8 @@
-// Dispatchers for: linear, linear_group (products of one input). Backends add overloads of OP_impl(policy, ...); see TFX_KERNEL_DISPATCHER.
+// Dispatchers for: linear linear_group. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
+// (see TFX_KERNEL_DISPATCHER); a backend's aggregate header (tfx/backend/cpu.hpp, tfx/backend/cuda.hpp) brings them in.
 #pragma once
-#include "tfx/backend/cpu/scalar/linear.hpp"
-#include "tfx/backend/cpu/simd/linear.hpp"
+#include "tfx/core/policy.hpp"
+#include "tfx/kernels/types.hpp"
 
 TFX_KERNEL_DISPATCHER(linear)
 TFX_KERNEL_DISPATCHER(linear_group)

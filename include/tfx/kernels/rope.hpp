@@ -1,6 +1,8 @@
-// Dispatchers for: rope. Backends add overloads of OP_impl(policy, ...); see TFX_KERNEL_DISPATCHER.
+// Dispatchers for: rope rope_table. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
+// (see TFX_KERNEL_DISPATCHER); a backend's aggregate header (tfx/backend/cpu.hpp, tfx/backend/cuda.hpp) brings them in.
 #pragma once
-#include "tfx/backend/cpu/scalar/rope.hpp"
-#include "tfx/backend/cpu/simd/rope.hpp"
+#include "tfx/core/policy.hpp"
+#include "tfx/kernels/types.hpp"
 
 TFX_KERNEL_DISPATCHER(rope)
+TFX_KERNEL_DISPATCHER(rope_table)

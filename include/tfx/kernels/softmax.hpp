@@ -1,6 +1,7 @@
-// Dispatchers for: softmax. Backends add overloads of OP_impl(policy, ...); see TFX_KERNEL_DISPATCHER.
+// Dispatchers for: softmax. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
+// (see TFX_KERNEL_DISPATCHER); a backend's aggregate header (tfx/backend/cpu.hpp, tfx/backend/cuda.hpp) brings them in.
 #pragma once
-#include "tfx/backend/cpu/scalar/softmax.hpp"
-#include "tfx/backend/cpu/simd/softmax.hpp"
+#include "tfx/core/policy.hpp"
+#include "tfx/kernels/types.hpp"
 
 TFX_KERNEL_DISPATCHER(softmax)

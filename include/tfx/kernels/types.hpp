@@ -23,21 +23,25 @@ enum class rope_layout {
 };
 
 /// One product of a group that reads the same input: y = x . W^T + bias (W a tfx::WeightFormat).
-template <class W>
+template <class W, class Space = host_space>
 struct LinearPart {
   const W* w = nullptr;
-  std::span<const float> bias{};
-  Rows<float> y{};
+  Vector<const float, Space> bias{};
+  Rows<float, Space> y{};
 };
 
 /// Rotary cos / sin for the rows of one call: [T, rotary_dim / 2] each, already scaled by attention_scaling.
 /// Row t belongs to the t-th position; one table serves q and k of every layer of a forward pass.
-struct RopeTable {
-  Rows<const float> cos{}, sin{};
+template <class Space = host_space>
+struct BasicRopeTable {
+  Rows<const float, Space> cos{}, sin{};
 };
+using RopeTable = BasicRopeTable<host_space>;
 
 /// Keys and values of one layer, kv-head-major: element (h, j, d) of K is k[h * head_stride + j * head_dim + d].
-struct KvView {
+template <class Space = host_space>
+struct BasicKvView {
+  using space = Space;
   const void* k = nullptr;  // elements of `type`
   const void* v = nullptr;
   Index len = 0;          // number of valid key positions
@@ -57,6 +61,20 @@ struct KvView {
   }
 };
 
+using KvView = BasicKvView<host_space>;
+
+/// Where kv_append writes: rows t of k and v go to positions pos + t of a kv-head-major cache.
+template <class Space = host_space>
+struct KvSlots {
+  void* k = nullptr;
+  void* v = nullptr;
+  Index pos = 0;
+  Index head_stride = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
+  dtype type = dtype::f32;
+};
+
 /// Calls f(T{}) with the storage type named by t (float, bf16 or f16).
 template <class F>
 decltype(auto) with_storage_type(dtype t, F&& f) {
@@ -67,20 +85,22 @@ decltype(auto) with_storage_type(dtype t, F&& f) {
 
 /// Scaled dot-product attention over one sequence. Query row i sits at absolute position q_offset + i and
 /// may see key j iff (!causal || j <= pos) && (window == 0 || j > pos - window) && !key_padding[j].
-struct SdpaArgs {
-  Rows<const float> q;                         // [q_len, heads * head_dim]
-  KvView kv;                                   // kv.len keys
-  Rows<float> out;                             // [q_len, heads * head_dim]
+template <class Space = host_space>
+struct BasicSdpaArgs {
+  Rows<const float, Space> q;                  // [q_len, heads * head_dim]
+  BasicKvView<Space> kv;                       // kv.len keys
+  Rows<float, Space> out;                      // [q_len, heads * head_dim]
   int heads = 0;
   float scale = 0;                             // multiplies q.k
   bool causal = true;
   Index q_offset = 0;                          // absolute position of query row 0 (past length)
   Index window = 0;                            // sliding window W (W keys including self); 0: none
-  Rows<const float> mask{};                    // optional additive mask [q_len, kv.len], shared by heads
+  Rows<const float, Space> mask{};             // optional additive mask [q_len, kv.len], shared by heads
   std::span<const std::uint8_t> key_padding{};  // optional [kv.len]; nonzero = padding, never attended
   std::span<const float> alibi_slopes{};       // optional [heads]; adds slope_h * (j - pos)
   float* weights = nullptr;                    // optional out [heads, q_len, kv.len]
   float* entropy = nullptr;                    // optional out [heads, q_len], natural log
 };
+using SdpaArgs = BasicSdpaArgs<host_space>;
 
 }  // namespace tfx

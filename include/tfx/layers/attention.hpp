@@ -32,20 +32,25 @@ struct AttentionConfig {
 
 /// Where the tokens of one forward pass sit (positions start .. start + T - 1) and what every layer derives from
 /// that once: the rotary cos / sin table (null: each attention layer computes its own, or has no RoPE).
-struct Step {
+template <class Space = host_space>
+struct BasicStep {
   Index start = 0;
-  const RopeTable* rope = nullptr;
+  const BasicRopeTable<Space>* rope = nullptr;
 };
+using Step = BasicStep<host_space>;
 
 template <class W = float, ExecutionPolicy P = cpu::simd<>, class Layout = rope::half_split>
 class Attention {
  public:
   static constexpr std::string_view name = "attention";
+  using policy = P;
+  using space = space_t<P>;
   using Rope = RotaryEmbedding<Layout, P>;
+  using Cache = BasicKvCache<space>;
   static_assert(PositionEncoding<Rope>, "Attention: the rotary embedding does not model tfx::PositionEncoding");
   struct Weights {
     Linear<W, P> q_proj, k_proj, v_proj, o_proj;
-    std::span<const float> q_norm{}, k_norm{};  // both or neither
+    Vector<const float, space> q_norm{}, k_norm{};  // both or neither
   };
 
   Attention() = default;
@@ -84,37 +89,36 @@ class Attention {
 
   /// x, out: [T, hidden]; the T positions are start_pos .. start_pos + T - 1 and are appended to `cache`,
   /// which must hold exactly start_pos positions.
-  void forward(cpu::Context& ctx, Rows<const float> x, Index start_pos, KvCache& cache, Rows<float> out) const {
-    forward(ctx, x, Step{start_pos}, cache, out);
+  void forward(context_t<P>& ctx, Rows<const float, space> x, Index start_pos, Cache& cache, Rows<float, space> out) const {
+    forward(ctx, x, BasicStep<space>{start_pos}, cache, out);
   }
   /// The same, with the forward pass's rotary table when the model made one.
-  void forward(cpu::Context& ctx, Rows<const float> x, const Step& step, KvCache& cache, Rows<float> out) const {
+  void forward(context_t<P>& ctx, Rows<const float, space> x, const BasicStep<space>& step, Cache& cache,
+               Rows<float, space> out) const {
     const Index T_ = x.rows, start_pos = step.start;
     TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == T_, "Attention: input [", x.rows, ", ", x.cols,
               "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden);
     TFX_CHECK(cache.size() == start_pos, "Attention: the KV cache holds ", cache.size(), " positions but start_pos is ",
               start_pos);
-    cpu::ScratchScope scratch(ctx.scratch);
+    ScratchScope scratch(ctx.scratch);
     const Index qw = static_cast<Index>(c_.heads) * c_.head_dim, kw = static_cast<Index>(c_.kv_heads) * c_.head_dim;
-    Rows<float> q(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
-    Rows<float> k(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
-    Rows<float> v(scratch.floats(static_cast<std::size_t>(T_ * kw)).data(), T_, kw);
-    Rows<float> attn(scratch.floats(static_cast<std::size_t>(T_ * qw)).data(), T_, qw);
+    Rows<float, space> q = scratch.rows(T_, qw), k = scratch.rows(T_, kw), v = scratch.rows(T_, kw);
+    Rows<float, space> attn = scratch.rows(T_, qw);
 
     forward_group(ctx, x, std::array{&w_.q_proj, &w_.k_proj, &w_.v_proj}, std::array{q, k, v});
     if (!w_.q_norm.empty()) {  // per head: view [T, heads*head_dim] as [T*heads, head_dim]
       RMSNorm<float, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
-      Rows<float> qh(q.data, T_ * c_.heads, c_.head_dim), kh(k.data, T_ * c_.kv_heads, c_.head_dim);
+      Rows<float, space> qh(q.data, T_ * c_.heads, c_.head_dim), kh(k.data, T_ * c_.kv_heads, c_.head_dim);
       qn.forward(ctx, qh, qh);
       kn.forward(ctx, kh, kh);
     }
     if (rope_) {
-      const RopeTable table = step.rope ? *step.rope : rope_->table(scratch, start_pos, T_);
+      const BasicRopeTable<space> table = step.rope ? *step.rope : rope_->table(ctx, scratch, start_pos, T_);
       rope_->apply(ctx, q, c_.heads, table);
       rope_->apply(ctx, k, c_.kv_heads, table);
     }
-    cache.append(k, v);
-    SdpaExtras extras;
+    cache.append(P{}, ctx, Rows<const float, space>(k), Rows<const float, space>(v));
+    BasicSdpaExtras<space> extras;
     extras.q_offset = start_pos;
     sdpa_.forward(ctx, q, cache.view(), attn, extras);
     w_.o_proj.forward(ctx, attn, out);

@@ -9,45 +9,49 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 #include "tfx/core/error.hpp"
+#include "tfx/backend/cpu.hpp"
+#include "tfx/core/policy.hpp"
+#include "tfx/kernels/memory.hpp"
 #include "tfx/kernels/types.hpp"
 
 namespace tfx {
 
-class KvCache {
+template <class Space = host_space>
+class BasicKvCache {
  public:
+  using space = Space;
   /// Largest cache accepted, in bytes (K and V together): 1 TiB.
   static constexpr std::uint64_t max_bytes = std::uint64_t{1} << 40;
 
-  KvCache() = default;
-  KvCache(int kv_heads, int head_dim, Index capacity, dtype type = dtype::f32)
-      : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity), type_(type) {
-    TFX_CHECK(kv_heads > 0 && head_dim > 0 && capacity > 0, "KvCache: kv_heads (", kv_heads, "), head_dim (", head_dim,
-              ") and capacity (", capacity, ") must be positive");
-    const std::uint64_t per_position = 2ull * static_cast<std::uint64_t>(kv_heads) * static_cast<std::uint64_t>(head_dim) * dtype_size(type);
-    TFX_CHECK(static_cast<std::uint64_t>(capacity) <= max_bytes / per_position, "KvCache: ", capacity, " positions of ",
-              per_position, " bytes exceed the limit of ", max_bytes, " bytes");
-    const std::size_t n = static_cast<std::size_t>(kv_heads) * static_cast<std::size_t>(capacity) * static_cast<std::size_t>(head_dim);
-    try {
-      k_.reset(new std::byte[n * dtype_size(type)]);
-      v_.reset(new std::byte[n * dtype_size(type)]);
-    } catch (const std::bad_alloc&) {
-      fail("KvCache: cannot allocate ", 2 * n * dtype_size(type), " bytes for ", capacity, " positions");
-    }
-  }
-  KvCache(const KvCache& o) : KvCache(o.kv_heads_, o.head_dim_, o.capacity_, o.type_) {
+  BasicKvCache() = default;
+  /// A cache in host memory (host spaces only).
+  BasicKvCache(int kv_heads, int head_dim, Index capacity, dtype type = dtype::f32)
+    requires std::is_same_v<Space, host_space>
+      : BasicKvCache([](std::size_t n) { return memory<host_space>::allocate(n); }, kv_heads, head_dim, capacity, type) {}
+  /// A cache allocated through a context of its memory space (ctx.allocate(bytes) -> Buffer).
+  template <class Ctx>
+    requires(std::is_same_v<typename Ctx::memory_space, Space>)
+  BasicKvCache(Ctx& ctx, int kv_heads, int head_dim, Index capacity, dtype type = dtype::f32)
+      : BasicKvCache([&](std::size_t n) { return ctx.allocate(n); }, kv_heads, head_dim, capacity, type) {}
+  BasicKvCache(const BasicKvCache& o)
+    requires std::is_same_v<Space, host_space>
+      : BasicKvCache(o.kv_heads_, o.head_dim_, o.capacity_, o.type_) {
     const std::size_t n = size_elems() * dtype_size(type_);
-    std::copy_n(o.k_.get(), n, k_.get());
-    std::copy_n(o.v_.get(), n, v_.get());
+    std::copy_n(o.k_.data(), n, k_.data());
+    std::copy_n(o.v_.data(), n, v_.data());
     len_ = o.len_;
   }
-  KvCache& operator=(const KvCache& o) {
-    if (this != &o) *this = KvCache(o);
+  BasicKvCache& operator=(const BasicKvCache& o)
+    requires std::is_same_v<Space, host_space>
+  {
+    if (this != &o) *this = BasicKvCache(o);
     return *this;
   }
-  KvCache(KvCache&&) noexcept = default;
-  KvCache& operator=(KvCache&&) noexcept = default;
+  BasicKvCache(BasicKvCache&&) noexcept = default;
+  BasicKvCache& operator=(BasicKvCache&&) noexcept = default;
 
   Index size() const { return len_; }
   Index capacity() const { return capacity_; }
@@ -56,37 +60,56 @@ class KvCache {
   dtype type() const { return type_; }
   void clear() { len_ = 0; }
 
-  /// Appends T positions: k, v are [T, kv_heads * head_dim] (token-major, as the projections produce them).
-  void append(Rows<const float> k, Rows<const float> v) {
+  /// Appends T positions with policy P's kv_append kernel: k, v are [T, kv_heads * head_dim] (token-major, as the
+  /// projections produce them).
+  template <ExecutionPolicy P>
+    requires std::is_same_v<space_t<P>, Space>
+  void append(P p, context_t<P>& ctx, Rows<const float, Space> k, Rows<const float, Space> v) {
     const Index width = static_cast<Index>(kv_heads_) * head_dim_;
     TFX_CHECK(k.cols == width && v.cols == width && k.rows == v.rows, "KvCache: k [", k.rows, ", ", k.cols, "] / v [",
               v.rows, ", ", v.cols, "] do not match kv_heads x head_dim = ", width);
     TFX_CHECK(len_ + k.rows <= capacity_, "KvCache: capacity of ", capacity_, " positions exceeded (holding ", len_,
               ", appending ", k.rows, ")");
-    with_storage_type(type_, [&]<class T>(T) {
-      T* kd = reinterpret_cast<T*>(k_.get());
-      T* vd = reinterpret_cast<T*>(v_.get());
-      for (Index t = 0; t < k.rows; ++t)
-        for (int h = 0; h < kv_heads_; ++h) {
-          const Index dst = (static_cast<Index>(h) * capacity_ + len_ + t) * head_dim_;
-          const float* ks = k.row(t) + h * head_dim_;
-          const float* vs = v.row(t) + h * head_dim_;
-          for (int e = 0; e < head_dim_; ++e) kd[dst + e] = from_float<T>(ks[e]), vd[dst + e] = from_float<T>(vs[e]);
-        }
-    });
+    KvSlots<Space> slots{k_.data(), v_.data(), len_, capacity_ * head_dim_, kv_heads_, head_dim_, type_};
+    kernels::kv_append(p, ctx, slots, k, v);
     len_ += k.rows;
   }
-  KvView view() const { return {k_.get(), v_.get(), len_, capacity_ * head_dim_, kv_heads_, head_dim_, type_}; }
+  /// The same with the reference CPU kernel (host caches).
+  void append(Rows<const float> k, Rows<const float> v)
+    requires std::is_same_v<Space, host_space>
+  {
+    cpu::Context ctx;
+    append(cpu::scalar{}, ctx, k, v);
+  }
+  BasicKvView<Space> view() const { return {k_.data(), v_.data(), len_, capacity_ * head_dim_, kv_heads_, head_dim_, type_}; }
   std::size_t bytes() const { return 2 * size_elems() * dtype_size(type_); }
 
  private:
+  template <class Alloc>
+  BasicKvCache(Alloc&& alloc, int kv_heads, int head_dim, Index capacity, dtype type)
+      : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity), type_(type) {
+    TFX_CHECK(kv_heads > 0 && head_dim > 0 && capacity > 0, "KvCache: kv_heads (", kv_heads, "), head_dim (", head_dim,
+              ") and capacity (", capacity, ") must be positive");
+    const std::uint64_t per_position = 2ull * static_cast<std::uint64_t>(kv_heads) * static_cast<std::uint64_t>(head_dim) * dtype_size(type);
+    TFX_CHECK(static_cast<std::uint64_t>(capacity) <= max_bytes / per_position, "KvCache: ", capacity, " positions of ",
+              per_position, " bytes exceed the limit of ", max_bytes, " bytes");
+    const std::size_t n = size_elems() * dtype_size(type);
+    try {
+      k_ = alloc(n);
+      v_ = alloc(n);
+    } catch (const std::bad_alloc&) {
+      fail("KvCache: cannot allocate ", 2 * n, " bytes for ", capacity, " positions");
+    }
+  }
   std::size_t size_elems() const {
     return static_cast<std::size_t>(kv_heads_) * static_cast<std::size_t>(capacity_) * static_cast<std::size_t>(head_dim_);
   }
   int kv_heads_ = 0, head_dim_ = 0;
   Index capacity_ = 0, len_ = 0;
   dtype type_ = dtype::f32;
-  std::unique_ptr<std::byte[]> k_, v_;
+  Buffer k_, v_;
 };
+
+using KvCache = BasicKvCache<host_space>;
 
 }  // namespace tfx

@@ -4,7 +4,7 @@
 
 #include "tfx/core/error.hpp"
 #include "tfx/core/spec.hpp"
-#include "tfx/kernels/norm.hpp"
+#include "tfx/layers/concepts.hpp"
 
 namespace tfx {
 
@@ -12,8 +12,10 @@ template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
 class LayerNorm {
  public:
   static constexpr std::string_view name = "layer_norm";
+  using policy = P;
+  using space = space_t<P>;
   LayerNorm() = default;
-  LayerNorm(std::span<const T> weight, std::span<const T> bias, float eps = 1e-5f) : w_(weight), b_(bias), eps_(eps) {
+  LayerNorm(Vector<const T, space> weight, Vector<const T, space> bias, float eps = 1e-5f) : w_(weight), b_(bias), eps_(eps) {
     TFX_CHECK(!weight.empty(), "LayerNorm: empty weight");
     TFX_CHECK(bias.empty() || bias.size() == weight.size(), "LayerNorm: bias has ", bias.size(),
               " elements, weight has ", weight.size());
@@ -24,14 +26,14 @@ class LayerNorm {
   static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.hidden * (s.norm_bias ? 2 : 1)); }
 
   /// x, y: [rows, dim]; y may alias x.
-  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
+  void forward(context_t<P>& ctx, Rows<const float, space> x, Rows<float, space> y) const {
     TFX_CHECK(x.cols == dim() && y.cols == dim() && y.rows == x.rows, "LayerNorm: input [", x.rows, ", ", x.cols,
               "] / output [", y.rows, ", ", y.cols, "] do not match dim ", dim());
     kernels::layer_norm(P{}, ctx, x, w_, b_, eps_, y);
   }
 
  private:
-  std::span<const T> w_{}, b_{};
+  Vector<const T, space> w_{}, b_{};
   float eps_ = 1e-5f;
 };
 

@@ -4,7 +4,7 @@
 #pragma once
 #include "tfx/core/error.hpp"
 #include "tfx/core/spec.hpp"
-#include "tfx/kernels/elementwise.hpp"
+#include "tfx/layers/concepts.hpp"
 #include "tfx/layers/linear.hpp"
 
 namespace tfx {
@@ -13,6 +13,8 @@ template <activation Act, class W = float, ExecutionPolicy P = cpu::simd<>>
 class GatedMLP {
  public:
   static constexpr std::string_view name = "gated_mlp";
+  using policy = P;
+  using space = space_t<P>;
   static constexpr activation act = Act;
   GatedMLP() = default;
   GatedMLP(Linear<W, P> gate, Linear<W, P> up, Linear<W, P> down) : gate_(gate), up_(up), down_(down) {
@@ -33,12 +35,11 @@ class GatedMLP {
     return c;
   }
 
-  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
-    cpu::ScratchScope scratch(ctx.scratch);
-    Rows<float> g(scratch.floats(static_cast<std::size_t>(x.rows * intermediate())).data(), x.rows, intermediate());
-    Rows<float> u(scratch.floats(static_cast<std::size_t>(x.rows * intermediate())).data(), x.rows, intermediate());
+  void forward(context_t<P>& ctx, Rows<const float, space> x, Rows<float, space> y) const {
+    ScratchScope scratch(ctx.scratch);
+    Rows<float, space> g = scratch.rows(x.rows, intermediate()), u = scratch.rows(x.rows, intermediate());
     forward_group(ctx, x, std::array{&gate_, &up_}, std::array{g, u});
-    kernels::gated_activation(P{}, ctx, g, Rows<const float>(u), Act);
+    kernels::gated_activation(P{}, ctx, g, Rows<const float, space>(u), Act);
     down_.forward(ctx, g, y);
   }
 
@@ -50,6 +51,8 @@ template <activation Act, class W = float, ExecutionPolicy P = cpu::simd<>>
 class FeedForward {
  public:
   static constexpr std::string_view name = "feed_forward";
+  using policy = P;
+  using space = space_t<P>;
   static constexpr activation default_act = Act;
   FeedForward() = default;
   /// `act` overrides the type's activation (GPT-2 reads it from config.json).
@@ -68,9 +71,9 @@ class FeedForward {
     return c;
   }
 
-  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
-    cpu::ScratchScope scratch(ctx.scratch);
-    Rows<float> h(scratch.floats(static_cast<std::size_t>(x.rows * intermediate())).data(), x.rows, intermediate());
+  void forward(context_t<P>& ctx, Rows<const float, space> x, Rows<float, space> y) const {
+    ScratchScope scratch(ctx.scratch);
+    Rows<float, space> h = scratch.rows(x.rows, intermediate());
     fc1_.forward(ctx, x, h);
     kernels::activation(P{}, ctx, h, act_);
     fc2_.forward(ctx, h, y);

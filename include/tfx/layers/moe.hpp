@@ -30,6 +30,7 @@ template <class W = float, ExecutionPolicy P = cpu::simd<>>
 class SparseMoE {
  public:
   static constexpr std::string_view name = "sparse_moe";
+  using policy = P;
   using Expert = SwiGLU<W, P>;
   using Router = Linear<router_format_t<W>, P>;
 
@@ -60,18 +61,20 @@ class SparseMoE {
     return c;
   }
 
-  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
+  /// Routing runs on the host: a policy whose memory is elsewhere has no mixture of experts yet.
+  void forward(context_t<P>& ctx, Rows<const float, space_t<P>> x, Rows<float, space_t<P>> y) const {
+    static_assert(std::is_same_v<space_t<P>, host_space>, "SparseMoE: routing needs the activations in host memory");
     TFX_CHECK(x.cols == hidden() && y.cols == hidden() && y.rows == x.rows, "SparseMoE: input [", x.rows, ", ", x.cols,
               "] / output [", y.rows, ", ", y.cols, "] do not match hidden ", hidden());
     const Index T_ = x.rows, E = experts(), k = top_k_;
-    cpu::ScratchScope scratch(ctx.scratch);
+    ScratchScope scratch(ctx.scratch);
     Rows<float> probs(scratch.floats(static_cast<std::size_t>(T_ * E)).data(), T_, E);
     router_.forward(ctx, x, probs);
     kernels::softmax(P{}, ctx, probs, 1.f);
     // Per token: the k most probable experts (ties: the lower expert index first).
-    std::span<std::int32_t> chosen = scratch.take<std::int32_t>(static_cast<std::size_t>(T_ * k));
+    std::span<std::int32_t> chosen = scratch.template take<std::int32_t>(static_cast<std::size_t>(T_ * k));
     std::span<float> weight = scratch.floats(static_cast<std::size_t>(T_ * k));
-    std::span<std::int32_t> order = scratch.take<std::int32_t>(static_cast<std::size_t>(E));
+    std::span<std::int32_t> order = scratch.template take<std::int32_t>(static_cast<std::size_t>(E));
     for (Index t = 0; t < T_; ++t) {
       const float* p = probs.row(t);
       std::iota(order.begin(), order.end(), 0);
@@ -87,12 +90,12 @@ class SparseMoE {
     }
     // Group the (token, weight) pairs by expert: a counting sort, tokens ascending within each expert.
     const auto sz = [](Index i) { return static_cast<std::size_t>(i); };
-    std::span<Index> start = scratch.take<Index>(sz(E + 1)), next = scratch.take<Index>(sz(E));
+    std::span<Index> start = scratch.template take<Index>(sz(E + 1)), next = scratch.template take<Index>(sz(E));
     std::fill(start.begin(), start.end(), 0);
     for (const std::int32_t e : chosen) ++start[sz(e + 1)];
     std::partial_sum(start.begin(), start.end(), start.begin());
     std::copy_n(start.begin(), E, next.begin());
-    std::span<std::int32_t> token = scratch.take<std::int32_t>(sz(T_ * k));
+    std::span<std::int32_t> token = scratch.template take<std::int32_t>(sz(T_ * k));
     std::span<float> token_weight = scratch.floats(sz(T_ * k));
     for (Index i = 0; i < T_ * k; ++i) {
       const Index at = next[sz(chosen[sz(i)])]++;
@@ -133,6 +136,7 @@ template <Mlp Dense, Mlp Sparse>
 class MixedMlp {
  public:
   static constexpr std::string_view name = "mixed_mlp";
+  using policy = typename Dense::policy;
   MixedMlp() = default;
   MixedMlp(Dense d) : m_(std::move(d)) {}   // NOLINT(google-explicit-constructor)
   MixedMlp(Sparse s) : m_(std::move(s)) {}  // NOLINT(google-explicit-constructor)
@@ -142,7 +146,7 @@ class MixedMlp {
   static constexpr Counts counts(const ModelSpec& s, std::int64_t layer) {
     return s.sparse(layer) ? Sparse::counts(s, layer) : Dense::counts(s, layer);
   }
-  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
+  void forward(context_t<policy>& ctx, Rows<const float, space_t<policy>> x, Rows<float, space_t<policy>> y) const {
     std::visit([&](const auto& m) { m.forward(ctx, x, y); }, m_);
   }
 

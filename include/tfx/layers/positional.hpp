@@ -4,13 +4,14 @@
 //   ALiBi (Press et al.; BLOOM's slopes): score[h, i, j] += slope_h * (j - pos_i), see SdpaArgs::alibi_slopes
 #pragma once
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <vector>
 
 #include "tfx/core/error.hpp"
 #include "tfx/core/spec.hpp"
-#include "tfx/kernels/elementwise.hpp"
+#include "tfx/layers/concepts.hpp"
 #include "tfx/layers/rotary_embedding.hpp"
 
 namespace tfx {
@@ -50,28 +51,33 @@ template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
 class AbsolutePositionEmbedding {
  public:
   static constexpr std::string_view name = "absolute_position_embedding";
-  explicit AbsolutePositionEmbedding(Rows<const T> table) : table_(table) {
+  using policy = P;
+  using space = space_t<P>;
+  explicit AbsolutePositionEmbedding(Rows<const T, space> table) : table_(table) {
     TFX_CHECK(table.rows > 0 && table.cols > 0, "AbsolutePositionEmbedding: empty table");
   }
   Index max_positions() const { return table_.rows; }
 
-  void forward(cpu::Context& ctx, Rows<float> x, Index offset) const {
+  void forward(context_t<P>& ctx, Rows<float, space> x, Index offset) const {
     TFX_CHECK(x.cols == table_.cols, "AbsolutePositionEmbedding: input has ", x.cols, " columns, table has ", table_.cols);
     TFX_CHECK(offset >= 0 && offset + x.rows <= table_.rows, "AbsolutePositionEmbedding: positions [", offset, ", ",
               offset + x.rows, ") exceed the ", table_.rows, " positions of the table");
     if constexpr (std::is_same_v<T, float>) {
       kernels::add(P{}, ctx, x, table_.slice_rows(offset, x.rows));
-    } else {
-      cpu::ScratchScope scratch(ctx.scratch);
-      Rows<float> rows(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
-      for (Index t = 0; t < x.rows; ++t)
-        for (Index c = 0; c < x.cols; ++c) rows(t, c) = to_float(table_(offset + t, c));
-      kernels::add(P{}, ctx, x, Rows<const float>(rows));
+    } else {  // rows offset.. of the table, widened by the embedding kernel
+      TFX_CHECK(offset + x.rows <= std::numeric_limits<std::int32_t>::max(), "AbsolutePositionEmbedding: position ",
+                offset + x.rows, " does not fit an int32 row index");
+      std::vector<std::int32_t> ids(static_cast<std::size_t>(x.rows));
+      for (Index t = 0; t < x.rows; ++t) ids[static_cast<std::size_t>(t)] = static_cast<std::int32_t>(offset + t);
+      ScratchScope scratch(ctx.scratch);
+      Rows<float, space> rows = scratch.rows(x.rows, x.cols);
+      kernels::embedding(P{}, ctx, std::span<const std::int32_t>(ids), table_, rows);
+      kernels::add(P{}, ctx, x, Rows<const float, space>(rows));
     }
   }
 
  private:
-  Rows<const T> table_;
+  Rows<const T, space> table_;
 };
 
 template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
@@ -84,11 +90,12 @@ template <class Layout = rope::half_split, ExecutionPolicy P = cpu::simd<>>
 class RotaryPositions {
  public:
   static constexpr std::string_view name = "rotary_positions";
+  using policy = P;
   using layout = Layout;
   using rope_type = RotaryEmbedding<Layout, P>;
   RotaryPositions() = default;
   explicit RotaryPositions(const RopeConfig& c) : rope_(std::make_unique<rope_type>(c)) {}
-  void forward(cpu::Context&, Rows<float>, Index) const {}
+  void forward(context_t<P>&, Rows<float, space_t<P>>, Index) const {}
   const rope_type* rotary() const { return rope_.get(); }
   Index max_positions() const { return std::numeric_limits<Index>::max(); }
   static constexpr Counts counts(const ModelSpec&) { return {}; }
@@ -101,28 +108,32 @@ template <StorageType T = float, ExecutionPolicy P = cpu::simd<>>
 class LearnedPositions {
  public:
   static constexpr std::string_view name = "learned_positions";
+  using policy = P;
+  using space = space_t<P>;
   using layout = rope::half_split;  // unused: no rotary embedding
   using rope_type = RotaryEmbedding<layout, P>;
   LearnedPositions() = default;
-  explicit LearnedPositions(Rows<const T> table) : table_(table) {}
-  void forward(cpu::Context& ctx, Rows<float> x, Index first) const { table_.forward(ctx, x, first); }
+  explicit LearnedPositions(Rows<const T, space> table) : table_(table) {}
+  void forward(context_t<P>& ctx, Rows<float, space> x, Index first) const { table_.forward(ctx, x, first); }
   const rope_type* rotary() const { return nullptr; }
   Index max_positions() const { return table_.max_positions(); }
   /// The [position_table, hidden] table, added to the embeddings.
   static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.position_table * s.hidden); }
 
  private:
-  AbsolutePositionEmbedding<T, P> table_{Rows<const T>(nullptr, 1, 1)};
+  AbsolutePositionEmbedding<T, P> table_{Rows<const T, space>(nullptr, 1, 1)};
 };
 
-/// The original Transformer's fixed encoding: owns its table.
+/// The original Transformer's fixed encoding: owns its table (in host memory: host policies only).
 template <ExecutionPolicy P = cpu::simd<>>
 class SinusoidalPositionEncoding {
  public:
+  static_assert(std::is_same_v<space_t<P>, host_space>, "SinusoidalPositionEncoding: owns a host table");
   static constexpr std::string_view name = "sinusoidal_position_encoding";
+  using policy = P;
   SinusoidalPositionEncoding(Index max_len, Index dim, double base = 10000.0) : table_(sinusoidal_table(max_len, dim, base)) {}
   const Matrix<float>& table() const { return table_; }
-  void forward(cpu::Context& ctx, Rows<float> x, Index offset) const {
+  void forward(context_t<P>& ctx, Rows<float> x, Index offset) const {
     AbsolutePositionEmbedding<float, P>(table_.view()).forward(ctx, x, offset);
   }
 

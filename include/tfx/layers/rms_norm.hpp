@@ -7,7 +7,7 @@
 
 #include "tfx/core/error.hpp"
 #include "tfx/core/spec.hpp"
-#include "tfx/kernels/norm.hpp"
+#include "tfx/layers/concepts.hpp"
 
 namespace tfx {
 
@@ -16,8 +16,10 @@ class BasicRMSNorm {
  public:
   static_assert(UnitOffset == 0 || UnitOffset == 1, "RMSNorm: weight offset is 0 (Llama) or 1 (Gemma)");
   static constexpr std::string_view name = UnitOffset ? "gemma_rms_norm" : "rms_norm";
+  using policy = P;
+  using space = space_t<P>;
   BasicRMSNorm() = default;
-  BasicRMSNorm(std::span<const T> weight, float eps) : w_(weight), eps_(eps) {
+  BasicRMSNorm(Vector<const T, space> weight, float eps) : w_(weight), eps_(eps) {
     TFX_CHECK(!weight.empty(), name, ": empty weight");
     TFX_CHECK(eps >= 0, name, ": eps must be >= 0, got ", eps);
   }
@@ -27,14 +29,14 @@ class BasicRMSNorm {
   static constexpr Counts counts(const ModelSpec& s) { return Counts::elementwise(s.hidden); }
 
   /// x, y: [rows, dim]; y may alias x.
-  void forward(cpu::Context& ctx, Rows<const float> x, Rows<float> y) const {
+  void forward(context_t<P>& ctx, Rows<const float, space> x, Rows<float, space> y) const {
     TFX_CHECK(x.cols == dim() && y.cols == dim() && y.rows == x.rows, name, ": input [", x.rows, ", ", x.cols,
               "] / output [", y.rows, ", ", y.cols, "] do not match dim ", dim());
     kernels::rms_norm(P{}, ctx, x, w_, eps_, static_cast<float>(UnitOffset), y);
   }
 
  private:
-  std::span<const T> w_{};
+  Vector<const T, space> w_{};
   float eps_ = 1e-6f;
 };
 

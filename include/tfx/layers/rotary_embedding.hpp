@@ -7,12 +7,13 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <span>
 #include <vector>
 
 #include "tfx/core/error.hpp"
-#include "tfx/kernels/rope.hpp"
+#include "tfx/layers/concepts.hpp"
 #include "tfx/layers/rope_config.hpp"
 
 namespace tfx {
@@ -130,6 +131,9 @@ class RotaryEmbedding {
  public:
   static constexpr rope_layout layout = Layout::value;
   static constexpr std::string_view name = "rotary_embedding";
+  using policy = P;
+  using space = space_t<P>;
+  using table_type = BasicRopeTable<space>;
 
   RotaryEmbedding() = default;
   explicit RotaryEmbedding(const RopeConfig& config) : config_(config) {
@@ -144,39 +148,35 @@ class RotaryEmbedding {
     return needs_refresh(seq_len) ? rope::frequencies(config_, seq_len) : freq_;
   }
 
-  /// The cos / sin of `positions` (absolute, >= 0): [T, rotary_dim / 2] each, written to cos and sin (T * half
-  /// floats each) and scaled by attention_scaling. Angles in f32, theta = float(pos) * inv_freq[j], as Hugging
-  /// Face computes them. One table serves q and k of every layer of a forward pass.
-  RopeTable table(std::span<const std::int64_t> positions, float* cos, float* sin) const {
+  /// The cos / sin of `positions` (absolute, >= 0; host memory): [T, rotary_dim / 2] each, written to cos and sin
+  /// ([T, half] views in the policy's memory) and scaled by attention_scaling. Angles in f32, theta = float(pos) *
+  /// inv_freq[j], as Hugging Face computes them. One table serves q and k of every layer of a forward pass.
+  table_type table(context_t<P>& ctx, std::span<const std::int64_t> positions, Rows<float, space> cos,
+                   Rows<float, space> sin) const {
     std::int64_t max_pos = -1;
     for (std::size_t i = 0; i < positions.size(); ++i) {
       TFX_CHECK(positions[i] >= 0, "RoPE: negative position ", positions[i], " at index ", i);
       max_pos = std::max(max_pos, positions[i]);
     }
+    const Index half = rotary_dim() / 2, T_ = static_cast<Index>(positions.size());
+    TFX_CHECK(cos.rows == T_ && sin.rows == T_ && cos.cols == half && sin.cols == half, "RoPE: table of [", cos.rows,
+              ", ", cos.cols, "] for ", T_, " positions x ", half, " frequencies");
     // dynamic NTK: the frequencies depend on the sequence length
     const rope::Frequencies refreshed = needs_refresh(max_pos + 1) ? rope::frequencies(config_, max_pos + 1) : rope::Frequencies{};
     const rope::Frequencies& f = refreshed.inv_freq.empty() ? freq_ : refreshed;
-    const Index half = static_cast<Index>(f.inv_freq.size()), T_ = static_cast<Index>(positions.size());
-    for (Index t = 0; t < T_; ++t) {
-      const float pos = static_cast<float>(positions[static_cast<std::size_t>(t)]);
-      for (Index j = 0; j < half; ++j) {
-        const float theta = pos * f.inv_freq[static_cast<std::size_t>(j)];
-        cos[t * half + j] = std::cos(theta) * f.attention_scaling;
-        sin[t * half + j] = std::sin(theta) * f.attention_scaling;
-      }
-    }
-    return RopeTable{Rows<const float>(cos, T_, half), Rows<const float>(sin, T_, half)};
+    kernels::rope_table(P{}, ctx, positions, std::span<const float>(f.inv_freq), f.attention_scaling, cos, sin);
+    return table_type{cos, sin};
   }
   /// The table of positions start .. start + count - 1, in scratch memory.
-  RopeTable table(cpu::ScratchScope& scratch, Index start, Index count) const {
-    std::span<std::int64_t> pos = scratch.take<std::int64_t>(static_cast<std::size_t>(count));
+  table_type table(context_t<P>& ctx, ScratchScope<space>& scratch, Index start, Index count) const {
+    std::vector<std::int64_t> pos(static_cast<std::size_t>(count));
     for (Index t = 0; t < count; ++t) pos[static_cast<std::size_t>(t)] = start + t;
-    const std::size_t n = static_cast<std::size_t>(count * (rotary_dim() / 2));
-    return table(pos, scratch.floats(n).data(), scratch.floats(n).data());
+    const Index half = rotary_dim() / 2;
+    return table(ctx, pos, scratch.rows(count, half), scratch.rows(count, half));
   }
 
   /// x: [T, heads * head_dim], rotated in place by the T rows of `t` (from table()).
-  void apply(cpu::Context& ctx, Rows<float> x, int heads, const RopeTable& t) const {
+  void apply(context_t<P>& ctx, Rows<float, space> x, int heads, const table_type& t) const {
     TFX_CHECK(heads > 0 && x.cols == static_cast<Index>(heads) * config_.head_dim, "RoPE: input has ", x.cols,
               " columns, expected heads (", heads, ") x head_dim (", config_.head_dim, ")");
     TFX_CHECK(t.cos.rows == x.rows && t.sin.rows == x.rows && t.cos.cols == rotary_dim() / 2 && t.sin.cols == t.cos.cols,
@@ -184,12 +184,12 @@ class RotaryEmbedding {
               " rows of rotary dim ", rotary_dim());
     kernels::rope(P{}, ctx, x, heads, config_.head_dim, t, layout);
   }
-  /// x: [T, heads * head_dim], rotated in place; positions: [T] absolute positions (>= 0).
-  void apply(cpu::Context& ctx, Rows<float> x, int heads, std::span<const std::int64_t> positions) const {
+  /// x: [T, heads * head_dim], rotated in place; positions: [T] absolute positions (>= 0, host memory).
+  void apply(context_t<P>& ctx, Rows<float, space> x, int heads, std::span<const std::int64_t> positions) const {
     TFX_CHECK(static_cast<Index>(positions.size()) == x.rows, "RoPE: ", positions.size(), " positions for ", x.rows, " rows");
-    cpu::ScratchScope scratch(ctx.scratch);
-    const std::size_t n = positions.size() * static_cast<std::size_t>(rotary_dim() / 2);
-    apply(ctx, x, heads, table(positions, scratch.floats(n).data(), scratch.floats(n).data()));
+    ScratchScope scratch(ctx.scratch);
+    const Index half = rotary_dim() / 2;
+    apply(ctx, x, heads, table(ctx, positions, scratch.rows(x.rows, half), scratch.rows(x.rows, half)));
   }
 
  private:

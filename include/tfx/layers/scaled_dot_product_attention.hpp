@@ -8,7 +8,7 @@
 #include <span>
 
 #include "tfx/core/error.hpp"
-#include "tfx/kernels/attention.hpp"
+#include "tfx/layers/concepts.hpp"
 
 namespace tfx {
 
@@ -22,19 +22,23 @@ struct SdpaOptions {
 };
 
 /// Optional per-call inputs and inspection outputs.
-struct SdpaExtras {
+template <class Space = host_space>
+struct BasicSdpaExtras {
   std::optional<Index> q_offset{};             // default kv_len - q_len
-  Rows<const float> mask{};                    // additive [q_len, kv_len]
+  Rows<const float, Space> mask{};             // additive [q_len, kv_len]
   std::span<const std::uint8_t> key_padding{};  // [kv_len], nonzero = padding
   std::span<const float> alibi_slopes{};       // [heads]
   float* weights = nullptr;                    // out [heads, q_len, kv_len]
   float* entropy = nullptr;                    // out [heads, q_len]
 };
+using SdpaExtras = BasicSdpaExtras<host_space>;
 
 template <ExecutionPolicy P = cpu::simd<>>
 class ScaledDotProductAttention {
  public:
   static constexpr std::string_view name = "scaled_dot_product_attention";
+  using policy = P;
+  using space = space_t<P>;
   ScaledDotProductAttention() = default;
   explicit ScaledDotProductAttention(const SdpaOptions& o) : o_(o) {
     TFX_CHECK(o.heads > 0 && o.kv_heads > 0 && o.head_dim > 0, "SDPA: heads (", o.heads, "), kv_heads (", o.kv_heads,
@@ -47,7 +51,8 @@ class ScaledDotProductAttention {
   float scale() const { return o_.scale ? *o_.scale : 1.f / std::sqrt(static_cast<float>(o_.head_dim)); }
 
   /// q, out: [q_len, heads * head_dim]; kv: kv_len keys and values.
-  void forward(cpu::Context& ctx, Rows<const float> q, const KvView& kv, Rows<float> out, const SdpaExtras& x = {}) const {
+  void forward(context_t<P>& ctx, Rows<const float, space> q, const BasicKvView<space>& kv, Rows<float, space> out,
+               const BasicSdpaExtras<space>& x = {}) const {
     const Index width = static_cast<Index>(o_.heads) * o_.head_dim;
     TFX_CHECK(q.cols == width && out.cols == width && out.rows == q.rows, "SDPA: q [", q.rows, ", ", q.cols, "] / out [",
               out.rows, ", ", out.cols, "] do not match heads x head_dim = ", width);
@@ -65,7 +70,7 @@ class ScaledDotProductAttention {
               x.key_padding.size(), " entries for ", kv.len, " keys");
     TFX_CHECK(x.alibi_slopes.empty() || static_cast<int>(x.alibi_slopes.size()) == o_.heads, "SDPA: ",
               x.alibi_slopes.size(), " ALiBi slopes for ", o_.heads, " heads");
-    SdpaArgs a;
+    BasicSdpaArgs<space> a;
     a.q = q;
     a.kv = kv;
     a.out = out;

@@ -2,7 +2,6 @@
 //   pre-norm  (Llama, Qwen):            h = x + attn(norm1(x));  out = h + mlp(norm2(h))
 //   post-norm (original Transformer):   h = norm1(x + attn(x));  out = norm2(h + mlp(h))
 #pragma once
-#include "tfx/kernels/elementwise.hpp"
 #include "tfx/layers/attention.hpp"
 #include "tfx/layers/concepts.hpp"
 
@@ -14,6 +13,10 @@ template <Norm N, class Attn, Mlp M, norm_placement Placement = norm_placement::
 class TransformerBlock {
  public:
   static constexpr std::string_view name = "transformer_block";
+  using policy = P;
+  using space = space_t<P>;
+  using Cache = BasicKvCache<space>;
+  using StepT = BasicStep<space>;
   static constexpr norm_placement placement = Placement;
   TransformerBlock() = default;
   TransformerBlock(N norm1, Attn attn, N norm2, M mlp) : norm1_(norm1), attn_(attn), norm2_(norm2), mlp_(mlp) {
@@ -31,27 +34,27 @@ class TransformerBlock {
   }
 
   /// x: [T, hidden], the residual stream, updated in place; positions start_pos.. go through `cache`.
-  void forward(cpu::Context& ctx, Rows<float> x, Index start_pos, KvCache& cache) const {
-    forward(ctx, x, Step{start_pos}, cache);
+  void forward(context_t<P>& ctx, Rows<float, space> x, Index start_pos, Cache& cache) const {
+    forward(ctx, x, StepT{start_pos}, cache);
   }
   /// The same, with the forward pass's rotary table when the model made one.
-  void forward(cpu::Context& ctx, Rows<float> x, const Step& step, KvCache& cache) const {
-    cpu::ScratchScope scratch(ctx.scratch);
-    Rows<float> a(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
-    Rows<float> b(scratch.floats(static_cast<std::size_t>(x.size())).data(), x.rows, x.cols);
+  void forward(context_t<P>& ctx, Rows<float, space> x, const StepT& step, Cache& cache) const {
+    using C = Rows<const float, space>;
+    ScratchScope scratch(ctx.scratch);
+    Rows<float, space> a = scratch.rows(x.rows, x.cols), b = scratch.rows(x.rows, x.cols);
     if constexpr (Placement == norm_placement::pre) {
       norm1_.forward(ctx, x, a);
       attn_.forward(ctx, a, step, cache, b);
-      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      kernels::add(P{}, ctx, x, C(b));
       norm2_.forward(ctx, x, a);
       mlp_.forward(ctx, a, b);
-      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      kernels::add(P{}, ctx, x, C(b));
     } else {
       attn_.forward(ctx, x, step, cache, b);
-      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      kernels::add(P{}, ctx, x, C(b));
       norm1_.forward(ctx, x, x);
       mlp_.forward(ctx, x, b);
-      kernels::add(P{}, ctx, x, Rows<const float>(b));
+      kernels::add(P{}, ctx, x, C(b));
       norm2_.forward(ctx, x, x);
     }
   }

@@ -54,6 +54,7 @@ struct Qwen3 : LlamaLike {  // per-head q/k RMSNorm before RoPE; head_dim indepe
 };
 struct Qwen3Moe : Qwen3 {  // Qwen3 attention; a mixture of SwiGLU experts in the sparse layers, SwiGLU elsewhere
   static constexpr std::string_view model_type = "qwen3_moe";
+  static constexpr bool host_only = true;  // expert routing runs on the host
   template <class W, ExecutionPolicy P>
   using mlp = MixedMlp<SwiGLU<W, P>, SparseMoE<W, P>>;
 };
@@ -84,6 +85,14 @@ concept Family = requires {
   typename F::template weight<float>;
   typename F::template mlp<typename F::template weight<float>, cpu::scalar>;
 };
+
+/// Whether family F runs under policy P: a family that says host_only (its layers loop over host memory) runs
+/// under policies whose memory is the host.
+template <class F, class P>
+constexpr bool runs_on() {
+  if constexpr (requires { F::host_only; }) return !F::host_only || std::is_same_v<space_t<P>, host_space>;
+  else return true;
+}
 
 /// The layer types of family F at storage type T under policy P.
 template <Family F, StorageType T, ExecutionPolicy P, WeightScheme Q = dense_weights>

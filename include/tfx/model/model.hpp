@@ -29,16 +29,24 @@ struct ModelInfo {
   std::vector<std::pair<std::string, std::string>> options;  // family options for `tfx info` ("rope_theta", "1e+06")
 };
 
-/// The state of one generation: a KV cache per layer, the position reached, threads and scratch memory.
-class Session {
+/// The state of one generation: a KV cache per layer, the position reached, and the context the kernels run in
+/// (threads and scratch memory on a CPU; a stream, a cuBLAS handle and device scratch on a GPU). The caches are
+/// allocated through the context, in its memory space.
+template <class Ctx>
+class BasicSession {
  public:
+  using context_type = Ctx;
+  using space = typename Ctx::memory_space;
   /// kv_dtype: how the KV caches store keys and values (f32 exact; bf16 or f16 half the memory and bandwidth).
-  Session(const ModelSpec& d, Index capacity, int threads, dtype kv_dtype = dtype::f32) : ctx(threads), capacity_(capacity) {
+  BasicSession(const ModelSpec& d, Index capacity, Ctx context, dtype kv_dtype = dtype::f32)
+      : ctx(std::move(context)), capacity_(capacity) {
     TFX_CHECK(capacity > 0, "Session: capacity must be positive, got ", capacity);
     caches_.reserve(static_cast<std::size_t>(d.layers));
     for (std::int64_t l = 0; l < d.layers; ++l)
-      caches_.emplace_back(static_cast<int>(d.kv_heads), static_cast<int>(d.head_dim), capacity, kv_dtype);
+      caches_.emplace_back(ctx, static_cast<int>(d.kv_heads), static_cast<int>(d.head_dim), capacity, kv_dtype);
   }
+  BasicSession(const ModelSpec& d, Index capacity, int threads, dtype kv_dtype = dtype::f32)
+      : BasicSession(d, capacity, make_context<Ctx>(threads), kv_dtype) {}
   dtype kv_dtype() const { return caches_.empty() ? dtype::f32 : caches_.front().type(); }
   Index position() const { return position_; }
   Index capacity() const { return capacity_; }
@@ -47,14 +55,15 @@ class Session {
     for (auto& c : caches_) c.clear();
   }
 
-  cpu::Context ctx;
+  Ctx ctx;
 
  private:
   template <Family, ShapeType, ExecutionPolicy, StorageType, WeightScheme>
   friend class Model;
   Index capacity_ = 0, position_ = 0;
-  std::vector<KvCache> caches_;
+  std::vector<BasicKvCache<space>> caches_;
 };
+using Session = BasicSession<cpu::Context>;
 
 template <Family F, ShapeType S = DynamicShape, ExecutionPolicy P = cpu::simd<>, StorageType T = float,
           WeightScheme Q = dense_weights>
@@ -65,6 +74,8 @@ class Model {
   using policy = P;
   using storage_type = T;
   using weight_scheme = Q;
+  using space = space_t<P>;
+  using session_type = BasicSession<context_t<P>>;
   using Parts = DecoderParts<F, T, P, Q>;
   using Weight = typename Parts::Weight;
   using Embed = typename Parts::Embed;
@@ -77,7 +88,7 @@ class Model {
 
   /// The layers, in forward order.
   struct Layers {
-    Embed embed{Rows<const T>(nullptr, 1, 1)};
+    Embed embed{Rows<const T, space>(nullptr, 1, 1)};
     Positions positions{};
     std::vector<Block> blocks;
     Norm final_norm{};
@@ -126,15 +137,15 @@ class Model {
   /// A new session holding up to `capacity` positions; 0 means min(max_position_embeddings, 4096), since the
   /// f32 KV cache is allocated up front (a 40k-token context of a 0.6B model would take gigabytes).
   /// kv_dtype: the caches' storage type (f32 by default; bf16 or f16 halve the cache and its read bandwidth).
-  Session new_session(Index capacity = 0, int threads = 1, dtype kv_dtype = dtype::f32) const {
+  session_type new_session(Index capacity = 0, int threads = 1, dtype kv_dtype = dtype::f32) const {
     constexpr Index default_capacity = 4096;
-    return Session(spec_, capacity > 0 ? capacity : std::min<Index>(info_.max_position_embeddings, default_capacity),
-                   threads, kv_dtype);
+    return session_type(spec_, capacity > 0 ? capacity : std::min<Index>(info_.max_position_embeddings, default_capacity),
+                        threads, kv_dtype);
   }
 
   /// Runs `tokens` at the session's next positions and writes logits: all positions ([T, vocab]) or only the
-  /// last one ([1, vocab]), as `logits` is shaped.
-  void forward(Session& s, std::span<const std::int32_t> tokens, Rows<float> logits) const {
+  /// last one ([1, vocab]), as `logits` is shaped. Tokens are host memory; logits are in the policy's memory.
+  void forward(session_type& s, std::span<const std::int32_t> tokens, Rows<float, space> logits) const {
     const Index n = static_cast<Index>(tokens.size());
     TFX_CHECK(n > 0, "Model: no tokens to run");
     TFX_CHECK(s.position_ + n <= s.capacity_, "Model: ", n, " tokens at position ", s.position_,
@@ -145,22 +156,35 @@ class Model {
               " layers, model has ", spec_.layers);
     TFX_CHECK(logits.cols == spec_.vocab && (logits.rows == n || logits.rows == 1), "Model: logits are [", logits.rows,
               ", ", logits.cols, "], expected [", n, " or 1, ", spec_.vocab, "]");
-    cpu::Context& ctx = s.ctx;
-    cpu::ScratchScope scratch(ctx.scratch);
-    Rows<float> x(scratch.floats(static_cast<std::size_t>(n * spec_.hidden)).data(), n, spec_.hidden);
+    context_t<P>& ctx = s.ctx;
+    ScratchScope scratch(ctx.scratch);
+    Rows<float, space> x = scratch.rows(n, spec_.hidden);
     layers_.embed.forward(ctx, tokens, x);
     layers_.positions.forward(ctx, x, s.position_);
-    Step step{s.position_};
-    RopeTable rope;  // the rotary cos / sin of these positions, computed once for all layers
+    BasicStep<space> step{s.position_};
+    BasicRopeTable<space> rope;  // the rotary cos / sin of these positions, computed once for all layers
     if (const auto* r = layers_.positions.rotary()) {
-      rope = r->table(scratch, s.position_, n);
+      rope = r->table(ctx, scratch, s.position_, n);
       step.rope = &rope;
     }
     for (std::size_t l = 0; l < layers_.blocks.size(); ++l) layers_.blocks[l].forward(ctx, x, step, s.caches_[l]);
-    const Rows<float> rows = logits.rows == n ? x : x.slice_rows(n - 1, 1);
+    const Rows<float, space> rows = logits.rows == n ? x : x.slice_rows(n - 1, 1);
     layers_.final_norm.forward(ctx, rows, rows);
     layers_.lm_head.forward(ctx, rows, logits);
     s.position_ += n;
+  }
+
+  /// The same with logits in host memory, whatever the policy's memory: a device model copies them back (the one
+  /// synchronisation of a forward pass).
+  void forward_to_host(session_type& s, std::span<const std::int32_t> tokens, Rows<float> logits) const {
+    if constexpr (std::is_same_v<space, host_space>) {
+      forward(s, tokens, logits);
+    } else {
+      ScratchScope scratch(s.ctx.scratch);
+      Rows<float, space> device_logits = scratch.rows(logits.rows, logits.cols);
+      forward(s, tokens, device_logits);
+      kernels::copy_to_host(P{}, s.ctx, Rows<const float, space>(device_logits), logits);
+    }
   }
 
  private:

@@ -60,15 +60,15 @@ struct Adapter<family::Gpt2> {
     return s;
   }
 
-  template <class M, StorageType T>
-  static typename M::Layers build(Loader<T>& ld, const HfConfig& c, const ModelSpec& d) {
+  template <class M, StorageType T, class Sp>
+  static typename M::Layers build(Loader<T, Sp>& ld, const HfConfig& c, const ModelSpec& d) {
     using L = Linear<typename M::Weight, typename M::policy>;
     using Norm = typename M::Norm;
     const std::string pre = ld.has("transformer.wte.weight") ? "transformer." : "";
     const std::int64_t H = d.hidden, I = d.intermediate;
     const float eps = static_cast<float>(c.layer_norm_epsilon);
     auto norm = [&](const std::string& p) { return Norm(ld.vector(p + ".weight", H), ld.vector(p + ".bias", H), eps); };
-    using Conv1D = Dense<T, weight_layout::in_out>;  // as stored; L's format may be a quantized one
+    using Conv1D = Dense<T, weight_layout::in_out, Sp>;  // as stored; L's format may be a quantized one
     auto conv1d = [&](const std::string& p, std::int64_t in, std::int64_t out) {
       const auto w = ld.template weight<typename L::format>(Conv1D(ld.matrix(p + ".weight", in, out)));
       return L(w, ld.vector(p + ".bias", out));
@@ -80,8 +80,8 @@ struct Adapter<family::Gpt2> {
     for (std::int64_t l = 0; l < d.layers; ++l) {
       const std::string p = pre + "h." + std::to_string(l);
       const Norm ln1 = norm(p + ".ln_1");
-      const Rows<const T> qkv = ld.matrix(p + ".attn.c_attn.weight", H, 3 * H);  // [in, q | k | v]
-      const std::span<const float> qkv_bias = ld.vector(p + ".attn.c_attn.bias", 3 * H);
+      const Rows<const T, Sp> qkv = ld.matrix(p + ".attn.c_attn.weight", H, 3 * H);  // [in, q | k | v]
+      const Vector<const float, Sp> qkv_bias = ld.vector(p + ".attn.c_attn.bias", 3 * H);
       auto slice = [&](std::int64_t i) {
         return L(ld.template weight<typename L::format>(Conv1D(qkv.slice_cols(i * H, H))),
                  qkv_bias.subspan(static_cast<std::size_t>(i * H), static_cast<std::size_t>(H)));

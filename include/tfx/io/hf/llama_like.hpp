@@ -15,8 +15,8 @@
 namespace tfx::io::hf {
 
 /// An [out, in] Linear `prefix`.weight (+ `prefix`.bias) of the loader's storage type, in L's weight format.
-template <class L, StorageType T>
-L linear(Loader<T>& ld, const std::string& prefix, std::int64_t out, std::int64_t in, bool bias) {
+template <class L, StorageType T, class Sp>
+L linear(Loader<T, Sp>& ld, const std::string& prefix, std::int64_t out, std::int64_t in, bool bias) {
   const auto w = ld.template weight<typename L::format>(prefix + ".weight", out, in);
   return bias ? L(w, ld.vector(prefix + ".bias", out)) : L(w);
 }
@@ -35,16 +35,16 @@ ModelSpec llama_like_spec(const HfConfig& c) {
 }
 
 /// A SwiGLU MLP `prefix`.{gate,up,down}_proj of width `inter`.
-template <class Mlp, class L, StorageType T>
-Mlp swiglu(Loader<T>& ld, const std::string& prefix, std::int64_t hidden, std::int64_t inter, bool bias) {
+template <class Mlp, class L, StorageType T, class Sp>
+Mlp swiglu(Loader<T, Sp>& ld, const std::string& prefix, std::int64_t hidden, std::int64_t inter, bool bias) {
   // Braces: gate, up, down are read (and checked) in this order, so the first bad one is the one reported.
   return Mlp{linear<L>(ld, prefix + ".gate_proj", inter, hidden, bias), linear<L>(ld, prefix + ".up_proj", inter, hidden, bias),
              linear<L>(ld, prefix + ".down_proj", hidden, inter, bias)};
 }
 
 /// The layers of a Llama-like model M; make_mlp(loader, "model.layers.{l}.mlp", l) reads one layer's MLP.
-template <class M, StorageType T, class MakeMlp>
-typename M::Layers build_llama_like(Loader<T>& ld, const HfConfig& c, const ModelSpec& d, MakeMlp&& make_mlp) {
+template <class M, StorageType T, class Sp, class MakeMlp>
+typename M::Layers build_llama_like(Loader<T, Sp>& ld, const HfConfig& c, const ModelSpec& d, MakeMlp&& make_mlp) {
   using Attn = typename M::Attn;
   using Norm = typename M::Norm;
   using L = Linear<typename M::Weight, typename M::policy>;
@@ -87,9 +87,9 @@ template <class F>
 struct LlamaLikeAdapter {
   using family = F;
   static ModelSpec spec(const HfConfig& c) { return llama_like_spec<F>(c); }
-  template <class M, StorageType T>
-  static typename M::Layers build(Loader<T>& ld, const HfConfig& c, const ModelSpec& d) {
-    return build_llama_like<M>(ld, c, d, [&](Loader<T>& l, const std::string& prefix, std::int64_t) {
+  template <class M, StorageType T, class Sp>
+  static typename M::Layers build(Loader<T, Sp>& ld, const HfConfig& c, const ModelSpec& d) {
+    return build_llama_like<M>(ld, c, d, [&](Loader<T, Sp>& l, const std::string& prefix, std::int64_t) {
       return swiglu<typename M::Mlp, Linear<typename M::Weight, typename M::policy>>(l, prefix, d.hidden,
                                                                                     d.intermediate, d.mlp_bias);
     });

@@ -2,7 +2,9 @@
 //  - matrices are used in place when the file's dtype is the model's storage type T; a narrower float dtype is
 //    widened once (T is the widest matrix dtype in the checkpoint, so nothing is ever narrowed);
 //  - 1-D parameters (norm weights, biases) become f32 views: in place for F32, widened otherwise;
-//  - every tensor read is recorded, so finish() can reject tensors the model did not use.
+//  - every tensor read is recorded, so finish() can reject tensors the model did not use;
+//  - for a model whose memory space is not the host (a GPU policy), each tensor is copied into that space once,
+//    through memory<Space>, and the copies are owned by the storage (the mapping is then only read at load).
 #pragma once
 #include <memory>
 #include <set>
@@ -47,9 +49,10 @@ tfx::dtype matrix_dtype(const Checkpoint& ckpt, Ignore&& ignore) {
   return tfx::dtype::f32;
 }
 
-template <StorageType T>
+template <StorageType T, class Space = host_space>
 class Loader {
  public:
+  using space = Space;
   explicit Loader(Checkpoint ckpt) : storage_(std::make_shared<Storage>(Storage{std::move(ckpt), {}})) {}
 
   const Checkpoint& checkpoint() const { return storage_->checkpoint; }
@@ -58,32 +61,33 @@ class Loader {
   std::shared_ptr<const void> storage() const { return storage_; }
 
   /// A tensor of exactly `shape` as a [rows, cols] matrix of T (rows = product of all but the last dim).
-  Rows<const T> matrix(const std::string& name, std::initializer_list<std::int64_t> shape) {
+  Rows<const T, Space> matrix(const std::string& name, std::initializer_list<std::int64_t> shape) {
     const TensorInfo& t = take(name, shape);
-    if (*t.dtype == dtype_of<T>()) return io::matrix<T>(t);
+    if (*t.dtype == dtype_of<T>()) return place(io::matrix<T>(t));
     TFX_CHECK(dtype_of<T>() == tfx::dtype::f32, "tensor '", name, "' in ", t.file, ": dtype ", t.dtype_str,
               " would have to be narrowed to the model's ", dtype_name(dtype_of<T>()),
               " weights (load the checkpoint with load_model, which picks the widest dtype)");
-    return *t.dtype == tfx::dtype::bf16 ? widen<bf16>(t) : widen<f16>(t);
+    return place(*t.dtype == tfx::dtype::bf16 ? widen<bf16>(t) : widen<f16>(t));
   }
-  Rows<const T> matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
+  Rows<const T, Space> matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
     return matrix(name, {rows, cols});
   }
   /// A tensor of exactly [rows, cols] as f32, whatever the model's storage type (widened if stored narrower).
-  Rows<const float> matrix_f32(const std::string& name, std::int64_t rows, std::int64_t cols) {
+  Rows<const float, Space> matrix_f32(const std::string& name, std::int64_t rows, std::int64_t cols) {
     const TensorInfo& t = take(name, {rows, cols});
     const float* p = *t.dtype == tfx::dtype::f32    ? io::matrix<float>(t).data
                      : *t.dtype == tfx::dtype::bf16 ? widened<bf16, float>(t)
                                                     : widened<f16, float>(t);
-    return {p, rows, cols};
+    return place(Rows<const float>(p, rows, cols));
   }
   /// A 1-D tensor of n elements as f32.
-  std::span<const float> vector(const std::string& name, std::int64_t n) {
+  Vector<const float, Space> vector(const std::string& name, std::int64_t n) {
     const TensorInfo& t = take(name, {n});
     const float* p = *t.dtype == tfx::dtype::f32    ? io::matrix<float>(t).data
                      : *t.dtype == tfx::dtype::bf16 ? widened<bf16, float>(t)
                                                     : widened<f16, float>(t);
-    return {p, static_cast<std::size_t>(n)};
+    const Rows<const float, Space> r = place(Rows<const float>(p, 1, n));
+    return {r.data, static_cast<std::size_t>(n)};
   }
 
   /// The weight of format `Format` for a matrix `src` read from the checkpoint: the view itself when Format is a
@@ -91,11 +95,12 @@ class Loader {
   /// `replaces` says the quantized copy is all the model reads of src (false for a tied head: the embedding
   /// table is still read), which keeps weight_bytes() the bytes the model actually reads.
   template <class Format, StorageType S, weight_layout L>
-  Format weight(Dense<S, L> src, bool replaces = true) {
-    if constexpr (std::is_same_v<Format, Dense<S, L>>) {
+  Format weight(Dense<S, L, Space> src, bool replaces = true) {
+    if constexpr (std::is_same_v<Format, Dense<S, L, Space>>) {
       return src;
     } else {
       static_assert(std::is_same_v<Format, Q8_0>, "Loader::weight: no conversion to this weight format");
+      static_assert(std::is_same_v<Space, host_space>, "Loader::weight: Q8_0 weights live in host memory");
       const Index out = src.out_features(), in = src.in_features();
       const std::size_t n = static_cast<std::size_t>(out * Q8_0::padded(in));
       auto q = std::make_shared<std::vector<std::int8_t>>(n);
@@ -121,6 +126,7 @@ class Loader {
                 " is stored as Q8_0 (int8 with ", scale, "): load the model with the q8_0 weight scheme (tfx "
                 "--quantize q8_0, or load_model<Policy, tfx::q8_0_weights>)");
       if constexpr (std::is_same_v<Format, Q8_0>) {
+        static_assert(std::is_same_v<Space, host_space>, "Loader::weight: Q8_0 weights live in host memory");
         const Index stride = Q8_0::padded(in);
         used_.insert(name);
         check_shape(t, {out, stride});
@@ -136,7 +142,7 @@ class Loader {
         return w;
       }
     }
-    Format w = weight<Format>(Dense<T>(matrix(name, out, in)));
+    Format w = weight<Format>(Dense<T, weight_layout::out_in, Space>(matrix(name, out, in)));
     if constexpr (std::is_same_v<Format, Q8_0>) quantized_.emplace_back(name, w);
     return w;
   }
@@ -157,6 +163,22 @@ class Loader {
   void mark_used(const std::string& name) { used_.insert(name); }
 
  private:
+  /// A host matrix (contiguous) in the loader's memory space: itself, or a copy owned by the storage.
+  template <class U>
+  Rows<const U, Space> place(Rows<const U> h) {
+    if constexpr (std::is_same_v<Space, host_space>) {
+      return h;
+    } else {
+      TFX_CHECK(h.ld == h.cols, "Loader: a strided matrix cannot be copied to ", Space::name, " memory");
+      const std::size_t bytes = static_cast<std::size_t>(h.rows * h.cols) * sizeof(U);
+      Buffer b = memory<Space>::allocate(bytes);
+      memory<Space>::upload(b.data(), h.data, bytes);
+      auto deleter = b.ptr.get_deleter();
+      std::shared_ptr<void> owned(b.ptr.release(), deleter);
+      storage_->owned.push_back(owned);
+      return {static_cast<const U*>(owned.get()), h.rows, h.cols};
+    }
+  }
   const TensorInfo& take(const std::string& name, std::initializer_list<std::int64_t> shape) {
     const TensorInfo& t = checkpoint().at(name);
     used_.insert(name);
@@ -191,12 +213,12 @@ class Loader {
 
 /// The LM head [vocab, hidden]: the embedding matrix when tied (some tied checkpoints still carry a copy as
 /// `lm_head.weight`; the embedding is what is used), else `lm_head.weight`.
-template <class Head, StorageType T>
-Head lm_head(Loader<T>& ld, Rows<const T> embedding, bool tied) {
+template <class Head, StorageType T, class Sp>
+Head lm_head(Loader<T, Sp>& ld, Rows<const T, Sp> embedding, bool tied) {
   using Format = typename Head::format;
   if (tied) {
     ld.mark_used("lm_head.weight");
-    return Head(ld.template weight<Format>(Dense<T>(embedding), /*replaces=*/false));
+    return Head(ld.template weight<Format>(Dense<T, weight_layout::out_in, Sp>(embedding), /*replaces=*/false));
   }
   return Head(ld.template weight<Format>("lm_head.weight", embedding.rows, embedding.cols));
 }

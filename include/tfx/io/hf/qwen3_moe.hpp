@@ -55,15 +55,17 @@ struct Adapter<family::Qwen3Moe> {
     return s;
   }
 
-  template <class M, StorageType T>
-  static typename M::Layers build(Loader<T>& ld, const HfConfig& c, const ModelSpec& d) {
+  template <class M, StorageType T, class Sp>
+  static typename M::Layers build(Loader<T, Sp>& ld, const HfConfig& c, const ModelSpec& d) {
     using L = Linear<typename M::Weight, typename M::policy>;
     using Dense = SwiGLU<typename M::Weight, typename M::policy>;
     using Moe = SparseMoE<typename M::Weight, typename M::policy>;
-    return build_llama_like<M>(ld, c, d, [&](Loader<T>& l, const std::string& p, std::int64_t layer) -> typename M::Mlp {
+    return build_llama_like<M>(ld, c, d, [&](Loader<T, Sp>& l, const std::string& p, std::int64_t layer) -> typename M::Mlp {
       if (!d.sparse(layer)) return swiglu<Dense, L>(l, p, d.hidden, d.intermediate, d.mlp_bias);
       const std::int64_t E = d.experts, I = d.moe_intermediate, H = d.hidden;
-      const auto as_l = [&](Rows<const T> w) { return L(l.template weight<typename L::format>(tfx::Dense<T>(w))); };
+      const auto as_l = [&](Rows<const T, Sp> w) {
+        return L(l.template weight<typename L::format>(tfx::Dense<T, weight_layout::out_in, Sp>(w)));
+      };
       using Router = typename Moe::Router;  // dense: the experts' format; quantized experts: f32
       const Router router = [&] {
         if constexpr (std::is_same_v<Router, L>) return as_l(l.matrix(p + ".gate.weight", E, H));
@@ -72,8 +74,8 @@ struct Adapter<family::Qwen3Moe> {
       std::vector<Dense> experts;
       experts.reserve(static_cast<std::size_t>(E));
       if (l.has(p + ".experts.gate_up_proj") || l.has(p + ".experts.down_proj")) {
-        const Rows<const T> gu = l.matrix(p + ".experts.gate_up_proj", {E, 2 * I, H});  // [E * 2I, H]
-        const Rows<const T> dn = l.matrix(p + ".experts.down_proj", {E, H, I});         // [E * H, I]
+        const Rows<const T, Sp> gu = l.matrix(p + ".experts.gate_up_proj", {E, 2 * I, H});  // [E * 2I, H]
+        const Rows<const T, Sp> dn = l.matrix(p + ".experts.down_proj", {E, H, I});         // [E * H, I]
         for (std::int64_t e = 0; e < E; ++e)
           experts.emplace_back(as_l(gu.slice_rows(e * 2 * I, I)), as_l(gu.slice_rows(e * 2 * I + I, I)),
                                as_l(dn.slice_rows(e * H, H)));

@@ -5,7 +5,7 @@ namespace tfx::cpu {
 
 /// y = x / sqrt(mean(x^2) + eps) * (weight_offset + w)    (weight_offset: 0 Llama/Qwen, 1 Gemma)
 template <class T>
-void rms_norm_impl(scalar, Context&, Rows<const float> x, std::span<const T> w, float eps, float weight_offset,
+void rms_norm_impl(scalar, Context&, Rows<const float> x, Vector<const T> w, float eps, float weight_offset,
                    Rows<float> y) {
   for (Index r = 0; r < x.rows; ++r) {
     double ss = 0;
@@ -18,7 +18,7 @@ void rms_norm_impl(scalar, Context&, Rows<const float> x, std::span<const T> w, 
 
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta    (biased variance; beta optional)
 template <class T>
-void layer_norm_impl(scalar, Context&, Rows<const float> x, std::span<const T> gamma, std::span<const T> beta,
+void layer_norm_impl(scalar, Context&, Rows<const float> x, Vector<const T> gamma, Vector<const T> beta,
                      float eps, Rows<float> y) {
   for (Index r = 0; r < x.rows; ++r) {
     double mean = 0, var = 0;

@@ -23,3 +23,21 @@ inline void rope_impl(scalar, Context&, Rows<float> x, int heads, int head_dim, 
 }
 
 }  // namespace tfx::cpu
+
+namespace tfx::cpu {
+
+/// cos[t, j] = cos(theta) * scaling, sin[t, j] = sin(theta) * scaling with theta = float(positions[t]) * inv_freq[j]
+/// in f32, as Hugging Face computes them. positions and inv_freq are host memory (parameters of the call).
+inline void rope_table_impl(scalar, Context&, std::span<const std::int64_t> positions, std::span<const float> inv_freq,
+                            float scaling, Rows<float> cos, Rows<float> sin) {
+  for (Index t = 0; t < cos.rows; ++t) {
+    const float pos = static_cast<float>(positions[static_cast<std::size_t>(t)]);
+    for (Index j = 0; j < cos.cols; ++j) {
+      const float theta = pos * inv_freq[static_cast<std::size_t>(j)];
+      cos(t, j) = std::cos(theta) * scaling;
+      sin(t, j) = std::sin(theta) * scaling;
+    }
+  }
+}
+
+}  // namespace tfx::cpu

@@ -7,7 +7,7 @@ TFX_VECTOR_CODE_BEGIN
 namespace tfx::cpu {
 
 template <class A, class T>
-void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T> w, float eps, float weight_offset,
+void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, Vector<const T> w, float eps, float weight_offset,
                    Rows<float> y) {
   using B = vec::fbatch<A>;
   constexpr Index W = B::size;
@@ -36,7 +36,7 @@ void rms_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T
 }
 
 template <class A, class T>
-void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, std::span<const T> gamma, std::span<const T> beta,
+void layer_norm_impl(simd<A>, Context& ctx, Rows<const float> x, Vector<const T> gamma, Vector<const T> beta,
                      float eps, Rows<float> y) {
   using B = vec::fbatch<A>;
   constexpr Index W = B::size;

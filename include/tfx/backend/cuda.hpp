@@ -1,0 +1,21 @@
+// The CUDA backend: tfx::cuda::device<> and its kernels. Include it (and link tfx::cuda, built with -DTFX_CUDA=ON)
+// to run layers and models on an NVIDIA GPU: Model<Family, Shape, tfx::cuda::device<>, T>.
+#pragma once
+#include "tfx/backend/cuda/attention.hpp"
+#include "tfx/backend/cuda/common.hpp"
+#include "tfx/backend/cuda/elementwise.hpp"
+#include "tfx/backend/cuda/embedding.hpp"
+#include "tfx/backend/cuda/linear.hpp"
+#include "tfx/backend/cuda/memory.hpp"
+#include "tfx/backend/cuda/norm.hpp"
+#include "tfx/backend/cuda/policy.hpp"
+#include "tfx/backend/cuda/rope.hpp"
+#include "tfx/backend/cuda/softmax.hpp"
+#include "tfx/kernels/attention.hpp"
+#include "tfx/kernels/elementwise.hpp"
+#include "tfx/kernels/embedding.hpp"
+#include "tfx/kernels/linear.hpp"
+#include "tfx/kernels/memory.hpp"
+#include "tfx/kernels/norm.hpp"
+#include "tfx/kernels/rope.hpp"
+#include "tfx/kernels/softmax.hpp"

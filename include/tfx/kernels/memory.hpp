@@ -1,0 +1,8 @@
+// Dispatchers for: kv_append copy_to_host. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
+// (see TFX_KERNEL_DISPATCHER); a backend's aggregate header (tfx/backend/cpu.hpp, tfx/backend/cuda.hpp) brings them in.
+#pragma once
+#include "tfx/core/policy.hpp"
+#include "tfx/kernels/types.hpp"
+
+TFX_KERNEL_DISPATCHER(kv_append)
+TFX_KERNEL_DISPATCHER(copy_to_host)
