@@ -9,6 +9,7 @@
 
 #include "support/golden.hpp"
 #include "tfx/io/load_model.hpp"
+#include "tfx/layers/softmax.hpp"
 
 using namespace tfx;
 namespace fs = std::filesystem;
@@ -63,8 +64,11 @@ static_assert(!std::is_same_v<context_t<counting::policy>, cpu::Context>);
 namespace {
 const fs::path e2e_dir = fs::path(TFX_SOURCE_DIR) / "tests/data/e2e";
 
+/// Loads checkpoint `name` as family F under the counting policy and under cpu::scalar, runs a prefill and one
+/// decode step under each, and checks the logits are equal bit for bit; returns the counts of the prefill and of
+/// the decode step.
 template <class F, StorageType T>
-void check_counts_and_logits(const std::string& name, const std::map<std::string, int>& per_forward) {
+std::pair<std::map<std::string, int>, std::map<std::string, int>> run_both(const std::string& name) {
   using Counted = Model<F, DynamicShape, counting::policy, T>;
   using Reference = Model<F, DynamicShape, cpu::scalar, T>;
   const Counted model = io::load_as<Counted>(e2e_dir / name);
@@ -81,7 +85,7 @@ void check_counts_and_logits(const std::string& name, const std::map<std::string
   r.ctx.precision = cpu::Precision::exact;
   ref.forward(r, tokens, want.view());
   CHECK(got.storage() == want.storage());
-  CHECK(s.ctx.calls == per_forward);
+  const auto prefill = s.ctx.calls;
 
   // decode: one more token through the cache, logits copied to the host through the policy
   s.ctx.calls.clear();
@@ -90,7 +94,14 @@ void check_counts_and_logits(const std::string& name, const std::map<std::string
   model.forward_to_host(s, std::span<const std::int32_t>(&next, 1), one.view());
   ref.forward(r, std::span<const std::int32_t>(&next, 1), one_ref.view());
   CHECK(one.storage() == one_ref.storage());
-  CHECK(s.ctx.calls == per_forward);
+  return {prefill, s.ctx.calls};
+}
+
+template <class F, StorageType T>
+void check_counts_and_logits(const std::string& name, const std::map<std::string, int>& per_forward) {
+  const auto [prefill, decode] = run_both<F, T>(name);
+  CHECK(prefill == per_forward);
+  CHECK(decode == per_forward);
 }
 }  // namespace
 
@@ -108,4 +119,26 @@ TEST_CASE("A model under a counting policy with no fallback dispatches every op 
         "gpt2_f32", {{"embedding", 1}, {"add", 2 * L + 1}, {"layer_norm", 2 * L + 1}, {"linear_group", L},
                      {"linear", 3 * L + 1}, {"kv_append", L}, {"sdpa", L}, {"activation", L}});
   }
+}
+
+TEST_CASE("A mixture of experts runs under the counting policy: router, softmax and experts dispatched", "[model][policy]") {
+  // Routing is a host loop (qwen3_moe is a host-only family); everything it computes goes through the policy.
+  const int L = 2, top_k = 2;
+  const auto [prefill, decode] = run_both<family::Qwen3Moe, float>("qwen3_moe_top2_f32");
+  for (const auto* calls : {&prefill, &decode}) {
+    CHECK(calls->at("softmax") == L);           // router probabilities, one per sparse layer
+    CHECK(calls->at("rms_norm") == 4 * L + 1);  // two norms and q / k norms per layer, the final norm
+    CHECK(calls->at("gated_activation") >= L);  // at least one expert per layer
+  }
+  CHECK(decode.at("gated_activation") == L * top_k);  // one token: exactly top_k experts per layer
+}
+
+TEST_CASE("Layers on their own dispatch through the counting policy", "[model][policy]") {
+  counting::Context ctx;
+  Matrix<float> x(3, 8, 0.5f);
+  Softmax<counting::policy>(2.f).forward(ctx, x.view());
+  const std::vector<float> w(8, 1.f);
+  RMSNorm<float, counting::policy>(w, 1e-6f).forward(ctx, x.view(), x.view());
+  LayerNorm<float, counting::policy>(w, w).forward(ctx, x.view(), x.view());
+  CHECK(ctx.calls == std::map<std::string, int>{{"softmax", 1}, {"rms_norm", 1}, {"layer_norm", 1}});
 }

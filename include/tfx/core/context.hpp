@@ -55,7 +55,11 @@ class BasicArena {
       std::size_t total = 0;
       for (auto& b : blocks_) total += b.size;
       blocks_.clear();  // (a device space's free waits for the kernels that use the memory)
-      blocks_.push_back(Block{total});
+      try {             // release() runs in ~ScratchScope: an allocation failure leaves the arena empty instead
+        blocks_.push_back(Block{total});
+      } catch (...) {
+        current_ = used_ = 0;
+      }
     }
   }
   std::size_t capacity() const {

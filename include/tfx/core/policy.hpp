@@ -37,10 +37,12 @@ using context_t = typename P::context_type;
 template <ExecutionPolicy P>
 using space_t = typename P::memory_space;
 
-/// A context for `threads` CPU threads where the context takes a thread count, else a default one.
-template <class Ctx>
+/// A context for `threads` CPU threads where the context takes a thread count; a context that knows how to be made
+/// for policy P (Ctx::make(P{}): a GPU context on the policy's device) otherwise; else a default one.
+template <class Ctx, class P = void>
 Ctx make_context(int threads) {
   if constexpr (std::is_constructible_v<Ctx, int>) return Ctx(threads);
+  else if constexpr (requires { Ctx::make(P{}); }) return Ctx::make(P{});
   else return Ctx{};
 }
 

@@ -140,7 +140,7 @@ class Model {
   session_type new_session(Index capacity = 0, int threads = 1, dtype kv_dtype = dtype::f32) const {
     constexpr Index default_capacity = 4096;
     return session_type(spec_, capacity > 0 ? capacity : std::min<Index>(info_.max_position_embeddings, default_capacity),
-                        threads, kv_dtype);
+                        make_context<context_t<P>, P>(threads), kv_dtype);
   }
 
   /// Runs `tokens` at the session's next positions and writes logits: all positions ([T, vocab]) or only the

@@ -35,8 +35,14 @@ class Context {
  public:
   using memory_space = device_space;
 
-  /// A stream and a cuBLAS handle on device `device` (0 by default). Throws tfx::error without a device.
-  explicit Context(int device = 0) {
+  /// Which GPU a context runs on (a type, so that a thread count can never be taken for a device index).
+  struct device_id {
+    int value = 0;
+  };
+  /// A stream and a cuBLAS handle on device 0, or on `device`. Throws tfx::error without that device.
+  Context() : Context(device_id{0}) {}
+  explicit Context(device_id id) {
+    const int device = id.value;
     TFX_CHECK(raw::device_count() > device && device >= 0, "cuda: no CUDA device ", device, " (", raw::device_count(),
               " found)");
     raw::set_device(device);
@@ -44,10 +50,19 @@ class Context {
     stream_ = Handle(raw::stream_create(), [](void* s) { raw::stream_destroy(s); });
     blas_ = Handle(raw::blas_create(stream_.get()), [](void* b) { raw::blas_destroy(b); });
   }
+  /// The context a session of a model under device<D> gets.
+  template <int D>
+  static Context make(device<D>) {
+    return Context(device_id{D});
+  }
   Context(Context&&) noexcept = default;
   Context& operator=(Context&&) noexcept = default;
   ~Context() {
-    if (stream_) raw::stream_synchronize(stream_.get());  // scratch blocks are freed only after their kernels ran
+    if (!stream_) return;
+    try {  // scratch blocks are freed only after their kernels ran; an earlier CUDA error is not thrown again here
+      raw::stream_synchronize(stream_.get());
+    } catch (...) {
+    }
   }
 
   void* stream() const { return stream_.get(); }

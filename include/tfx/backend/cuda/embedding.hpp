@@ -6,7 +6,8 @@
 
 namespace tfx::cuda {
 
-/// ids: host memory, validated by the layer; copied to device scratch on the context's stream.
+/// ids: pageable host memory, validated by the layer; copied to device scratch on the context's stream (staged
+/// before the copy call returns, so the caller may reuse the ids at once).
 template <int D, StorageType T>
 void embedding_impl(device<D>, Context& ctx, std::span<const std::int32_t> ids, Rows<const T, device_space> table,
                     View out) {

@@ -8,7 +8,8 @@
 
 namespace tfx::cuda {
 
-/// positions and inv_freq: host memory. Consecutive positions (every forward pass) are computed on the device;
+/// positions and inv_freq: pageable host memory (cudaMemcpyAsync stages it before returning, so the caller may
+/// free it at once). Consecutive positions (every forward pass) are computed on the device;
 /// any other list is computed on the host with the reference formula and copied.
 template <int D>
 void rope_table_impl(device<D>, Context& ctx, std::span<const std::int64_t> positions, std::span<const float> inv_freq,
@@ -23,8 +24,7 @@ void rope_table_impl(device<D>, Context& ctx, std::span<const std::int64_t> posi
     std::span<float> f = scratch.take<float>(inv_freq.size());
     raw::copy_to_device(f.data(), inv_freq.data(), inv_freq.size_bytes(), ctx.stream());
     raw::rope_table(ctx.stream(), f.data(), half, positions[0], n, scaling, cos.data, sin.data);
-    ctx.synchronize();  // inv_freq is pageable host memory owned by the caller
-    return;
+    return;  // (a copy from pageable host memory is staged before cudaMemcpyAsync returns: no wait needed)
   }
   std::vector<float> c(static_cast<std::size_t>(n * half)), s(c.size());
   for (Index t = 0; t < n; ++t)
@@ -35,7 +35,6 @@ void rope_table_impl(device<D>, Context& ctx, std::span<const std::int64_t> posi
     }
   raw::copy_to_device(cos.data, c.data(), c.size() * sizeof(float), ctx.stream());
   raw::copy_to_device(sin.data, s.data(), s.size() * sizeof(float), ctx.stream());
-  ctx.synchronize();
 }
 
 template <int D>
