@@ -20,6 +20,7 @@ fi
 if command -v nvcc >/dev/null 2>&1 && [ -z "${TFX_NO_CUDA:-}" ]; then
   if ! python3 -c 'import nvidia.cu13, os, sys; sys.exit(not os.path.exists(os.path.join(nvidia.cu13.__path__[0], "include/cublas_v2.h")))' 2>/dev/null; then
     echo "== installing nvidia-cublas (pip) for the CUDA backend"
-    python3 -m pip install -q 'nvidia-cublas==13.*' >/dev/null
+    python3 -m pip install -q 'nvidia-cublas==13.*' >/dev/null ||
+      echo "warning: could not install nvidia-cublas: the CUDA backend is not built (the CPU tests still run)"
   fi
 fi

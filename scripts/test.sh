@@ -13,7 +13,10 @@ trap 'rm -rf "$logs"' EXIT
 # The CUDA backend and its tests are built whenever nvcc is present; without a GPU the CUDA tests report
 # "no CUDA device" and count as skipped, not passed.
 cuda=OFF
-if command -v nvcc >/dev/null 2>&1 && [ -z "${TFX_NO_CUDA:-}" ]; then cuda=ON; fi
+if command -v nvcc >/dev/null 2>&1 && [ -z "${TFX_NO_CUDA:-}" ] &&
+   python3 -c 'import nvidia.cu13, os, sys; sys.exit(not os.path.exists(os.path.join(nvidia.cu13.__path__[0], "include/cublas_v2.h")))' 2>/dev/null; then
+  cuda=ON
+fi
 echo "== build (dev preset: -Werror, -march=native; CUDA backend: $cuda)"
 cmake --preset dev -DTFX_CUDA=$cuda >/dev/null
 cmake --build --preset dev -j "$jobs"

@@ -310,6 +310,17 @@ scenario_kv_dtype() {
   [ -n "$f32_bytes" ] && [ "$((bf16_bytes * 2))" = "$f32_bytes" ] || fail "info --kv-dtype bf16: KV bytes $bf16_bytes vs f32 $f32_bytes"
   echo "    ok: bench, generate, info"
 }
+scenario_device() {
+  expect_error "option --device: 'tpu' is not one of: cpu, cuda" logits --model "$model" --tokens 1,2 --out "$work/d.npy" --device tpu
+  expect_ok logits --model "$model" --tokens 1,2 --out "$work/d.npy" --device cpu || return
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    echo "    ok: cpu (a GPU is present: --device cuda is exercised by scripts/gpu-check.sh)"
+    return
+  fi
+  # without a GPU: "no CUDA device is available" (CUDA build) or "built without CUDA" (CPU-only build)
+  expect_error "option --device cuda: " bench --model "$model" --device cuda
+  echo "    ok: unknown device, cpu, cuda without a GPU"
+}
 scenario_quantize_q8_0() {
   expect_error "option --quantize: 'q4' is not one of: none, q8_0" info --model "$model" --quantize q4
   expect_ok info --model "$model" --quantize q8_0 || return
