@@ -921,7 +921,7 @@ def make_attn_weights(p):
     return W
 
 
-def attention_ref(x, W, p):
+def attention_ref(x, W, p, causal=True, key_padding=None, rope=True):
     H, KVH, D = p["n_heads"], p["n_kv_heads"], p["head_dim"]
     S = x.shape[0]
     q = linear_ref(x, W["q_proj.weight"], W.get("q_proj.bias")).view(S, H, D)
@@ -930,13 +930,15 @@ def attention_ref(x, W, p):
     if p["qk_norm"]:
         q = rms_norm_ref(q, W["q_norm.weight"], p["rms_norm_eps"])
         k = rms_norm_ref(k, W["k_norm.weight"], p["rms_norm_eps"])
-    pos = torch.arange(S, dtype=torch.int64)
-    inv = rope_default_inv_freq(p["rope_theta"], D)
-    q = rope_apply(q.reshape(S, H * D), pos, inv, H, D, D, p["rope_layout"])
-    k = rope_apply(k.reshape(S, KVH * D), pos, inv, KVH, D, D, p["rope_layout"])
-    k = k.view(S, KVH, D).permute(1, 0, 2).contiguous()
+    if rope:
+        pos = torch.arange(S, dtype=torch.int64)
+        inv = rope_default_inv_freq(p["rope_theta"], D)
+        q = rope_apply(q.reshape(S, H * D), pos, inv, H, D, D, p["rope_layout"])
+        k = rope_apply(k.reshape(S, KVH * D), pos, inv, KVH, D, D, p["rope_layout"])
+    q = q.reshape(S, H * D)
+    k = k.reshape(S, KVH, D).permute(1, 0, 2).contiguous()
     v = v.permute(1, 0, 2).contiguous()
-    o, _, _ = sdpa_ref(q, k, v, H, KVH, D, D ** -0.5, True, 0, p["sliding_window"])
+    o, _, _ = sdpa_ref(q, k, v, H, KVH, D, D ** -0.5, causal, 0, p["sliding_window"], key_padding=key_padding)
     return linear_ref(o, W["o_proj.weight"], W.get("o_proj.bias"))
 
 
@@ -1053,8 +1055,135 @@ def gen_block():
     write(layer, cases)
 
 
+# ----------------------------------------------------------------------------
+# 13. encoder attention: a padded batch without a cache (BERT), causal or not
+# ----------------------------------------------------------------------------
+
+def gen_attention_batch():
+    """x holds len(lengths) sequences of seq_len rows each; sequence b has lengths[b] real rows, the rest is
+    padding (masked as keys). out is every row's output, padding rows included (they attend the real keys)."""
+    layer = "attention_batch"
+    specs = [  # name, params, lengths, causal, rope
+        ("bert_mha_padded_tiled", attn_params(16, 4, 4, 4, 10, bias_qkv=True, bias_o=True), [10, 7, 1], False, False),
+        ("bert_short_rows", attn_params(12, 3, 3, 4, 5, bias_qkv=True, bias_o=True), [3, 5], False, False),
+        ("gqa_rope_padded", attn_params(16, 4, 2, 8, 9), [9, 4], False, True),
+        ("causal_rope_batch", attn_params(16, 4, 2, 4, 11), [11, 11], True, True),
+    ]
+    cases = []
+    for name, p, lengths, causal, rope in specs:
+        seed(layer, name)
+        L = p["seq_len"]
+        x = randn(len(lengths) * L, p["hidden"])
+        W = make_attn_weights(p)
+        outs, pad = [], []
+        for b, n in enumerate(lengths):
+            kp = torch.tensor([0] * n + [1] * (L - n), dtype=torch.uint8)
+            outs.append(attention_ref(x[b * L:(b + 1) * L], W, p, causal=causal, key_padding=kp, rope=rope))
+            pad += kp.tolist()
+        t = {"x": T(x), "key_padding": {"shape": [len(pad)], "data": pad}}
+        t.update({k: T(v) for k, v in W.items()})
+        t["out"] = T(torch.cat(outs))
+        params = dict(p)
+        params.update({"lengths": lengths, "causal": causal, "rope": rope})
+        cases.append({"name": name, "params": params, "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 14. cross-attention (Marian / BART encoder-decoder attention)
+# ----------------------------------------------------------------------------
+
+def cross_attention_ref(x, mem, W, p, key_padding=None):
+    H, KVH, D = p["n_heads"], p["n_kv_heads"], p["head_dim"]
+    S = mem.shape[0]
+    q = linear_ref(x, W["q_proj.weight"], W.get("q_proj.bias"))
+    k = linear_ref(mem, W["k_proj.weight"], W.get("k_proj.bias")).view(S, KVH, D).permute(1, 0, 2).contiguous()
+    v = linear_ref(mem, W["v_proj.weight"], W.get("v_proj.bias")).view(S, KVH, D).permute(1, 0, 2).contiguous()
+    o, _, _ = sdpa_ref(q, k, v, H, KVH, D, D ** -0.5, False, 0, 0, key_padding=key_padding)
+    return linear_ref(o, W["o_proj.weight"], W.get("o_proj.bias"))
+
+
+def gen_cross_attention():
+    layer = "cross_attention"
+    specs = [  # name, params (seq_len = decoder rows), source length, real source tokens
+        ("marian_mha_bias", attn_params(16, 4, 4, 4, 3, bias_qkv=True, bias_o=True), 7, 7),
+        ("gqa_padded_source", attn_params(16, 4, 2, 8, 2), 11, 8),
+        ("tiled_queries_padded", attn_params(12, 3, 1, 4, 9, bias_qkv=True), 13, 10),
+    ]
+    cases = []
+    for name, p, S, real in specs:
+        seed(layer, name)
+        x = randn(p["seq_len"], p["hidden"])
+        mem = randn(S, p["hidden"])
+        W = make_attn_weights(p)
+        kp = torch.tensor([0] * real + [1] * (S - real), dtype=torch.uint8)
+        out = cross_attention_ref(x, mem, W, p, key_padding=kp)
+        t = {"x": T(x), "memory": T(mem), "key_padding": {"shape": [S], "data": kp.tolist()}}
+        t.update({k: T(v) for k, v in W.items()})
+        t["out"] = T(out)
+        params = dict(p)
+        params.update({"source_len": S, "source_real": real})
+        cases.append({"name": name, "params": params, "tensors": t})
+    write(layer, cases)
+
+
+# ----------------------------------------------------------------------------
+# 15. decoder block: self-attention, cross-attention, MLP (post-norm Marian, pre-norm mBART)
+# ----------------------------------------------------------------------------
+
+def gen_decoder_block():
+    layer = "decoder_block"
+    specs = [  # name, placement, norm, eps, mlp kind, intermediate, attention params, source len, real source tokens
+        ("marian_post_layernorm_silu", "post", "layer", 1e-5, "silu", 32,
+         attn_params(16, 4, 4, 4, 5, bias_qkv=True, bias_o=True), 6, 6),
+        ("pre_layernorm_gelu_padded", "pre", "layer", 1e-5, "gelu", 24,
+         attn_params(16, 4, 4, 4, 9, bias_qkv=True, bias_o=True), 7, 5),
+    ]
+    cases = []
+    for name, placement, norm, eps, act, inter, ap, S, real in specs:
+        seed(layer, name)
+        hid, T_ = ap["hidden"], ap["seq_len"]
+        x = randn(T_, hid)
+        mem = randn(S, hid)
+        SW = make_attn_weights(ap)
+        CW = make_attn_weights(ap)
+        MW = make_mlp_weights("gelu", hid, inter, True)
+        nw = [randn(hid, scale=0.3, offset=1.0) for _ in range(3)]
+        nb = [randn(hid, scale=0.2) for _ in range(3)]
+        kp = torch.tensor([0] * real + [1] * (S - real), dtype=torch.uint8)
+
+        def mlp(z):
+            h = linear_ref(z, MW["fc1_weight"], MW["fc1_bias"])
+            h = silu(h) if act == "silu" else gelu_erf(h)
+            return linear_ref(h, MW["fc2_weight"], MW["fc2_bias"])
+
+        subs = [lambda z: attention_ref(z, SW, ap, rope=False),
+                lambda z: cross_attention_ref(z, mem, CW, ap, key_padding=kp),
+                mlp]
+        h = d(x)
+        for i, f in enumerate(subs):
+            n = lambda z: layer_norm_ref(z, nw[i], nb[i], eps)
+            h = h + f(n(h)) if placement == "pre" else n(h + f(h))
+        t = {"x": T(x), "memory": T(mem), "key_padding": {"shape": [S], "data": kp.tolist()}}
+        t.update({"self." + k: T(v) for k, v in SW.items()})
+        t.update({"cross." + k: T(v) for k, v in CW.items()})
+        t.update({"mlp." + k: T(v) for k, v in MW.items()})
+        for i in range(3):
+            t["norm%d.weight" % (i + 1)] = T(nw[i])
+            t["norm%d.bias" % (i + 1)] = T(nb[i])
+        t["out"] = T(h)
+        params = {"placement": placement, "norm": norm, "eps": eps, "activation": act, "intermediate": inter,
+                  "source_len": S, "source_real": real}
+        params.update(ap)
+        cases.append({"name": name, "params": params, "tensors": t})
+    write(layer, cases)
+
+
 def main():
     gen_dtype()
+    gen_attention_batch()
+    gen_cross_attention()
+    gen_decoder_block()
     gen_embedding()
     gen_linear()
     gen_linear_q8()

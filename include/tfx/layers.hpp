@@ -5,6 +5,8 @@
 #include "tfx/core/policy.hpp"
 #include "tfx/core/view.hpp"
 #include "tfx/layers/attention.hpp"
+#include "tfx/layers/cross_attention.hpp"
+#include "tfx/layers/decoder_block.hpp"
 #include "tfx/layers/embedding.hpp"
 #include "tfx/layers/kv_cache.hpp"
 #include "tfx/layers/layer_norm.hpp"

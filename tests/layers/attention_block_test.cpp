@@ -1,4 +1,4 @@
-#include "support/golden.hpp"
+#include "support/attention_fixture.hpp"
 #include "tfx/layers/attention.hpp"
 #include "tfx/layers/layer_norm.hpp"
 #include "tfx/layers/mlp.hpp"
@@ -7,58 +7,6 @@
 using namespace tfx;
 
 namespace {
-/// The tensors of a golden case whose names start with `prefix` (prefix removed), owned as matrices and vectors.
-struct GoldenWeights {
-  std::map<std::string, Matrix<float>> m;
-  std::map<std::string, std::vector<float>> v;
-
-  GoldenWeights(const test::Case& c, const std::string& prefix) {
-    for (const auto& [name, t] : c.tensors) {
-      if (name.rfind(prefix, 0) != 0) continue;
-      m.emplace(name.substr(prefix.size()), t.template matrix<float>());
-      v.emplace(name.substr(prefix.size()), t.template values<float>());
-    }
-  }
-  /// A Linear over tensor `weight`, with tensor `bias` when the case has it.
-  template <class P>
-  Linear<float, P> linear(const std::string& weight, const std::string& bias) const {
-    auto b = v.find(bias);
-    return Linear<float, P>(m.at(weight).view(), b == v.end() ? std::span<const float>{} : std::span<const float>(b->second));
-  }
-};
-
-/// Builds the attention module from a golden case's weights ("prefix" = "" or "attn.").
-struct AttentionFixture {
-  GoldenWeights w;
-  AttentionConfig cfg;
-  RopeConfig rope_cfg;
-
-  AttentionFixture(const test::Case& c, const std::string& prefix) : w(c, prefix) {
-    cfg.hidden = c.param<int>("hidden");
-    cfg.heads = c.param<int>("n_heads");
-    cfg.kv_heads = c.param<int>("n_kv_heads");
-    cfg.head_dim = c.param<int>("head_dim");
-    cfg.rms_norm_eps = c.param<float>("rms_norm_eps");
-    cfg.sliding_window = c.param<tfx::Index>("sliding_window");
-    rope_cfg.head_dim = cfg.head_dim;
-    rope_cfg.rope_theta = c.param<double>("rope_theta");
-  }
-  template <class P>
-  Attention<float, P> make(const RotaryEmbedding<rope::half_split, P>* rope) const {
-    typename Attention<float, P>::Weights aw;
-    auto lin = [&](const std::string& n) { return w.template linear<P>(n + ".weight", n + ".bias"); };
-    aw.q_proj = lin("q_proj");
-    aw.k_proj = lin("k_proj");
-    aw.v_proj = lin("v_proj");
-    aw.o_proj = lin("o_proj");
-    if (w.v.count("q_norm.weight")) {
-      aw.q_norm = w.v.at("q_norm.weight");
-      aw.k_norm = w.v.at("k_norm.weight");
-    }
-    return Attention<float, P>(cfg, aw, rope);
-  }
-};
-
 /// Runs `step(x_chunk, start, out_chunk)` over the sequence in chunks {first, 1, 1, ...rest} to exercise the cache.
 template <class Step>
 void in_chunks(tfx::Index seq, tfx::Index first, Step step) {
@@ -74,7 +22,7 @@ TEMPLATE_LIST_TEST_CASE("Attention module matches Hugging Face eager attention (
   cpu::Context ctx(2);
   for (const auto& c : test::load_golden("attention")) {
     SECTION(c.name) {
-      const AttentionFixture f(c, "");
+      const test::AttentionFixture f(c, "");
       const RotaryEmbedding<rope::half_split, TestType> rope(f.rope_cfg);
       const auto attn = f.template make<TestType>(&rope);
       const auto x = c["x"].matrix<float>();
@@ -95,14 +43,14 @@ TEMPLATE_LIST_TEST_CASE("TransformerBlock pre-norm and post-norm match PyTorch g
   cpu::Context ctx(2);
   for (const auto& c : test::load_golden("block")) {
     SECTION(c.name) {
-      const AttentionFixture f(c, "attn.");
+      const test::AttentionFixture f(c, "attn.");
       const RotaryEmbedding<rope::half_split, TestType> rope(f.rope_cfg);
       const auto attn = f.template make<TestType>(&rope);
       const auto n1 = c["norm1.weight"].values<float>(), n2 = c["norm2.weight"].values<float>();
       const auto n1b = c.has("norm1.bias") ? c["norm1.bias"].values<float>() : std::vector<float>{};
       const auto n2b = c.has("norm2.bias") ? c["norm2.bias"].values<float>() : std::vector<float>{};
       const float eps = c.param<float>("eps");
-      const GoldenWeights mlp(c, "mlp.");
+      const test::GoldenWeights mlp(c, "mlp.");
       auto lin = [&](const std::string& n) { return mlp.template linear<TestType>(n + "_weight", n + "_bias"); };
       auto x = c["x"].matrix<float>();
       KvCache cache(f.cfg.kv_heads, f.cfg.head_dim, x.rows());

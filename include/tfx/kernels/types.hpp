@@ -38,7 +38,10 @@ struct BasicRopeTable {
 };
 using RopeTable = BasicRopeTable<host_space>;
 
-/// Keys and values of one layer, kv-head-major: element (h, j, d) of K is k[h * head_stride + j * head_dim + d].
+/// Keys and values of one layer: element (h, j, d) of K is k[h * head_stride + j * stride() + d].
+/// A KV cache is kv-head-major (head_stride = capacity * head_dim, row stride head_dim); the projections of a
+/// sequence read in place are token-major (head_stride = head_dim, row stride = the row length of the projection,
+/// kv_heads * head_dim or more).
 template <class Space = host_space>
 struct BasicKvView {
   using space = Space;
@@ -49,8 +52,11 @@ struct BasicKvView {
   int kv_heads = 0;
   int head_dim = 0;
   dtype type = dtype::f32;  // f32, bf16 or f16 (KvCache's storage type)
+  Index row_stride = 0;     // elements between consecutive positions of one head; 0: head_dim
 
-  /// Keys / values of kv head g, [len, head_dim] with row stride head_dim, as T (which must be `type`).
+  /// Elements between consecutive key (and value) positions of one head.
+  Index stride() const { return row_stride > 0 ? row_stride : head_dim; }
+  /// Keys / values of kv head g, [len, head_dim] with row stride stride(), as T (which must be `type`).
   template <class T>
   const T* keys(Index g) const {
     return static_cast<const T*>(k) + g * head_stride;

@@ -5,6 +5,10 @@
 //   cache  <- k, v                                         (the cache holds normed, rotated keys)
 //   out     = o_proj(sdpa(q, cache, causal, window))
 // MHA, GQA and MQA follow from the shapes (kv_heads == heads, divides heads, == 1).
+// Causal (decoders) or bidirectional (encoders: BERT) from the configuration. An encoder runs a padded batch of
+// sequences without a cache: each sequence attends to its own rows of the k / v projections, read in place
+// (a token-major view), with the padding rows masked out as keys.
+// CrossAttention: queries from the decoder, keys and values projected once from the encoder output.
 #pragma once
 #include <optional>
 #include <span>
@@ -28,6 +32,7 @@ struct AttentionConfig {
   float rms_norm_eps = 1e-6f;  // q/k norm
   Index sliding_window = 0;    // 0: full attention
   std::optional<float> scale{};
+  bool causal = true;          // false: every query sees every (unpadded) key of its sequence
 };
 
 /// Where the tokens of one forward pass sit (positions start .. start + T - 1) and what every layer derives from
@@ -38,6 +43,37 @@ struct BasicStep {
   const BasicRopeTable<Space>* rope = nullptr;
 };
 using Step = BasicStep<host_space>;
+
+/// A batch of sequences padded to one length, one after another in the rows of a [batch * length, hidden] input:
+/// sequence b is rows b * length .. (b + 1) * length - 1, at positions 0 .. length - 1. key_padding (host memory,
+/// [batch * length], nonzero = padding) hides the padding rows as keys; their own outputs are computed and
+/// meaningless (Hugging Face's are too). A padded batch gives every real row what its sequence alone would give.
+template <class Space = host_space>
+struct BasicBatch {
+  Index length = 0;
+  std::span<const std::uint8_t> key_padding{};
+  const BasicRopeTable<Space>* rope = nullptr;  // cos / sin of positions 0 .. length - 1, or null
+};
+using Batch = BasicBatch<host_space>;
+
+namespace detail {
+/// Checks a batch against x's rows; returns the number of sequences.
+inline Index batch_size(Index rows, Index length, std::size_t padding, const char* who) {
+  TFX_CHECK(length > 0 && rows % length == 0, who, ": ", rows, " rows are not a whole number of sequences of ", length);
+  TFX_CHECK(padding == 0 || static_cast<Index>(padding) == rows, who, ": key_padding has ", padding, " entries for ",
+            rows, " rows");
+  return rows / length;
+}
+/// Keys and values of rows [first, first + len) of token-major projections k, v ([T, kv_heads * head_dim]).
+template <class Space>
+BasicKvView<Space> token_major(Rows<const float, Space> k, Rows<const float, Space> v, Index first, Index len,
+                               int kv_heads, int head_dim) {
+  TFX_CHECK(k.ld == v.ld, "attention: keys and values have different row strides (", k.ld, ", ", v.ld, ")");
+  BasicKvView<Space> view{k.data + first * k.ld, v.data + first * v.ld, len, head_dim, kv_heads, head_dim, dtype::f32};
+  view.row_stride = k.ld;
+  return view;
+}
+}  // namespace detail
 
 template <class W = float, ExecutionPolicy P = cpu::simd<>, class Layout = rope::half_split>
 class Attention {
@@ -56,7 +92,8 @@ class Attention {
   Attention() = default;
   /// rope may be null (absolute-position models); it must outlive the module.
   Attention(const AttentionConfig& c, const Weights& w, const Rope* rope)
-      : c_(c), w_(w), rope_(rope), sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, true, c.sliding_window}) {
+      : c_(c), w_(w), rope_(rope),
+        sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, c.causal, c.sliding_window}) {
     const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
     auto check = [&](const Linear<W, P>& l, Index out, Index in, const char* what) {
       TFX_CHECK(l.out_features() == out && l.in_features() == in, "Attention: ", what, " is [", l.out_features(), ", ",
@@ -101,27 +138,64 @@ class Attention {
     TFX_CHECK(cache.size() == start_pos, "Attention: the KV cache holds ", cache.size(), " positions but start_pos is ",
               start_pos);
     ScratchScope scratch(ctx.scratch);
-    const Index qw = static_cast<Index>(c_.heads) * c_.head_dim, kw = static_cast<Index>(c_.kv_heads) * c_.head_dim;
-    Rows<float, space> q = scratch.rows(T_, qw), k = scratch.rows(T_, kw), v = scratch.rows(T_, kw);
-    Rows<float, space> attn = scratch.rows(T_, qw);
-
-    forward_group(ctx, x, std::array{&w_.q_proj, &w_.k_proj, &w_.v_proj}, std::array{q, k, v});
-    if (!w_.q_norm.empty()) {  // per head: view [T, heads*head_dim] as [T*heads, head_dim]
-      RMSNorm<float, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
-      Rows<float, space> qh(q.data, T_ * c_.heads, c_.head_dim), kh(k.data, T_ * c_.kv_heads, c_.head_dim);
-      qn.forward(ctx, qh, qh);
-      kn.forward(ctx, kh, kh);
-    }
+    const auto [q, k, v] = project(ctx, scratch, x);
     if (rope_) {
       const BasicRopeTable<space> table = step.rope ? *step.rope : rope_->table(ctx, scratch, start_pos, T_);
       rope_->apply(ctx, q, c_.heads, table);
       rope_->apply(ctx, k, c_.kv_heads, table);
     }
     cache.append(P{}, ctx, Rows<const float, space>(k), Rows<const float, space>(v));
+    Rows<float, space> attn = scratch.rows(T_, q.cols);
     BasicSdpaExtras<space> extras;
     extras.q_offset = start_pos;
     sdpa_.forward(ctx, q, cache.view(), attn, extras);
     w_.o_proj.forward(ctx, attn, out);
+  }
+
+  /// Without a cache: x, out: [batch * length, hidden], a padded batch of sequences (see BasicBatch), each at
+  /// positions 0 .. length - 1, attending to its own keys (all of them, or the earlier ones if causal).
+  void forward(context_t<P>& ctx, Rows<const float, space> x, const BasicBatch<space>& batch,
+               Rows<float, space> out) const {
+    TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == x.rows, "Attention: input [", x.rows, ", ",
+              x.cols, "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden);
+    const Index n = detail::batch_size(x.rows, batch.length, batch.key_padding.size(), "Attention"), L = batch.length;
+    ScratchScope scratch(ctx.scratch);
+    const auto [q, k, v] = project(ctx, scratch, x);
+    if (rope_) {
+      const BasicRopeTable<space> table = batch.rope ? *batch.rope : rope_->table(ctx, scratch, 0, L);
+      for (Index b = 0; b < n; ++b) {
+        rope_->apply(ctx, q.slice_rows(b * L, L), c_.heads, table);
+        rope_->apply(ctx, k.slice_rows(b * L, L), c_.kv_heads, table);
+      }
+    }
+    Rows<float, space> attn = scratch.rows(x.rows, q.cols);
+    for (Index b = 0; b < n; ++b) {
+      BasicSdpaExtras<space> extras;
+      extras.q_offset = 0;
+      if (!batch.key_padding.empty()) extras.key_padding = batch.key_padding.subspan(static_cast<std::size_t>(b * L), static_cast<std::size_t>(L));
+      sdpa_.forward(ctx, q.slice_rows(b * L, L), detail::token_major<space>(k, v, b * L, L, c_.kv_heads, c_.head_dim),
+                    attn.slice_rows(b * L, L), extras);
+    }
+    w_.o_proj.forward(ctx, attn, out);
+  }
+
+ private:
+  struct Qkv {
+    Rows<float, space> q, k, v;
+  };
+  /// q, k, v projections of x (+ the per-head q / k norms), in scratch memory.
+  Qkv project(context_t<P>& ctx, ScratchScope<space>& scratch, Rows<const float, space> x) const {
+    const Index T_ = x.rows, qw = static_cast<Index>(c_.heads) * c_.head_dim,
+                kw = static_cast<Index>(c_.kv_heads) * c_.head_dim;
+    Qkv r{scratch.rows(T_, qw), scratch.rows(T_, kw), scratch.rows(T_, kw)};
+    forward_group(ctx, x, std::array{&w_.q_proj, &w_.k_proj, &w_.v_proj}, std::array{r.q, r.k, r.v});
+    if (!w_.q_norm.empty()) {  // per head: view [T, heads*head_dim] as [T*heads, head_dim]
+      RMSNorm<float, P> qn(w_.q_norm, c_.rms_norm_eps), kn(w_.k_norm, c_.rms_norm_eps);
+      Rows<float, space> qh(r.q.data, T_ * c_.heads, c_.head_dim), kh(r.k.data, T_ * c_.kv_heads, c_.head_dim);
+      qn.forward(ctx, qh, qh);
+      kn.forward(ctx, kh, kh);
+    }
+    return r;
   }
 
  private:

@@ -58,10 +58,14 @@ class ScaledDotProductAttention {
               out.rows, ", ", out.cols, "] do not match heads x head_dim = ", width);
     TFX_CHECK(kv.kv_heads == o_.kv_heads && kv.head_dim == o_.head_dim, "SDPA: keys have ", kv.kv_heads, " heads of ",
               kv.head_dim, ", expected ", o_.kv_heads, " of ", o_.head_dim);
-    TFX_CHECK(kv.len >= 0 && (kv.len == 0 || (kv.k != nullptr && kv.v != nullptr)) &&
-                  kv.head_stride >= kv.len * kv.head_dim,
-              "SDPA: key/value view of ", kv.len, " positions has no data or a head stride of ", kv.head_stride,
-              " < len x head_dim");
+    TFX_CHECK(kv.len >= 0 && (kv.len == 0 || (kv.k != nullptr && kv.v != nullptr)), "SDPA: key/value view of ",
+              kv.len, " positions has no data");
+    // Heads must not overlap: head-major (a cache) or token-major (projections read in place).
+    const Index rs = kv.stride();
+    TFX_CHECK(rs >= kv.head_dim && (kv.head_stride >= kv.len * rs ||
+                                    (kv.head_stride >= kv.head_dim && rs >= kv.kv_heads * kv.head_stride)),
+              "SDPA: key/value view with head stride ", kv.head_stride, " and row stride ", rs, " overlaps its ",
+              kv.kv_heads, " heads of ", kv.len, " x ", kv.head_dim);
     const Index offset = x.q_offset ? *x.q_offset : kv.len - q.rows;
     TFX_CHECK(offset >= 0, "SDPA: query offset ", offset, " is negative (q_len ", q.rows, " > kv_len ", kv.len, ")");
     TFX_CHECK(x.mask.empty() || (x.mask.rows == q.rows && x.mask.cols == kv.len), "SDPA: mask is [", x.mask.rows, ", ",

@@ -39,18 +39,28 @@ class TransformerBlock {
   }
   /// The same, with the forward pass's rotary table when the model made one.
   void forward(context_t<P>& ctx, Rows<float, space> x, const StepT& step, Cache& cache) const {
+    run(ctx, x, [&](Rows<const float, space> in, Rows<float, space> out) { attn_.forward(ctx, in, step, cache, out); });
+  }
+  /// Without a cache: x is a padded batch of sequences (see BasicBatch), updated in place.
+  void forward(context_t<P>& ctx, Rows<float, space> x, const BasicBatch<space>& batch) const {
+    run(ctx, x, [&](Rows<const float, space> in, Rows<float, space> out) { attn_.forward(ctx, in, batch, out); });
+  }
+
+ private:
+  template <class Attend>
+  void run(context_t<P>& ctx, Rows<float, space> x, Attend&& attend) const {
     using C = Rows<const float, space>;
     ScratchScope scratch(ctx.scratch);
     Rows<float, space> a = scratch.rows(x.rows, x.cols), b = scratch.rows(x.rows, x.cols);
     if constexpr (Placement == norm_placement::pre) {
       norm1_.forward(ctx, x, a);
-      attn_.forward(ctx, a, step, cache, b);
+      attend(C(a), b);
       kernels::add(P{}, ctx, x, C(b));
       norm2_.forward(ctx, x, a);
       mlp_.forward(ctx, a, b);
       kernels::add(P{}, ctx, x, C(b));
     } else {
-      attn_.forward(ctx, x, step, cache, b);
+      attend(C(x), b);
       kernels::add(P{}, ctx, x, C(b));
       norm1_.forward(ctx, x, x);
       mlp_.forward(ctx, x, b);
@@ -59,7 +69,6 @@ class TransformerBlock {
     }
   }
 
- private:
   N norm1_{};
   Attn attn_{};
   N norm2_{};

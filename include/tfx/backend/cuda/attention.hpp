@@ -11,6 +11,8 @@ void sdpa_impl(device<D>, Context& ctx, const BasicSdpaArgs<device_space>& a) {
             "cuda attention: additive masks, key padding, ALiBi and attention weights / entropy outputs are not "
             "supported on the GPU yet");
   TFX_CHECK(a.q.ld >= a.q.cols && a.out.ld >= a.out.cols, "cuda attention: bad strides");
+  TFX_CHECK(a.kv.stride() == a.kv.head_dim, "cuda attention: keys and values must be kv-head-major (a KV cache); "
+            "token-major views with row stride ", a.kv.stride(), " are not supported on the GPU yet");
   ScratchScope<device_space> scratch(ctx.scratch);
   const std::size_t ws = raw::attention_workspace(a.q.rows, a.kv.len, a.heads, a.kv.head_dim);
   float* workspace = ws ? scratch.take<float>(ws).data() : nullptr;

@@ -19,7 +19,7 @@ inline bool key_allowed(const SdpaArgs& a, Index pos, Index j) {
 /// K and V as the cache stores them (f32, bf16 or f16), widened exactly.
 inline void sdpa_impl(scalar, Context&, const SdpaArgs& a) {
   with_storage_type(a.kv.type, [&]<class T>(T) {
-  const Index n = a.kv.len, d = a.kv.head_dim;
+  const Index n = a.kv.len, d = a.kv.head_dim, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
   std::vector<double> s(static_cast<std::size_t>(n));
   for (int h = 0; h < a.heads; ++h) {
@@ -34,7 +34,7 @@ inline void sdpa_impl(scalar, Context&, const SdpaArgs& a) {
           continue;
         }
         double dot = 0;
-        for (Index e = 0; e < d; ++e) dot += static_cast<double>(q[e]) * to_float(K[j * d + e]);
+        for (Index e = 0; e < d; ++e) dot += static_cast<double>(q[e]) * to_float(K[j * rs + e]);
         double v = dot * a.scale;
         if (!a.mask.empty()) v += a.mask(i, j);
         if (!a.alibi_slopes.empty()) v += static_cast<double>(a.alibi_slopes[static_cast<std::size_t>(h)]) * static_cast<double>(j - pos);
@@ -44,7 +44,7 @@ inline void sdpa_impl(scalar, Context&, const SdpaArgs& a) {
       float* o = a.out.row(i) + h * d;
       for (Index e = 0; e < d; ++e) {
         double acc = 0;
-        for (Index j = 0; j < n; ++j) acc += s[static_cast<std::size_t>(j)] * to_float(V[j * d + e]);
+        for (Index j = 0; j < n; ++j) acc += s[static_cast<std::size_t>(j)] * to_float(V[j * rs + e]);
         o[e] = static_cast<float>(acc);
       }
       if (a.weights)

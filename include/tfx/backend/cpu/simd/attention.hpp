@@ -22,7 +22,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   using B = vec::fbatch<A>;
   constexpr Index BQ = 2 * MR, BK = 2 * NR;  // query rows per block (two register tiles), keys per tile
   constexpr float ninf = -std::numeric_limits<float>::infinity();
-  const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows;
+  const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
   const Index R = group * BQ;                       // score rows of a block: BQ per query head
   const Index dpan = (d + NR - 1) / NR;             // output panels of NR columns
@@ -65,7 +65,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           const Index j = c * NR + jj;
           float* dst = kp + c * d * NR + jj;
           if (j < bk) {
-            const KT* src = K + (j0 + j) * d;
+            const KT* src = K + (j0 + j) * rs;
             for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
           } else {
             for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
@@ -75,7 +75,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         for (Index j = 0; j < BK; ++j) {
           float* dst = vp + (c * BK + j) * NR;
           const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
-          vec::to_f32(V + (j0 + j) * d + c * NR, dst, w);
+          vec::to_f32(V + (j0 + j) * rs + c * NR, dst, w);
           std::fill(dst + w, dst + NR, 0.f);
         }
       for (Index t = 0; t < 2 * group; ++t)  // S = (scale Q) K^T
@@ -150,7 +150,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
 /// K and V of any storage type KT: rows of bf16 / f16 are widened to f32 in L1 as they are read.
 template <class A, class KT>
 void sdpa_rows(Context& ctx, const SdpaArgs& a) {
-  const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows;
+  const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
   const Index items = static_cast<Index>(a.kv.kv_heads) * tq;
   const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
@@ -182,12 +182,12 @@ void sdpa_rows(Context& ctx, const SdpaArgs& a) {
     std::fill(s, s + group * n, -std::numeric_limits<float>::infinity());
     for (Index j = j_begin; j < j_end; ++j) {
       if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) continue;
-      const float* k = split ? nullptr : vec::as_f32(K + j * d, row, d);
+      const float* k = split ? nullptr : vec::as_f32(K + j * rs, row, d);
       for (int r = 0; r < group; ++r) {
         const int h = g * group + r;
         float v;
         if constexpr (split)
-          v = vec::dot_bf16<A>(qs + r * 2 * half, qs + r * 2 * half + half, K + j * d, d) * a.scale;
+          v = vec::dot_bf16<A>(qs + r * 2 * half, qs + r * 2 * half + half, K + j * rs, d) * a.scale;
         else
           v = vec::dot<A>(a.q.row(i) + static_cast<Index>(h) * d, k, d) * a.scale;
         if (!a.mask.empty()) v += a.mask(i, j);
@@ -207,7 +207,7 @@ void sdpa_rows(Context& ctx, const SdpaArgs& a) {
       for (Index j = j_begin; j < j_end; ++j)
         for (int r = 0; r < group; ++r) {
           const float p = s[r * n + j];
-          if (p != 0.f) vec::axpy_bf16<A>(p, V + j * d, os + r * 2 * half, os + r * 2 * half + half, d);
+          if (p != 0.f) vec::axpy_bf16<A>(p, V + j * rs, os + r * 2 * half, os + r * 2 * half + half, d);
         }
       for (int r = 0; r < group; ++r) {
         float* o = a.out.row(i) + static_cast<Index>(g * group + r) * d;
@@ -215,7 +215,7 @@ void sdpa_rows(Context& ctx, const SdpaArgs& a) {
       }
     } else {
       for (Index j = j_begin; j < j_end; ++j) {
-        const float* v = vec::as_f32(V + j * d, row, d);
+        const float* v = vec::as_f32(V + j * rs, row, d);
         for (int r = 0; r < group; ++r) {
           const float p = s[r * n + j];
           if (p != 0.f) vec::axpy<A>(p, v, a.out.row(i) + static_cast<Index>(g * group + r) * d, d);
