@@ -11,7 +11,8 @@ mkdir -p "$out"
 cxx="$(command -v clang++-14 || command -v clang++)"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude
        -isystem /usr/include/eigen3 $(pkg-config --cflags --libs libpcre2-8 libutf8proc)
-       -DTFX_FUZZ_TOKENIZER="\"$PWD/models/tiny-fortunes/tokenizer.json\"")
+       -DTFX_FUZZ_TOKENIZER="\"$PWD/models/tiny-fortunes/tokenizer.json\""
+       -DTFX_FUZZ_WORDPIECE="\"$PWD/tests/data/tokenizer/bert-uncased-tokenizer.json\"")
 
 seed() {  # seed <target> <files...>: a fresh corpus directory holding copies of the given files
   local dir="$out/corpus_$1"

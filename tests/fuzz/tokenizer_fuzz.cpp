@@ -1,6 +1,8 @@
 // libFuzzer target: the byte-level BPE tokenizer of the shipped model on arbitrary bytes. Encoding either throws
 // tfx::error (invalid UTF-8) or round-trips: decode(encode(text)) is the NFC form of the text. Decoding arbitrary
-// ids either succeeds or throws tfx::error (id out of range).
+// ids either succeeds or throws tfx::error (id out of range). The same bytes also go through a BERT WordPiece
+// tokenizer (normalizer, pre-tokenizer, WordPiece, pair template with truncation): ids in range, types 0 or 1,
+// never longer than the truncation length.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +27,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!same) std::abort();
       }
     }
+  } catch (const tfx::error&) {
+  }
+  static const tfx::text::Tokenizer wp = tfx::text::Tokenizer::from_file(TFX_FUZZ_WORDPIECE);
+  try {
+    const std::string_view a = text.substr(0, size / 2), b = text.substr(size / 2);
+    const auto e = wp.encode_with_types(a, b, 24);
+    if (e.ids.size() > 24 || e.ids.size() != e.type_ids.size()) std::abort();
+    for (std::size_t i = 0; i < e.ids.size(); ++i)
+      if (e.ids[i] < 0 || static_cast<std::size_t>(e.ids[i]) >= wp.vocab_size() || e.type_ids[i] > 1) std::abort();
+    (void)wp.decode(wp.encode(text, true), true);
   } catch (const tfx::error&) {
   }
   std::vector<std::int32_t> ids;

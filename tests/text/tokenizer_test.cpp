@@ -220,8 +220,10 @@ TEST_CASE("tokenizer.json problems are tfx::errors naming the file and field", "
                       StartsWith("broken.json: malformed JSON"));
   REQUIRE_THROWS_WITH(Tokenizer::from_json("[1, 2]"), Contains("expected a JSON object"));
   REQUIRE_THROWS_WITH(Tokenizer::from_json("{}"), Contains("tokenizer.json: model: missing"));
+  REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"model": {"type": "Unigram", "vocab": {}}})"),
+                      Contains("model.type") && Contains("'Unigram'") && Contains("not supported"));
   REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"model": {"type": "WordPiece", "vocab": {}}})"),
-                      Contains("model.type") && Contains("'WordPiece'") && Contains("not supported"));
+                      Contains("model.unk_token") && Contains("'[UNK]' is not in model.vocab"));
   REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"model": {"type": "BPE", "merges": []}})"),
                       Contains("model.vocab: missing"));
   REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"model": {"type": "BPE", "vocab": [1]}})"),

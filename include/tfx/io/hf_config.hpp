@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "tfx/io/hf/bert.hpp"
 #include "tfx/io/hf/config.hpp"
 #include "tfx/io/hf/gpt2.hpp"
 #include "tfx/io/hf/llama.hpp"
@@ -35,9 +36,19 @@ struct family_list {
   }
 };
 
-/// Every family load_model knows, in the order of docs/models.md's table.
+/// Every decoder family load_model knows, in the order of docs/models.md's table.
 using hf_families = family_list<family::Llama, family::Qwen2, family::Qwen3, family::Mistral, family::Qwen3Moe,
                                 family::Gpt2>;
+/// Every encoder family load_encoder knows (after the decoders in docs/models.md's table).
+using hf_encoder_families = family_list<family::Bert>;
+
+/// Calls f(F{}) for the family, decoder or encoder, whose model_type is `t`; false if none is.
+template <class Fn>
+bool visit_any_family(std::string_view t, Fn&& f) {
+  return hf_families::visit(t, f) || hf_encoder_families::visit(t, f);
+}
+/// Every supported model_type, decoders first: "llama, ..., bert".
+inline std::string all_family_names() { return hf_families::names() + ", " + hf_encoder_families::names(); }
 
 inline HfConfig HfConfig::from_file(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
@@ -70,8 +81,8 @@ inline HfConfig HfConfig::from_json(std::string_view text, std::string_view wher
   const std::optional<std::string> mt = r.optional_string("model_type");
   if (!mt) fail(where, ": missing required field 'model_type' (a string)");
   c.model_type = *mt;
-  const bool known = hf_families::visit(c.model_type, [&]<class F>(F) { hf::Adapter<F>::parse(c, r); });
-  if (!known) fail("unknown model_type '", c.model_type, "' in ", where, " (supported: ", hf_families::names(), ")");
+  const bool known = visit_any_family(c.model_type, [&]<class F>(F) { hf::Adapter<F>::parse(c, r); });
+  if (!known) fail("unknown model_type '", c.model_type, "' in ", where, " (supported: ", all_family_names(), ")");
   return c;
 }
 

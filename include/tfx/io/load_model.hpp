@@ -10,6 +10,7 @@
 
 #include "tfx/io/hf_config.hpp"
 #include "tfx/io/safetensors.hpp"
+#include "tfx/model/encoder.hpp"
 #include "tfx/model/model.hpp"
 
 namespace tfx::io {
@@ -45,7 +46,7 @@ inline ModelInfo info_of(const HfConfig& c) {
   i.max_position_embeddings = c.max_position_embeddings;
   i.bos_token_id = c.bos_token_id;
   i.eos_token_id = c.eos_token_id;
-  hf_families::visit(c.model_type, [&]<class F>(F) { i.options = hf::Adapter<F>::describe(c); });
+  visit_any_family(c.model_type, [&]<class F>(F) { i.options = hf::Adapter<F>::describe(c); });
   return i;
 }
 
@@ -78,9 +79,10 @@ M load_as(const std::filesystem::path& dir) {
 /// describes, from the family's layers: no weights needed.
 inline std::pair<ModelSpec, Counts> describe(const HfConfig& c) {
   std::pair<ModelSpec, Counts> out;
-  const bool known = hf_families::visit(c.model_type, [&]<class F>(F) {
+  const bool known = visit_any_family(c.model_type, [&]<class F>(F) {
     out.first = hf::Adapter<F>::spec(c);
-    out.second = Model<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+    if constexpr (Family<F>) out.second = Model<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+    else out.second = Encoder<F, DynamicShape, cpu::scalar, float>::counts(out.first);
   });
   TFX_CHECK(known, c.where, ": unknown model_type '", c.model_type, "'");
   return out;
@@ -106,13 +108,54 @@ AnyModel<P, Q> load_model(const std::filesystem::path& dir) {
       else out.emplace(load_as<Model<F, DynamicShape, P, float, Q>>(config, std::move(ckpt)));
     }
   });
+  TFX_CHECK(!hf_encoder_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
+            config.model_type, "' is an encoder (no text generation): load it with load_encoder, or run `tfx embed`");
   TFX_CHECK(out.has_value(), config.where, ": unknown model_type '", config.model_type, "'");  // parse checked it
   return std::move(*out);
+}
+
+/// Any encoder load_encoder can return under policy P: one alternative per (encoder family, storage type).
+template <ExecutionPolicy P = cpu::simd<>>
+using AnyEncoder = std::variant<Encoder<family::Bert, DynamicShape, P, float>, Encoder<family::Bert, DynamicShape, P, bf16>,
+                                Encoder<family::Bert, DynamicShape, P, f16>>;
+
+/// Builds encoder type E from a parsed config and an opened checkpoint.
+template <class E>
+E load_encoder_as(const HfConfig& config, Checkpoint ckpt) {
+  using F = typename E::family;
+  using T = typename E::storage_type;
+  using A = hf::Adapter<F>;
+  TFX_CHECK(config.model_type == F::model_type, config.where, ": model_type is '", config.model_type,
+            "' but the encoder type is ", F::model_type);
+  const ModelSpec spec = A::spec(config);
+  hf::Loader<T, space_t<typename E::policy>> ld(std::move(ckpt));
+  auto layers = A::template build<E>(ld, config, spec);
+  ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
+  return E(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
+}
+
+/// Loads a Hugging Face encoder folder (BERT; config.json + safetensors); matrices stay in the file's dtype.
+template <ExecutionPolicy P = cpu::simd<>>
+AnyEncoder<P> load_encoder(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
+  auto config = HfConfig::from_file(dir);
+  TFX_CHECK(hf_encoder_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
+            config.model_type, "' is not an encoder (encoders: ", hf_encoder_families::names(),
+            "); decoders are loaded with load_model");
+  auto ckpt = Checkpoint::open(dir);
+  using F = family::Bert;
+  const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
+  if (t == dtype::bf16) return load_encoder_as<Encoder<F, DynamicShape, P, bf16>>(config, std::move(ckpt));
+  if (t == dtype::f16) return load_encoder_as<Encoder<F, DynamicShape, P, f16>>(config, std::move(ckpt));
+  return load_encoder_as<Encoder<F, DynamicShape, P, float>>(config, std::move(ckpt));
 }
 
 }  // namespace tfx::io
 
 namespace tfx {
+using io::AnyEncoder;
 using io::AnyModel;
+using io::load_encoder;
 using io::load_model;
 }  // namespace tfx

@@ -162,9 +162,50 @@ inline constexpr std::string_view gpt2_pattern =
 // ---------------------------------------------------------------------------------------------
 // Normalizer: a chain of Unicode normal forms (utf8proc).
 
+/// Unicode general category helpers (utf8proc's tables).
+inline bool is_other(char32_t c) {  // Rust char::is_other: Cc, Cf, Cs, Co, Cn
+  const auto k = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CS ||
+         k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CN;
+}
+inline bool is_nonspacing_mark(char32_t c) {
+  return utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_MN;
+}
+inline bool is_punctuation(char32_t c) {  // BERT: ASCII punctuation or a Unicode P* category
+  if (c < 0x80) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+  const auto k = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return k == UTF8PROC_CATEGORY_PC || k == UTF8PROC_CATEGORY_PD || k == UTF8PROC_CATEGORY_PS ||
+         k == UTF8PROC_CATEGORY_PE || k == UTF8PROC_CATEGORY_PI || k == UTF8PROC_CATEGORY_PF ||
+         k == UTF8PROC_CATEGORY_PO;
+}
+inline bool is_chinese_char(char32_t c) {  // the CJK blocks of the original BERT tokenizer
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/// Rust char::to_lowercase (full mapping): utf8proc's simple mapping, plus the one unconditional multi-character
+/// lowercase in SpecialCasing.txt (U+0130 -> "i" U+0307).
+inline void append_lowercase(std::string& out, char32_t c) {
+  if (c == 0x130) {
+    out += 'i';
+    utf8::append(out, 0x307);
+    return;
+  }
+  utf8::append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalizer: a chain of Unicode normal forms (utf8proc) and the BERT normalizer's steps.
+
 struct Normalizer {
-  enum class Form { NFC, NFD, NFKC, NFKD };
-  std::vector<Form> steps;
+  enum class Kind { NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Bert };
+  struct Step {
+    Kind kind = Kind::NFC;
+    // Bert: HF BertNormalizer (clean_text, handle_chinese_chars, strip_accents: null follows lowercase).
+    bool clean_text = true, chinese = true, strip_accents = true, lowercase = true;
+  };
+  std::vector<Step> steps;
 
   void load(const Reader& r, const json& j, const std::string& path) {
     if (j.is_null()) return;
@@ -174,47 +215,119 @@ struct Normalizer {
       for (std::size_t i = 0; i < list.size(); ++i)
         load(r, list[i], path + ".normalizers[" + std::to_string(i) + "]");
     } else if (t == "NFC") {
-      steps.push_back(Form::NFC);
+      steps.push_back({Kind::NFC});
     } else if (t == "NFD") {
-      steps.push_back(Form::NFD);
+      steps.push_back({Kind::NFD});
     } else if (t == "NFKC") {
-      steps.push_back(Form::NFKC);
+      steps.push_back({Kind::NFKC});
     } else if (t == "NFKD") {
-      steps.push_back(Form::NFKD);
+      steps.push_back({Kind::NFKD});
+    } else if (t == "Lowercase") {
+      steps.push_back({Kind::Lowercase});
+    } else if (t == "StripAccents") {
+      steps.push_back({Kind::StripAccents});
+    } else if (t == "BertNormalizer") {
+      Step b{Kind::Bert};
+      b.clean_text = r.boolean(j, path, "clean_text", true);
+      b.chinese = r.boolean(j, path, "handle_chinese_chars", true);
+      b.lowercase = r.boolean(j, path, "lowercase", true);
+      const json* sa = r.find(j, path, "strip_accents");
+      if (sa != nullptr && !sa->is_null() && !sa->is_boolean())
+        r.bad(path + ".strip_accents", "expected true, false or null");
+      b.strip_accents = sa != nullptr && sa->is_boolean() ? sa->get<bool>() : b.lowercase;
+      steps.push_back(b);
     } else {
       r.bad(path + ".type", "normalizer type '", t,
-            "' is not supported (supported: NFC, NFD, NFKC, NFKD, Sequence, null)");
+            "' is not supported (supported: NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, "
+            "Sequence, null)");
     }
   }
 
   bool empty() const noexcept { return steps.empty(); }
 
+  static std::string unicode_form(const std::string& in, int options) {
+    utf8proc_uint8_t* dst = nullptr;
+    const utf8proc_ssize_t n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(in.data()), static_cast<utf8proc_ssize_t>(in.size()),
+                     &dst, static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
+    if (n < 0) {
+      std::free(dst);
+      fail("normalizer: utf8proc failed: ", utf8proc_errmsg(n));
+    }
+    std::string out(reinterpret_cast<const char*>(dst), static_cast<std::size_t>(n));
+    std::free(dst);
+    return out;
+  }
+  /// NFD, then drop nonspacing marks (HF strip_accents).
+  static std::string strip_accents(const std::string& in) {
+    const std::string d = unicode_form(in, UTF8PROC_DECOMPOSE);
+    std::string out;
+    out.reserve(d.size());
+    for (std::size_t i = 0; i < d.size();) {
+      const char32_t c = utf8::next(d, i);
+      if (!is_nonspacing_mark(c)) utf8::append(out, c);
+    }
+    return out;
+  }
+  static std::string lowercase(const std::string& in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size();) append_lowercase(out, utf8::next(in, i));
+    return out;
+  }
+  static std::string bert(std::string s, const Step& b) {
+    if (b.clean_text || b.chinese) {
+      std::string out;
+      out.reserve(s.size());
+      for (std::size_t i = 0; i < s.size();) {
+        const char32_t c = utf8::next(s, i);
+        if (b.clean_text) {
+          // Control characters (category C*, but tab, newline and carriage return) are removed, even those that
+          // are also white space (form feed, U+0085); other white space becomes a space.
+          const bool keep = c == '\t' || c == '\n' || c == '\r';
+          if (!keep && (c == 0 || c == 0xFFFD || is_other(c))) continue;
+          if (keep || utf8::is_white_space(c)) {
+            out += ' ';
+            continue;
+          }
+        }
+        if (b.chinese && is_chinese_char(c)) {
+          out += ' ';
+          utf8::append(out, c);
+          out += ' ';
+        } else {
+          utf8::append(out, c);
+        }
+      }
+      s.swap(out);
+    }
+    if (b.strip_accents) s = strip_accents(s);
+    if (b.lowercase) s = lowercase(s);
+    return s;
+  }
+
   std::string apply(std::string_view s) const {
     std::string out(s);
-    // ASCII is invariant under every normal form: skip the library call.
-    if (steps.empty() || std::all_of(s.begin(), s.end(), [](char c) {
-          return static_cast<unsigned char>(c) < 0x80;
-        }))
-      return out;
-    for (Form f : steps) {
-      int options = UTF8PROC_STABLE;
-      switch (f) {
-        case Form::NFC: options |= UTF8PROC_COMPOSE; break;
-        case Form::NFD: options |= UTF8PROC_DECOMPOSE; break;
-        case Form::NFKC: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-        case Form::NFKD: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+    const bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    for (const Step& st : steps) {
+      switch (st.kind) {
+        // ASCII is invariant under every normal form: skip the library call.
+        case Kind::NFC: if (!ascii) out = unicode_form(out, UTF8PROC_COMPOSE); break;
+        case Kind::NFD: if (!ascii) out = unicode_form(out, UTF8PROC_DECOMPOSE); break;
+        case Kind::NFKC: if (!ascii) out = unicode_form(out, UTF8PROC_COMPOSE | UTF8PROC_COMPAT); break;
+        case Kind::NFKD: if (!ascii) out = unicode_form(out, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT); break;
+        case Kind::Lowercase: out = lowercase(out); break;
+        case Kind::StripAccents: {  // HF StripAccents: drops nonspacing marks (no decomposition of its own)
+          std::string o;
+          for (std::size_t i = 0; i < out.size();) {
+            const char32_t c = utf8::next(out, i);
+            if (!is_nonspacing_mark(c)) utf8::append(o, c);
+          }
+          out.swap(o);
+          break;
+        }
+        case Kind::Bert: out = bert(std::move(out), st); break;
       }
-      utf8proc_uint8_t* dst = nullptr;
-      const utf8proc_ssize_t n =
-          utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(out.data()),
-                       static_cast<utf8proc_ssize_t>(out.size()), &dst,
-                       static_cast<utf8proc_option_t>(options));
-      if (n < 0) {
-        std::free(dst);
-        fail("normalizer: utf8proc failed: ", utf8proc_errmsg(n));
-      }
-      out.assign(reinterpret_cast<const char*>(dst), static_cast<std::size_t>(n));
-      std::free(dst);
     }
     return out;
   }
@@ -226,7 +339,7 @@ struct Normalizer {
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 
 struct PreTokenizer {
-  enum class Kind { Split, ByteLevel };
+  enum class Kind { Split, ByteLevel, Bert };
   Kind kind = Kind::Split;
   Regex regex;  // Split pattern, or the GPT-2 pattern for ByteLevel with use_regex
   SplitBehavior behavior = SplitBehavior::Isolated;
@@ -301,6 +414,27 @@ struct PreTokenizer {
     out.reserve(splits.size());
     if (kind == Kind::Split) {
       for (const std::string& s : splits) split(s, out);
+    } else if (kind == Kind::Bert) {
+      // HF BertPreTokenizer: split on whitespace (removed), then every punctuation character on its own.
+      for (const std::string& s : splits) {
+        std::size_t start = 0;
+        auto cut = [&](std::size_t end) {
+          if (end > start) out.emplace_back(s.substr(start, end - start));
+        };
+        for (std::size_t i = 0; i < s.size();) {
+          const std::size_t at = i;
+          const char32_t c = utf8::next(s, i);
+          if (utf8::is_white_space(c)) {
+            cut(at);
+            start = i;
+          } else if (is_punctuation(c)) {
+            cut(at);
+            out.emplace_back(s.substr(at, i - at));
+            start = i;
+          }
+        }
+        cut(s.size());
+      }
     } else {
       const ByteLevelTable& table = byte_level_table();
       std::vector<std::string> words;
@@ -361,9 +495,11 @@ struct PreTokenizer {
       p.add_prefix_space = r.boolean(j, path, "add_prefix_space", true);
       p.use_regex = r.boolean(j, path, "use_regex", true);
       if (p.use_regex) p.regex = Regex::compile(gpt2_pattern, "ByteLevel pre-tokenizer");
+    } else if (t == "BertPreTokenizer") {
+      p.kind = Kind::Bert;
     } else {
       r.bad(path + ".type", "pre-tokenizer type '", t,
-            "' is not supported (supported: Sequence, Split, ByteLevel, null)");
+            "' is not supported (supported: Sequence, Split, ByteLevel, BertPreTokenizer, null)");
     }
     steps.push_back(std::move(p));
   }
@@ -613,19 +749,70 @@ struct AddedMatcher {
 
 // ---------------------------------------------------------------------------------------------
 
-inline constexpr std::int32_t sequence_a = -1;  // placeholder for the input in a template
+inline constexpr std::int32_t sequence_a = -1;  // placeholders for the inputs in a template
+inline constexpr std::int32_t sequence_b = -2;
+
+/// One piece of a post-processor template: a special token id or a sequence placeholder, with its token type.
+struct TemplatePiece {
+  std::int32_t id = sequence_a;
+  std::int32_t type_id = 0;
+};
+
+/// HF WordPiece: greedy longest match from the start of a word; continuations carry `prefix`; a word with a
+/// piece that matches nothing, or longer than max_chars characters, is the unknown token.
+struct WordPiece {
+  std::int32_t unk = -1;
+  std::string prefix = "##";
+  std::size_t max_chars = 100;
+
+  template <class Find>
+  void tokenize(std::string_view word, const Find& find, std::vector<std::int32_t>& out) const {
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < word.size(); utf8::next(word, i)) ++chars;
+    if (chars > max_chars) {
+      out.push_back(unk);
+      return;
+    }
+    const std::size_t before = out.size();
+    std::string piece;
+    for (std::size_t start = 0; start < word.size();) {
+      std::size_t end = word.size();
+      std::optional<std::int32_t> id;
+      while (start < end) {
+        piece.assign(start > 0 ? prefix : std::string());
+        piece.append(word.substr(start, end - start));
+        if ((id = find(piece))) break;
+        std::size_t back = end;  // step back one whole character
+        do --back;
+        while (back > start && (static_cast<unsigned char>(word[back]) & 0xC0) == 0x80);
+        end = back;
+      }
+      if (!id) {
+        out.resize(before);
+        out.push_back(unk);
+        return;
+      }
+      out.push_back(*id);
+      start = end;
+    }
+  }
+};
 
 struct TokenizerData {
   std::string where;
-  Bpe model;
+  Bpe model;                               // the vocabulary (and the merges of a BPE model)
+  std::optional<WordPiece> wordpiece;      // set: the model is WordPiece over model.vocab
   Normalizer normalizer;
   std::vector<PreTokenizer> pre_tokenizers;
   std::vector<AddedToken> added;
   StringMap<std::int32_t> added_by_content;
   AddedMatcher raw_matcher;         // tokens with normalized == false
   AddedMatcher normalized_matcher;  // tokens with normalized == true (normalized content)
-  std::vector<std::int32_t> single_template{sequence_a};
-  enum class Decoder { None, ByteLevel } decoder = Decoder::None;
+  std::vector<TemplatePiece> single_template{{sequence_a, 0}};
+  std::vector<TemplatePiece> pair_template{{sequence_a, 0}, {sequence_b, 1}};
+  enum class Decoder { None, ByteLevel, WordPiece } decoder = Decoder::None;
+  std::string decoder_prefix = "##";
+  bool decoder_cleanup = true;
 
   // id -> token; `known` marks ids that exist (files may leave gaps).
   std::vector<std::string> id_to_token;
@@ -639,6 +826,10 @@ struct TokenizerData {
   mutable StringMap<std::vector<std::int32_t>> cache;
 
   void tokenize_word(std::string_view word, std::vector<std::int32_t>& out) const {
+    if (wordpiece) {
+      wordpiece->tokenize(word, [&](std::string_view p) { return model.find(p); }, out);
+      return;
+    }
     if (model.ignore_merges) {
       if (auto id = model.find(word)) {
         out.push_back(*id);
@@ -701,15 +892,14 @@ struct TokenizerData {
       PreTokenizer::load(r, *p, "pre_tokenizer", pre_tokenizers);
     if (const json* a = r.find(root, "", "added_tokens"); a && !a->is_null()) load_added(r, *a);
     build_id_table(r);
-    if (const json* p = r.find(root, "", "post_processor"))
-      single_template = load_post_processor(r, *p, "post_processor", {sequence_a});
+    if (const json* p = r.find(root, "", "post_processor")) load_post_processor(r, *p, "post_processor");
     if (const json* d = r.find(root, "", "decoder")) load_decoder(r, *d);
   }
 
   void load_model(const Reader& r, const json& m) {
     const std::string t = r.type(m, "model");
-    if (!t.empty() && t != "BPE")
-      r.bad("model.type", "model type '", t, "' is not supported (only BPE)");
+    if (!t.empty() && t != "BPE" && t != "WordPiece")
+      r.bad("model.type", "model type '", t, "' is not supported (supported: BPE, WordPiece)");
     const json& vocab = r.need(m, "model", "vocab");
     if (!vocab.is_object())
       r.bad("model.vocab", "expected an object of token -> id, got ", Reader::kind(vocab));
@@ -724,6 +914,21 @@ struct TokenizerData {
       model.vocab.emplace(it.key(), id);
     }
 
+    if (t == "WordPiece") {
+      WordPiece w;
+      const std::string unk = r.opt_string(m, "model", "unk_token").value_or("[UNK]");
+      const auto uid = model.find(unk);
+      if (!uid) r.bad("model.unk_token", "unk_token '", unk, "' is not in model.vocab");
+      w.unk = *uid;
+      w.prefix = r.opt_string(m, "model", "continuing_subword_prefix").value_or("##");
+      const json* mc = r.find(m, "model", "max_input_chars_per_word");
+      if (mc != nullptr && !mc->is_null()) {
+        if (!mc->is_number_unsigned()) r.bad("model.max_input_chars_per_word", "expected a non-negative integer");
+        w.max_chars = mc->get<std::size_t>();
+      }
+      wordpiece = std::move(w);
+      return;
+    }
     if (const json* d = r.find(m, "model", "dropout"); d && !d->is_null()) {
       if (!d->is_number()) r.bad("model.dropout", "expected a number or null");
       if (d->get<double>() != 0.0)
@@ -863,29 +1068,17 @@ struct TokenizerData {
       if (t.special) special[static_cast<std::size_t>(t.id)] = 1;
   }
 
-  /// Returns the single-sequence template after this post-processor, given the one before it.
-  std::vector<std::int32_t> load_post_processor(const Reader& r, const json& j,
-                                                const std::string& path,
-                                                std::vector<std::int32_t> inner) const {
-    if (j.is_null()) return inner;
+  /// Sets the single and pair templates from a post-processor (a template processor replaces them; ByteLevel only
+  /// adjusts offsets; Sequence applies its processors in order).
+  void load_post_processor(const Reader& r, const json& j, const std::string& path) {
+    if (j.is_null()) return;
     const std::string t = r.type(j, path);
-    auto wrap = [&](const std::vector<std::int32_t>& tmpl) {
-      std::vector<std::int32_t> out;
-      for (std::int32_t x : tmpl) {
-        if (x == sequence_a)
-          out.insert(out.end(), inner.begin(), inner.end());
-        else
-          out.push_back(x);
-      }
-      return out;
-    };
-    if (t == "ByteLevel") return inner;  // only adjusts offsets
+    if (t == "ByteLevel") return;
     if (t == "Sequence") {
       const json& list = r.array(j, path, "processors");
       for (std::size_t i = 0; i < list.size(); ++i)
-        inner = load_post_processor(r, list[i], path + ".processors[" + std::to_string(i) + "]",
-                                    std::move(inner));
-      return inner;
+        load_post_processor(r, list[i], path + ".processors[" + std::to_string(i) + "]");
+      return;
     }
     if (t == "BertProcessing" || t == "RobertaProcessing") {
       auto token = [&](std::string_view key) {
@@ -897,38 +1090,55 @@ struct TokenizerData {
         return id;
       };
       const std::int32_t cls = token("cls"), sep = token("sep");
-      return wrap({cls, sequence_a, sep});
+      single_template = {{cls, 0}, {sequence_a, 0}, {sep, 0}};
+      // BERT: [CLS] A [SEP] B [SEP] with types 0 ... 0 1 ... 1; RoBERTa: <s> A </s> </s> B </s>, all type 0.
+      if (t == "BertProcessing")
+        pair_template = {{cls, 0}, {sequence_a, 0}, {sep, 0}, {sequence_b, 1}, {sep, 1}};
+      else
+        pair_template = {{cls, 0}, {sequence_a, 0}, {sep, 0}, {sep, 0}, {sequence_b, 0}, {sep, 0}};
+      return;
     }
     if (t == "TemplateProcessing") {
       const std::string sp = path + ".special_tokens";
       const json& specials = r.need(j, path, "special_tokens");
-      const json& single = r.array(j, path, "single");
-      std::vector<std::int32_t> tmpl;
-      for (std::size_t i = 0; i < single.size(); ++i) {
-        const std::string p = path + ".single[" + std::to_string(i) + "]";
-        const json& piece = single[i];
-        if (const json* s = r.find(piece, p, "Sequence")) {
-          const std::string which = r.string(*s, p + ".Sequence", "id");
-          if (which != "A")
-            r.bad(p + ".Sequence.id", "sequence '", which,
-                  "' cannot appear in the single template");
-          tmpl.push_back(sequence_a);
-        } else if (const json* s2 = r.find(piece, p, "SpecialToken")) {
-          const std::string name = r.string(*s2, p + ".SpecialToken", "id");
-          const json* entry = r.find(specials, sp, name);
-          if (entry == nullptr) r.bad(sp, "no entry for '", name, "' used by ", p);
-          const std::string ep = sp + "[\"" + name + "\"]";
-          const json& ids = r.array(*entry, ep, "ids");
-          for (std::size_t k = 0; k < ids.size(); ++k) {
-            const std::int32_t id = r.id(ids[k], ep + ".ids[" + std::to_string(k) + "]");
-            check_id(r, ep + ".ids[" + std::to_string(k) + "]", id);
-            tmpl.push_back(id);
+      auto parse = [&](const char* key, bool pair) {
+        const json& list = r.array(j, path, key);
+        std::vector<TemplatePiece> tmpl;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          const std::string p = path + "." + key + "[" + std::to_string(i) + "]";
+          const json& piece = list[i];
+          auto type_id = [&](const json& o, const std::string& op) {
+            const json* ti = r.find(o, op, "type_id");
+            if (ti == nullptr || ti->is_null()) return std::int32_t{0};
+            if (!ti->is_number_unsigned() || ti->get<std::uint64_t>() > 0xFFFF)
+              r.bad(op + ".type_id", "expected a small non-negative integer");
+            return static_cast<std::int32_t>(ti->get<std::uint64_t>());
+          };
+          if (const json* s = r.find(piece, p, "Sequence")) {
+            const std::string which = r.string(*s, p + ".Sequence", "id");
+            if (which != "A" && (which != "B" || !pair))
+              r.bad(p + ".Sequence.id", "sequence '", which, "' cannot appear in the ", key, " template");
+            tmpl.push_back({which == "A" ? sequence_a : sequence_b, type_id(*s, p + ".Sequence")});
+          } else if (const json* s2 = r.find(piece, p, "SpecialToken")) {
+            const std::string name = r.string(*s2, p + ".SpecialToken", "id");
+            const json* entry = r.find(specials, sp, name);
+            if (entry == nullptr) r.bad(sp, "no entry for '", name, "' used by ", p);
+            const std::string ep = sp + "[\"" + name + "\"]";
+            const json& ids = r.array(*entry, ep, "ids");
+            for (std::size_t k = 0; k < ids.size(); ++k) {
+              const std::int32_t id = r.id(ids[k], ep + ".ids[" + std::to_string(k) + "]");
+              check_id(r, ep + ".ids[" + std::to_string(k) + "]", id);
+              tmpl.push_back({id, type_id(*s2, p + ".SpecialToken")});
+            }
+          } else {
+            r.bad(p, "expected {\"Sequence\": ...} or {\"SpecialToken\": ...}");
           }
-        } else {
-          r.bad(p, "expected {\"Sequence\": ...} or {\"SpecialToken\": ...}");
         }
-      }
-      return wrap(tmpl);
+        return tmpl;
+      };
+      single_template = parse("single", false);
+      if (const json* pr = r.find(j, path, "pair"); pr != nullptr && !pr->is_null()) pair_template = parse("pair", true);
+      return;
     }
     r.bad(path + ".type", "post-processor type '", t,
           "' is not supported (supported: TemplateProcessing, ByteLevel, BertProcessing, "
@@ -943,16 +1153,40 @@ struct TokenizerData {
   void load_decoder(const Reader& r, const json& d) {
     if (d.is_null()) return;
     const std::string t = r.type(d, "decoder");
-    if (t == "ByteLevel")
+    if (t == "ByteLevel") {
       decoder = Decoder::ByteLevel;
-    else
-      r.bad("decoder.type", "decoder type '", t, "' is not supported (supported: ByteLevel, null)");
+    } else if (t == "WordPiece") {
+      decoder = Decoder::WordPiece;
+      decoder_prefix = r.opt_string(d, "decoder", "prefix").value_or("##");
+      decoder_cleanup = r.boolean(d, "decoder", "cleanup", true);
+    } else {
+      r.bad("decoder.type", "decoder type '", t, "' is not supported (supported: ByteLevel, WordPiece, null)");
+    }
   }
 };
 
 }  // namespace detail
 
-/// A Hugging Face tokenizer.json (byte-level BPE) loaded for encoding and decoding.
+namespace detail {
+inline std::string wordpiece_cleanup(std::string s) {
+  static const std::pair<std::string_view, std::string_view> rules[] = {
+      {" .", "."},   {" ?", "?"},     {" !", "!"},         {" ,", ","},    {" ' ", "'"}, {" n't", "n't"},
+      {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (const auto& [from, to] : rules)
+    for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
+  return s;
+}
+}  // namespace detail
+
+/// Token ids with their token types (segment ids), as a model with token-type embeddings (BERT) takes them.
+struct Encoding {
+  std::vector<std::int32_t> ids;
+  std::vector<std::int32_t> type_ids;
+  bool truncated = false;  // tokens were cut to fit max_length
+};
+
+/// A Hugging Face tokenizer.json (byte-level BPE, or WordPiece with the BERT normalizer and pre-tokenizer) loaded
+/// for encoding and decoding.
 /// Copies share the immutable tables; all const methods are safe to call from several threads.
 class Tokenizer {
  public:
@@ -984,24 +1218,50 @@ class Tokenizer {
   }
 
   /// Token ids of `utf8_text`. With add_special_tokens the post-processor's single template is
-  /// applied (e.g. Llama-3 prepends <|begin_of_text|>; Qwen3 adds nothing).
+  /// applied (e.g. Llama-3 prepends <|begin_of_text|>; Qwen3 adds nothing; BERT: [CLS] text [SEP]).
   std::vector<std::int32_t> encode(std::string_view utf8_text,
                                    bool add_special_tokens = false) const {
-    if (auto bad = utf8::first_invalid(utf8_text))
-      fail("tokenizer encode: invalid UTF-8 in text at byte offset ", *bad);
-    std::vector<std::int32_t> ids;
-    ids.reserve(utf8_text.size() / 3 + 4);
-    d_->encode(utf8_text, ids);
+    std::vector<std::int32_t> ids = encode_raw(utf8_text);
     if (!add_special_tokens) return ids;
-    std::vector<std::int32_t> out;
-    out.reserve(ids.size() + d_->single_template.size());
-    for (std::int32_t x : d_->single_template) {
-      if (x == detail::sequence_a)
-        out.insert(out.end(), ids.begin(), ids.end());
-      else
-        out.push_back(x);
+    return apply_template(d_->single_template, ids, {}).ids;
+  }
+
+  /// Ids and token types (segments) of one text or a pair of texts, with the post-processor's single or pair
+  /// template (BERT: [CLS] A [SEP] B [SEP], types 0 ... 0 1 ... 1). max_length > 0: if the result would be longer,
+  /// the texts' tokens are cut from the end so that it fits exactly (a pair as HF's longest_first: the shorter text
+  /// keeps what it can, and two long texts share the room), and `truncated` says so; a template that alone is
+  /// longer than max_length is an error.
+  Encoding encode_with_types(std::string_view a, std::optional<std::string_view> b = std::nullopt,
+                             std::size_t max_length = 0) const {
+    std::vector<std::int32_t> ia = encode_raw(a), ib;
+    if (b) ib = encode_raw(*b);
+    const auto& tmpl = b ? d_->pair_template : d_->single_template;
+    bool cut = false;
+    if (max_length > 0) {
+      const std::size_t specials = static_cast<std::size_t>(std::count_if(tmpl.begin(), tmpl.end(), [](const auto& p) {
+        return p.id >= 0;
+      }));
+      if (specials > max_length)
+        fail("tokenizer: max_length ", max_length, " is shorter than the ", specials, " special tokens of the template");
+      const std::size_t budget = max_length - specials;
+      if (ia.size() + ib.size() > budget) {
+        cut = true;
+        if (!b) {
+          ia.resize(budget);
+        } else {  // HF's longest_first: the shorter keeps what it can; if both must give, they split the budget
+          const bool swap = ia.size() > ib.size();
+          std::size_t n1 = swap ? ib.size() : ia.size(), n2;
+          n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
+          if (n1 + n2 > budget) n1 = budget / 2, n2 = n1 + budget % 2;
+          if (swap) std::swap(n1, n2);
+          ia.resize(std::min(ia.size(), n1));
+          ib.resize(std::min(ib.size(), n2));
+        }
+      }
     }
-    return out;
+    Encoding e = apply_template(tmpl, ia, ib);
+    e.truncated = cut;
+    return e;
   }
 
   /// The text of `ids`. The ByteLevel decoder gives back the exact bytes (a token cut inside a
@@ -1020,6 +1280,16 @@ class Tokenizer {
       if (d.decoder == detail::TokenizerData::Decoder::None) {
         if (!first) out += ' ';
         out += tok;
+      } else if (d.decoder == detail::TokenizerData::Decoder::WordPiece) {
+        // HF's WordPiece decoder, token by token: a continuation loses its prefix, any other token but the first
+        // gains a space; then cleanup's replacements (" ." -> "." ...) on that token's text.
+        std::string piece;
+        if (!first && !d.decoder_prefix.empty() && tok.rfind(d.decoder_prefix, 0) == 0)
+          piece = tok.substr(d.decoder_prefix.size());
+        else
+          piece = (first ? "" : " ") + tok;
+        if (d.decoder_cleanup) piece = detail::wordpiece_cleanup(std::move(piece));
+        out += piece;
       } else {
         // A token whose characters are all byte stand-ins becomes those bytes; any other
         // token (e.g. an added token with other characters) is copied as is, like HF.
@@ -1059,6 +1329,13 @@ class Tokenizer {
   /// Largest id over the vocabulary and the added tokens, plus one.
   std::size_t vocab_size() const noexcept { return d_->id_to_token.size(); }
 
+  /// The id of the padding token: "[PAD]" or "<pad>" if the vocabulary has one.
+  std::optional<std::int32_t> pad_id() const {
+    for (const char* t : {"[PAD]", "<pad>"})
+      if (auto id = token_to_id(t)) return id;
+    return std::nullopt;
+  }
+
   /// Whether `id` is a special added token (skipped by decode with skip_special_tokens).
   bool is_special(std::int32_t id) const noexcept {
     return id >= 0 && static_cast<std::size_t>(id) < d_->special.size() &&
@@ -1067,6 +1344,30 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+
+  std::vector<std::int32_t> encode_raw(std::string_view utf8_text) const {
+    if (auto bad = utf8::first_invalid(utf8_text))
+      fail("tokenizer encode: invalid UTF-8 in text at byte offset ", *bad);
+    std::vector<std::int32_t> ids;
+    ids.reserve(utf8_text.size() / 3 + 4);
+    d_->encode(utf8_text, ids);
+    return ids;
+  }
+  static Encoding apply_template(const std::vector<detail::TemplatePiece>& tmpl, const std::vector<std::int32_t>& a,
+                                 const std::vector<std::int32_t>& b) {
+    Encoding e;
+    for (const auto& p : tmpl) {
+      const std::vector<std::int32_t>* seq = p.id == detail::sequence_a ? &a : p.id == detail::sequence_b ? &b : nullptr;
+      if (seq) {
+        e.ids.insert(e.ids.end(), seq->begin(), seq->end());
+        e.type_ids.insert(e.type_ids.end(), seq->size(), p.type_id);
+      } else {
+        e.ids.push_back(p.id);
+        e.type_ids.push_back(p.type_id);
+      }
+    }
+    return e;
+  }
 
   void check(std::int32_t id, const std::string& what) const {
     if (id < 0 || static_cast<std::size_t>(id) >= d_->id_to_token.size())

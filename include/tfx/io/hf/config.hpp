@@ -136,6 +136,9 @@ struct HfConfig {
   double layer_norm_epsilon = 1e-5;
   bool scale_attn_weights = true;
   bool scale_attn_by_inverse_layer_idx = false;
+  // BERT
+  std::int64_t type_vocab_size = 0;
+  std::optional<std::int64_t> pad_token_id;
   // Mixture of experts (Qwen3-MoE)
   std::int64_t num_experts = 0, num_experts_per_tok = 0, moe_intermediate_size = 0, decoder_sparse_step = 1;
   bool norm_topk_prob = false;
