@@ -252,8 +252,8 @@ TEST_CASE("tokenizer.json problems are tfx::errors naming the file and field", "
       Contains("model.dropout"));
   REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"version": "2.0", )" + ok_model + "}"),
                       Contains("version") && Contains("'2.0'"));
-  REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"normalizer": {"type": "Lowercase"}, )" + ok_model + "}"),
-                      Contains("normalizer.type") && Contains("'Lowercase'"));
+  REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"normalizer": {"type": "Precompiled"}, )" + ok_model + "}"),
+                      Contains("normalizer.type") && Contains("'Precompiled'"));
   REQUIRE_THROWS_WITH(
       Tokenizer::from_json(R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Strip"}]}, )" +
                            ok_model + "}"),
