@@ -271,8 +271,8 @@ TEST_CASE("tokenizer.json problems are tfx::errors naming the file and field", "
           R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Sideways"}, )" +
           ok_model + "}"),
       Contains("pre_tokenizer.behavior") && Contains("'Sideways'"));
-  REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"decoder": {"type": "WordPiece"}, )" + ok_model + "}"),
-                      Contains("decoder.type") && Contains("'WordPiece'"));
+  REQUIRE_THROWS_WITH(Tokenizer::from_json(R"({"decoder": {"type": "Metaspace"}, )" + ok_model + "}"),
+                      Contains("decoder.type") && Contains("'Metaspace'"));
   REQUIRE_THROWS_WITH(
       Tokenizer::from_json(R"({"post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}], "special_tokens": {}}, )" +
                            ok_model + "}"),
