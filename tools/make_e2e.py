@@ -1038,7 +1038,149 @@ def write_index(sizes):
         f.write(json.dumps(index, indent=2) + "\n")
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Encoders (BERT): tests/data/encoders/<case>/ holds config.json, model.safetensors, tokenizer.json and
+# reference.json (texts, the ids / token types / padding HF's tokenizer gives them as one padded batch, the last
+# hidden states of every row, and sentence embeddings). bert_f32 is laid out as a sentence-transformers folder
+# (modules.json, 1_Pooling/config.json, sentence_bert_config.json), the layout `tfx embed` reads.
+#     python3 tools/make_e2e.py --encoders
+# ----------------------------------------------------------------------------------------------------------------
+
+ENC_OUT = os.path.join(REPO, "tests", "data", "encoders")
+ENC_WORDS = ("the quick brown fox jumps over lazy dog a an of to in is was it that this for on with as by at "
+             "from be are were have has had not but or if then than so very much many some any all each every "
+             "one two three four five ten hundred first last new old good bad big small long short high low "
+             "time year day week world people man woman child city country house school work life hand part "
+             "place case point group number fact water room mother night question story money music paper "
+             "embedding sentence similarity search retrieval vector encoder transformer attention model "
+             "café naïve résumé über 北京 中文 日本 hello world, yes! no? (maybe) [x] {y} 3.14 42%")
+
+ENCODER_CASES = [
+    {"name": "bert_f32", "dtype": "F32", "arch": "BertModel", "sentence_transformers": True,
+     "desc": "BertModel (with pooler), F32, GELU, 2 layers, sentence-transformers folder (mean pooling, normalize)",
+     "cfg": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                 max_position_embeddings=40, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12),
+     "texts": ["The quick brown fox jumps over the lazy dog.", "Hello world!",
+               "Sentence embeddings for similarity search and retrieval with a small encoder model.",
+               ["Is this a question?", "Yes, and this is the second text of the pair."]]},
+    {"name": "bert_bf16_mlm", "dtype": "BF16", "arch": "BertForMaskedLM",
+     "desc": "BertForMaskedLM checkpoint (bert. prefix, cls.* head ignored), BF16, 3 token types, gelu_new",
+     "cfg": dict(hidden_size=24, num_hidden_layers=3, num_attention_heads=2, intermediate_size=40,
+                 max_position_embeddings=48, type_vocab_size=3, hidden_act="gelu_new", layer_norm_eps=1e-5),
+     "texts": ["café naïve résumé über", ["first part", "second part of a pair that is longer"],
+               "a b c d e f g h i j k l m n o p q r s t u v w x y z"], "type_id_shift": 2},
+    {"name": "bert_f16_relu", "dtype": "F16", "arch": "BertModel",
+     "desc": "BertModel F16, ReLU, 1 layer, 4 heads of 4, a one-word text beside a long one",
+     "cfg": dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=4, intermediate_size=24,
+                 max_position_embeddings=64, type_vocab_size=2, hidden_act="relu", layer_norm_eps=1e-12),
+     "texts": ["yes", "many people in the city work at school and some work at home every day of the week"]},
+]
+
+
+def encoder_tokenizer():
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers.models import WordPiece
+    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator([ENC_WORDS] * 3, trainers.WordPieceTrainer(
+        vocab_size=260, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+@torch.no_grad()
+def randomize_bert(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        shape = p.shape
+        if "LayerNorm.weight" in name:
+            v = 1.0 + 0.25 * torch.randn(shape, generator=g)
+        elif name.endswith(".bias"):
+            v = 0.2 * torch.randn(shape, generator=g)
+        elif "embeddings" in name:
+            v = 0.5 * torch.randn(shape, generator=g)
+        elif p.dim() == 2:
+            v = torch.randn(shape, generator=g) / math.sqrt(shape[1])
+        else:
+            raise RuntimeError(f"unexpected parameter {name} {tuple(shape)}")
+        p.copy_(v.to(p.dtype))
+
+
+def build_encoder(case):
+    from transformers import BertConfig, BertForMaskedLM, BertModel
+    d = os.path.join(ENC_OUT, case["name"])
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    tok = encoder_tokenizer()
+    tok.save(os.path.join(d, "tokenizer.json"))
+    cfg = BertConfig(vocab_size=tok.get_vocab_size(), pad_token_id=tok.token_to_id("[PAD]"), **case["cfg"])
+    cls = BertForMaskedLM if case["arch"] == "BertForMaskedLM" else BertModel
+    torch.manual_seed(0)
+    model = cls(cfg).eval()
+    randomize_bert(model, seed=sum(map(ord, case["name"])))
+    dt = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}[case["dtype"]]
+    model = model.to(dt)
+    model.save_pretrained(d, safe_serialization=True)
+    # Reference: a float32 copy of exactly the stored values.
+    ref = cls.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
+    enc = ref.bert if case["arch"] == "BertForMaskedLM" else ref
+    singles = [t for t in case["texts"]]
+    encs = [tok.encode(*t) if isinstance(t, list) else tok.encode(t) for t in singles]
+    L = max(len(e.ids) for e in encs)
+    pad = tok.token_to_id("[PAD]")
+    ids = [e.ids + [pad] * (L - len(e.ids)) for e in encs]
+    types = [[min(t + (case.get("type_id_shift", 0) if i == 0 else 0), cfg.type_vocab_size - 1) for t in e.type_ids]
+             + [0] * (L - len(e.ids)) for i, e in enumerate(encs)]
+    mask = [[1] * len(e.ids) + [0] * (L - len(e.ids)) for e in encs]
+    out = enc(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+    hidden = out.last_hidden_state  # [B, L, H]
+    m = torch.tensor(mask, dtype=torch.float32)[..., None]
+    mean = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    mean_norm = torch.nn.functional.normalize(mean, p=2, dim=1)
+    cls_vec = hidden[:, 0]
+    meta = {"family": "bert", "architecture": case["arch"], "weights_dtype": case["dtype"],
+            "description": case["desc"], "texts": singles, "ids": ids, "type_ids": types, "attention_mask": mask,
+            "versions": VERSIONS}
+    write_reference(os.path.join(d, "reference.json"), meta,
+                    {"hidden": hidden.reshape(-1, hidden.shape[-1]), "mean": mean, "mean_normalized": mean_norm,
+                     "cls": cls_vec})
+    if case.get("sentence_transformers"):
+        json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                   {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}],
+                  open(os.path.join(d, "modules.json"), "w"), indent=2)
+        os.makedirs(os.path.join(d, "1_Pooling"))
+        json.dump({"word_embedding_dimension": cfg.hidden_size, "pooling_mode_cls_token": False,
+                   "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+                   "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
+                   "pooling_mode_lasttoken": False, "include_prompt": True},
+                  open(os.path.join(d, "1_Pooling", "config.json"), "w"), indent=2)
+        json.dump({"max_seq_length": 24, "do_lower_case": False},
+                  open(os.path.join(d, "sentence_bert_config.json"), "w"), indent=2)
+    # Round trip: the checkpoint reloads to the same outputs.
+    again = cls.from_pretrained(d, dtype=torch.float32, attn_implementation="sdpa").eval()
+    e2 = (again.bert if case["arch"] == "BertForMaskedLM" else again)(
+        input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+    diff = (e2.last_hidden_state - hidden).abs().max().item()
+    print(f"  {case['name']:20s} {case['dtype']} batch {len(ids)} x {L}, eager vs sdpa {diff:.2g}, "
+          f"{folder_size(d) / 1024:.1f} KiB", flush=True)
+    assert diff < 1e-4
+
+
+def build_encoders():
+    print(f"make_e2e --encoders: torch {torch.__version__}, transformers {transformers.__version__}, out={ENC_OUT}")
+    os.makedirs(ENC_OUT, exist_ok=True)
+    for case in ENCODER_CASES:
+        build_encoder(case)
+
+
 def main(argv):
+    if "--encoders" in argv:
+        return build_encoders()
     verify_only = "--verify" in argv
     only = [a for a in argv if not a.startswith("--")]
     known = {c["name"] for c in CASES}
