@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "tfx/backend/cuda.hpp"
 #endif
 #include "tfx/io/save_quantized.hpp"
+#include "tfx/io/sentence_transformers.hpp"
 #include "tfx/text/tokenizer.hpp"
 
 namespace {
@@ -45,6 +47,13 @@ commands:
               print the token ids as one comma-separated line
   detokenize  --tokens 1,2,3
               print the decoded text exactly
+  embed       (--text TEXT [--text TEXT ...] | --file FILE) [--pooling mean|cls|max] [--normalize]
+              [--max-length N] [--batch-size N] [--out FILE.npy] [--threads N]
+              sentence embeddings from an encoder (BERT): one per --text, or one per line of FILE, run as padded
+              batches; pooling and normalization follow the folder's sentence-transformers modules (else mean,
+              none); texts longer than --max-length (default: max_seq_length of sentence_bert_config.json, else
+              max_position_embeddings) are truncated with a warning; --out writes float32 [texts, hidden],
+              otherwise a summary and the cosine similarities of the texts are printed
   info        [--kv-dtype f32|bf16|f16]
               print architecture, shapes, parameter count and memory needed (the KV cache in that dtype)
   quantize    --out DIR [--quantize q8_0]
@@ -72,21 +81,28 @@ options of generate, logits and bench:
 /// --key value options (flags have no value), each validated when read.
 class Options {
  public:
-  Options(int argc, char** argv, const std::map<std::string, bool>& known) {  // known: name -> takes a value
+  /// known: name -> takes a value; `repeatable` options may be given several times (all()).
+  Options(int argc, char** argv, const std::map<std::string, bool>& known, const std::set<std::string>& repeatable = {}) {
     for (int i = 2; i < argc; ++i) {
       std::string a = argv[i];
       if (a.rfind("--", 0) != 0) fail("unexpected argument '", a, "' (options start with --)");
       a = a.substr(2);
       auto it = known.find(a);
       if (it == known.end()) fail("unknown option --", a, " for '", argv[1], "'");
-      if (values_.count(a)) fail("option --", a, " given twice");
+      if (values_.count(a) && !repeatable.count(a)) fail("option --", a, " given twice");
       if (it->second) {
         if (i + 1 >= argc) fail("option --", a, " needs a value");
         values_[a] = argv[++i];
+        lists_[a].push_back(values_[a]);
       } else {
         values_[a] = "";
       }
     }
+  }
+  /// Every value of a repeatable option, in order.
+  std::vector<std::string> all(const std::string& k) const {
+    auto it = lists_.find(k);
+    return it == lists_.end() ? std::vector<std::string>{} : it->second;
   }
   bool has(const std::string& k) const { return values_.count(k) != 0; }
   std::string str(const std::string& k) const {
@@ -106,6 +122,7 @@ class Options {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> lists_;
 };
 
 /// Calls item(text, index) for each comma-separated item of s (an empty item included, so it can be rejected).
@@ -347,6 +364,105 @@ int cmd_tokenize(const Options& o) {
   return 0;
 }
 
+/// The lines of `path` (a final newline ends the last line; "\r\n" endings are accepted).
+std::vector<std::string> read_lines(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail("--file: ", path, " is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("--file: cannot open ", path, ": ", std::strerror(errno));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+  }
+  if (in.bad()) fail("--file: error reading ", path);
+  return lines;
+}
+
+int cmd_embed(const Options& o) {
+  const fs::path dir = model_dir(o);
+  if (o.has("text") == o.has("file")) fail("embed: give --text (one or more times) or --file, not both");
+  const std::vector<std::string> texts = o.has("text") ? o.all("text") : read_lines(o.str("file"));
+  if (texts.empty()) fail("embed: --file ", o.str("file"), " has no lines");
+  const int threads = threads_option(o);
+  const auto batch_size = o.number<std::int64_t>("batch-size", 32, 1, 1 << 16);
+  tfx::io::EmbeddingConfig ec = tfx::io::read_embedding_config(dir);
+  if (o.has("pooling")) {
+    const std::string p = o.str("pooling");
+    if (p == "mean") ec.mode = tfx::pooling::mean;
+    else if (p == "cls") ec.mode = tfx::pooling::cls;
+    else if (p == "max") ec.mode = tfx::pooling::max;
+    else fail("option --pooling: '", p, "' is not one of mean, cls, max");
+    ec.pooling_source = "--pooling";
+  }
+  if (o.has("normalize")) ec.normalize = true;
+  const auto tok = load_tokenizer(dir);
+  const auto pad = tok.pad_id();
+  auto any = tfx::load_encoder(dir);
+  return std::visit([&](const auto& enc) {
+    const std::int64_t positions = enc.max_positions();
+    const std::int64_t max_len =
+        o.number<std::int64_t>("max-length", std::min<std::int64_t>(ec.max_seq_length.value_or(positions), positions), 2, positions);
+    const std::string length_source = o.has("max-length")  ? "--max-length"
+                                      : ec.max_seq_length ? "max_seq_length of sentence_bert_config.json"
+                                                          : "max_position_embeddings";
+    const auto H = enc.hidden();
+    tfx::Matrix<float> out(static_cast<tfx::Index>(texts.size()), H);
+    auto ctx = enc.new_context(threads);
+    ctx.precision = precision_option(o);
+    std::vector<std::size_t> counts(texts.size());
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t first = 0; first < texts.size(); first += static_cast<std::size_t>(batch_size)) {
+      const std::size_t n = std::min(texts.size() - first, static_cast<std::size_t>(batch_size));
+      std::vector<std::vector<std::int32_t>> ids, types;
+      for (std::size_t i = first; i < first + n; ++i) {
+        const auto full = tok.encode_with_types(texts[i]);
+        auto e = tok.encode_with_types(texts[i], std::nullopt, static_cast<std::size_t>(max_len));
+        if (e.truncated)
+          std::fprintf(stderr, "tfx: warning: text %zu has %zu tokens, truncated to %lld (%s)\n", i + 1,
+                       full.ids.size(), static_cast<long long>(max_len), length_source.c_str());
+        check_vocab(e.ids, enc.dims().vocab, "tokenizer.json");
+        counts[i] = e.ids.size();
+        ids.push_back(std::move(e.ids));
+        types.push_back(std::move(e.type_ids));
+      }
+      const tfx::EncoderBatch batch = tfx::EncoderBatch::pad(ids, types, pad.value_or(0));
+      const tfx::Matrix<float> emb = enc.embed(ctx, batch, ec.mode, ec.normalize);
+      std::copy(emb.data(), emb.data() + emb.rows() * H, out.data() + static_cast<tfx::Index>(first) * H);
+      if (texts.size() > static_cast<std::size_t>(batch_size))
+        std::fprintf(stderr, "embedded %zu / %zu texts\n", first + n, texts.size());
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "%zu texts, %s pooling (%s)%s, %lld dimensions, %.1f texts/s\n", texts.size(),
+                 std::string(tfx::pooling_name(ec.mode)).c_str(), ec.pooling_source.c_str(),
+                 ec.normalize ? ", L2-normalized" : "", static_cast<long long>(H), texts.size() / secs);
+    if (o.has("out")) {
+      tfx::io::write_npy(o.str("out"), out.view());
+      std::fprintf(stderr, "wrote %s: float32 [%zu, %lld]\n", o.str("out").c_str(), texts.size(), static_cast<long long>(H));
+      return 0;
+    }
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const float* r = out.data() + static_cast<tfx::Index>(i) * H;
+      double norm = 0;
+      for (tfx::Index e = 0; e < H; ++e) norm += double(r[e]) * r[e];
+      std::string shown = texts[i].size() > 60 ? texts[i].substr(0, 57) + "..." : texts[i];
+      std::printf("[%zu] %zu tokens, norm %.4f, [%.4f, %.4f, %.4f, ...]  %s\n", i + 1, counts[i], std::sqrt(norm), r[0],
+                  H > 1 ? r[1] : 0.f, H > 2 ? r[2] : 0.f, shown.c_str());
+    }
+    if (texts.size() >= 2 && texts.size() <= 16) {
+      std::printf("cosine similarity:\n");
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::printf("  [%zu]", i + 1);
+        for (std::size_t j = 0; j < texts.size(); ++j)
+          std::printf(" %7.4f", tfx::cosine_similarity({out.data() + static_cast<tfx::Index>(i) * H, static_cast<std::size_t>(H)},
+                                                       {out.data() + static_cast<tfx::Index>(j) * H, static_cast<std::size_t>(H)}));
+        std::printf("\n");
+      }
+    }
+    return 0;
+  }, any);
+}
+
 int cmd_detokenize(const Options& o) {
   const auto tok = load_tokenizer(model_dir(o));
   const auto ids = parse_tokens(o.str("tokens"), /*allow_empty=*/true);
@@ -385,6 +501,10 @@ void print_info(const fs::path& dir, const std::string& architecture, const tfx:
   std::printf("\n");
   if (weight_bytes) std::printf("weights:      %.3f GiB\n", *weight_bytes / gib);
   const std::int64_t kv = counts.kv_bytes(static_cast<std::int64_t>(tfx::dtype_size(kv_dtype)));
+  if (kv == 0) {  // an encoder: no cache
+    std::printf("flops/token:  %.3f GFLOP at context 0\n", counts.flops_per_token() / 1e9);
+    return;
+  }
   std::printf("kv cache:     %lld bytes per token (%s), %.3f GiB at the full context of %lld\n", (long long)kv,
               std::string(tfx::dtype_name(kv_dtype)).c_str(), kv * double(ctx) / gib, (long long)ctx);
   if (weight_bytes)
@@ -406,6 +526,16 @@ int cmd_info(const Options& o) {
     const auto [spec, counts] = tfx::io::describe(config);
     print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt, kv_dtype_option(o));
     return 0;
+  }
+  if (tfx::io::hf_encoder_families::visit(tfx::io::HfConfig::from_file(dir).model_type, [](auto) {})) {
+    auto any = tfx::load_encoder(dir);
+    return std::visit([&](const auto& enc) {
+      using E = std::decay_t<decltype(enc)>;
+      const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename E::storage_type>()));
+      print_info(dir, enc.info().model_type + " encoder (" + dtype + " weights)", enc.dims(), enc.info(), enc.counts(),
+                 static_cast<double>(enc.weight_bytes()), tfx::dtype::f32);
+      return 0;
+    }, any);
   }
   return with_model(o, dir,
       [&](auto& model) {
@@ -559,6 +689,8 @@ int main(int argc, char** argv) {
         {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
+        {"embed", {{"model", true}, {"text", true}, {"file", true}, {"pooling", true}, {"normalize", false},
+                   {"max-length", true}, {"batch-size", true}, {"out", true}, {"threads", true}, {"precision", true}}},
         {"info", {{"model", true}, {"quantize", true}, {"kv-dtype", true}}},
         {"quantize", {{"model", true}, {"out", true}, {"quantize", true}}},
         {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
@@ -566,12 +698,13 @@ int main(int argc, char** argv) {
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");
-    const Options o(argc, argv, it->second);
+    const Options o(argc, argv, it->second, cmd == "embed" ? std::set<std::string>{"text"} : std::set<std::string>{});
     if (cmd == "generate") return cmd_generate(o);
     if (cmd == "logits") return cmd_logits(o);
     if (cmd == "tokenize") return cmd_tokenize(o);
     if (cmd == "detokenize") return cmd_detokenize(o);
     if (cmd == "info") return cmd_info(o);
+    if (cmd == "embed") return cmd_embed(o);
     if (cmd == "quantize") return cmd_quantize(o);
     return cmd_bench(o);
   } catch (const std::exception& e) {

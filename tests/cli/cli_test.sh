@@ -486,6 +486,66 @@ scenario_gpt2_beyond_n_positions() {  # a prompt longer than n_positions (32) is
   expect_ok logits --model "$src/tests/data/e2e/gpt2_f32" --tokens "$(seq -s, 1 32)" --out "$work/x.npy"
 }
 
+
+# ------------------------------------------------------------------------------------------------------------
+# embed: sentence embeddings from the BERT e2e checkpoint (a sentence-transformers folder: mean pooling, normalize)
+
+bert=$src/tests/data/encoders/bert_f32
+
+# npy_row_norms FILE DIM: the L2 norm of each row of a float32 [N, DIM] .npy file, one a line.
+npy_row_norms() {
+  npy_floats "$1" | awk -v d="$2" '{ s += $1 * $1 } NR % d == 0 { printf "%.5f\n", sqrt(s); s = 0 }'
+}
+scenario_embed_texts_summary() {
+  expect_ok embed --model "$bert" --text "The quick brown fox." --text "A fast brown fox." --text "Stock prices fell." || return
+  [ "$(grep -c 'norm 1.0000' "$work/stdout")" = 3 ] || { fail "embed: three unit-norm rows expected"; show; }
+  grep -q "cosine similarity" "$work/stdout" || { fail "embed: no cosine similarity table"; show; }
+  grep -q "mean pooling (.*1_Pooling/config.json), L2-normalized, 32 dimensions" "$work/stderr" ||
+    { fail "embed: the summary does not name the pooling config"; show; }
+  echo "    ok: $(head -1 "$work/stdout")"
+}
+scenario_embed_file_to_npy() {  # one row per line, in batches; the rows equal the same texts given by --text
+  printf 'hello world\nthe quick brown fox\n\nsearch and retrieval\nyes\n' >"$work/lines.txt"
+  expect_ok embed --model "$bert" --file "$work/lines.txt" --batch-size 2 --out "$work/e.npy" || return
+  grep -q "embedded 4 / 5 texts" "$work/stderr" || { fail "embed: no progress lines"; show; }
+  [ "$(npy_floats "$work/e.npy" | wc -l)" = $((5 * 32)) ] || fail "embed --out: expected 5 x 32 floats"
+  [ "$(npy_row_norms "$work/e.npy" 32 | sort -u)" = "1.00000" ] || fail "embed --out: rows are not unit norm"
+  expect_ok embed --model "$bert" --text "the quick brown fox" --out "$work/one.npy" || return
+  paste <(npy_floats "$work/e.npy" | sed -n '33,64p') <(npy_floats "$work/one.npy") |
+    awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { exit !(m < 1e-5) }' ||
+    fail "embed: line 2 of the file and the same --text differ by more than 1e-5"
+  echo "    ok: 5 unit-norm rows; batch and single agree"
+}
+scenario_embed_pooling_override() {
+  expect_ok embed --model "$bert" --text "hello world" --pooling cls --out "$work/cls.npy" || return
+  grep -q "cls pooling (--pooling), L2-normalized" "$work/stderr" || { fail "--pooling cls not reported"; show; }
+  expect_error "option --pooling: 'sum' is not one of mean, cls, max" embed --model "$bert" --text x --pooling sum
+}
+scenario_embed_truncates_with_warning() {
+  local long
+  long=$(for _ in $(seq 40); do printf 'word '; done)
+  expect_ok embed --model "$bert" --text "$long" || return
+  grep -q "warning: text 1 has [0-9]* tokens, truncated to 24 (max_seq_length of sentence_bert_config.json)" "$work/stderr" ||
+    { fail "no truncation warning"; show; }
+  expect_ok embed --model "$bert" --text "$long" --max-length 40 || return
+  grep -q "truncated to 40 (--max-length)" "$work/stderr" || { fail "--max-length not applied"; show; }
+  expect_error "option --max-length: 41 is out of range [2, 40]" embed --model "$bert" --text x --max-length 41
+}
+scenario_embed_bad_input() {
+  expect_error "give --text (one or more times) or --file" embed --model "$bert"
+  expect_error "give --text (one or more times) or --file" embed --model "$bert" --text a --file /dev/null
+  expect_error "--file: cannot open" embed --model "$bert" --file "$work/missing.txt"
+  expect_error "is not an encoder" embed --model "$model" --text hi
+  expect_error "is an encoder (no text generation)" generate --model "$bert" --prompt hi
+  local d=$work/bert b
+  b=$(cd "$bert" && pwd)
+  mkdir -p "$d/1_Pooling"
+  for f in config.json model.safetensors tokenizer.json modules.json sentence_bert_config.json; do ln -s "$b/$f" "$d/$f"; done
+  printf '{"pooling_mode_weightedmean_tokens": true}' >"$d/1_Pooling/config.json"
+  expect_error "pooling mode 'weightedmean' is not supported (supported: mean, cls, max)" embed --model "$d" --text hi
+  printf '{"pooling_mode_mean_tokens": true, "pooling_mode_cls_token": true}' >"$d/1_Pooling/config.json"
+  expect_error "several pooling modes are set" embed --model "$d" --text hi
+}
 # ------------------------------------------------------------------------------------------------------------
 
 all=$(declare -F | awk '{ print $3 }' | sed -n 's/^scenario_//p')

@@ -57,6 +57,16 @@ TEST_CASE("BERT checkpoints reproduce Hugging Face hidden states and sentence em
       std::visit([&](const auto& enc) {
         INFO(name << ": storage " << dtype_name(dtype_of<typename std::decay_t<decltype(enc)>::storage_type>()));
         CHECK(enc.info().model_type == "bert");
+        // The layers' accounting equals the tensors the checkpoint holds for them (the pooler and heads aside).
+        const auto ckpt = io::Checkpoint::open(enc_dir / name);
+        std::int64_t stored = 0;
+        for (const auto& n : ckpt.names()) {
+          if (io::hf::Adapter<family::Bert>::ignored(n)) continue;
+          std::int64_t numel = 1;
+          for (auto d : ckpt.at(n).shape) numel *= d;
+          stored += numel;
+        }
+        CHECK(enc.counts().parameters == stored);
         auto ctx = enc.new_context(2);
         Matrix<float> hidden(batch.batch * batch.length, enc.hidden());
         // Precision::fast (the default) rounds the activations of bf16 products to bf16: bounded relative to the
