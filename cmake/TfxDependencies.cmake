@@ -11,3 +11,10 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(TFX_PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(TFX_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+# SentencePiece (Debian libsentencepiece-dev): the tokenizer of Marian checkpoints (tfx/text/marian_tokenizer.hpp).
+# Only code that includes that header links it; the tests and the tfx command need it.
+if(TFX_BUILD_TESTS)
+  pkg_check_modules(TFX_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+else()
+  pkg_check_modules(TFX_SENTENCEPIECE IMPORTED_TARGET sentencepiece)
+endif()

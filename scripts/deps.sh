@@ -2,7 +2,7 @@
 # Installs the Debian packages tfx builds and tests with (skipped when they are all present).
 set -euo pipefail
 packages=(cmake ninja-build pkg-config g++ clang-14 libomp-14-dev libclang-rt-14-dev libeigen3-dev libxsimd-dev
-          catch2 libbenchmark-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev)
+          catch2 libbenchmark-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libsentencepiece-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1178,7 +1178,155 @@ def build_encoders():
         build_encoder(case)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Encoder-decoders (Marian, the original Transformer): tests/data/seq2seq/<case>/ holds config.json,
+# generation_config.json, model.safetensors, the tokenizer (source.spm, target.spm: SentencePiece models trained
+# here; vocab.json) and reference.json: source texts and their ids (MarianTokenizer), teacher-forced decoder
+# logits, and the ids transformers' generate() gives for greedy and beam search settings.
+#     python3 tools/make_e2e.py --seq2seq
+# ----------------------------------------------------------------------------------------------------------------
+
+S2S_OUT = os.path.join(REPO, "tests", "data", "seq2seq")
+S2S_SOURCE = ["the cat sat on the mat", "a dog runs in the park every morning", "we like green tea and fresh bread",
+              "my brother reads old books at night", "the weather is cold today but sunny", "she writes long letters",
+              "they play music in the small house", "how are you my friend", "this is a short test sentence"]
+S2S_TARGET = ["le chat est assis sur le tapis", "un chien court dans le parc chaque matin",
+              "nous aimons le the vert et le pain frais", "mon frere lit de vieux livres la nuit",
+              "il fait froid aujourd hui mais ensoleille", "elle ecrit de longues lettres",
+              "ils jouent de la musique dans la petite maison", "comment vas tu mon ami",
+              "ceci est une courte phrase de test"]
+S2S_TEXTS = ["the cat reads a book", "we play in the park every morning and night", "how are you"]
+S2S_SEARCHES = [  # name, generate() keyword arguments
+    ("greedy", dict(num_beams=1, max_new_tokens=12)),
+    ("beam4", dict(num_beams=4, max_new_tokens=12, length_penalty=1.0, early_stopping=True)),
+    ("beam3_lp06_heuristic", dict(num_beams=3, max_new_tokens=10, length_penalty=0.6, early_stopping=False)),
+    ("beam2_never_ngram2", dict(num_beams=2, max_new_tokens=9, length_penalty=1.2, early_stopping="never",
+                                no_repeat_ngram_size=2)),
+]
+SEQ2SEQ_CASES = [
+    {"name": "marian_f32", "dtype": "F32",
+     "desc": "MarianMTModel F32: 2 + 2 post-norm layers, d_model 32, 4 heads, swish, scale_embedding",
+     "cfg": dict(d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4,
+                 encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64, scale_embedding=True,
+                 activation_function="swish")},
+    {"name": "marian_bf16", "dtype": "BF16",
+     "desc": "MarianMTModel BF16: 1 encoder + 2 decoder layers, GELU, no embedding scale",
+     "cfg": dict(d_model=24, encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                 encoder_ffn_dim=40, decoder_ffn_dim=40, max_position_embeddings=48, scale_embedding=False,
+                 activation_function="gelu")},
+]
+
+
+def s2s_tokenizer(d):
+    import sentencepiece as spm
+    from transformers import MarianTokenizer
+    tmp = os.path.join(d, "_spm")
+    os.makedirs(tmp)
+    for side, corpus, n in (("source", S2S_SOURCE, 72), ("target", S2S_TARGET, 80)):
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus * 4), model_prefix=os.path.join(tmp, side),
+                                       vocab_size=n, model_type="unigram", character_coverage=1.0,
+                                       bos_id=-1, eos_id=1, unk_id=0, minloglevel=2,
+                                       normalization_rule_name="identity")
+    pieces = []
+    for side in ("source", "target"):
+        sp = spm.SentencePieceProcessor(model_file=os.path.join(tmp, side + ".model"))
+        for i in range(sp.get_piece_size()):
+            p = sp.id_to_piece(i)
+            if p not in ("<unk>", "</s>", "<s>") and p not in pieces:
+                pieces.append(p)
+    vocab = {"</s>": 0, "<unk>": 1}
+    for p in pieces:
+        vocab[p] = len(vocab)
+    vocab["<pad>"] = len(vocab)
+    json.dump(vocab, open(os.path.join(tmp, "vocab.json"), "w"), ensure_ascii=False, indent=1)
+    tok = MarianTokenizer(source_spm=os.path.join(tmp, "source.model"), target_spm=os.path.join(tmp, "target.model"),
+                          vocab=os.path.join(tmp, "vocab.json"), source_lang="en", target_lang="fr")
+    tok.save_pretrained(d)
+    shutil.rmtree(tmp)
+    return MarianTokenizer.from_pretrained(d)
+
+
+@torch.no_grad()
+def randomize_marian(model, seed, eos_id):
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        shape = p.shape
+        if "embed_positions" in name:
+            continue  # the fixed sinusoidal table
+        if "layer_norm.weight" in name:
+            v = 1.0 + 0.25 * torch.randn(shape, generator=g)
+        elif name.endswith(".bias"):
+            v = 0.2 * torch.randn(shape, generator=g)
+        elif name.endswith("shared.weight"):
+            v = 0.7 * torch.randn(shape, generator=g)
+        elif p.dim() == 2:
+            v = 1.3 * torch.randn(shape, generator=g) / math.sqrt(shape[1])
+        else:
+            raise RuntimeError(f"unexpected parameter {name} {tuple(shape)}")
+        p.copy_(v.to(p.dtype))
+    model.final_logits_bias.copy_(0.5 * torch.randn(model.final_logits_bias.shape, generator=g))
+
+
+@torch.no_grad()
+def raise_eos(model, source_ids, eos_id, margin):
+    """Random decoders repeat one token and never end: raise the end-of-sequence bias to `margin` below the best
+    first-step logit of a source, so that generations (and beams) end at different lengths."""
+    logits = model(input_ids=torch.tensor([source_ids]),
+                   decoder_input_ids=torch.tensor([[model.config.decoder_start_token_id]])).logits[0, -1]
+    model.final_logits_bias[0, eos_id] += (logits.max() - logits[eos_id]).item() - margin
+
+
+def build_seq2seq(case):
+    from transformers import GenerationConfig, MarianConfig, MarianMTModel
+    d = os.path.join(S2S_OUT, case["name"])
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    tok = s2s_tokenizer(d)
+    V = len(tok.get_vocab())
+    pad, eos = tok.pad_token_id, tok.eos_token_id
+    cfg = MarianConfig(vocab_size=V, pad_token_id=pad, eos_token_id=eos, decoder_start_token_id=pad,
+                       forced_eos_token_id=eos, **case["cfg"])
+    torch.manual_seed(0)
+    model = MarianMTModel(cfg).eval()
+    randomize_marian(model, sum(map(ord, case["name"])), eos)
+    raise_eos(model, tok(S2S_TEXTS[0])["input_ids"], eos, case.get("eos_margin", 0.5))
+    model.generation_config = GenerationConfig(decoder_start_token_id=pad, eos_token_id=eos, pad_token_id=pad,
+                                               forced_eos_token_id=eos, bad_words_ids=[[pad]], num_beams=4,
+                                               max_length=cfg.max_position_embeddings)
+    dt = {"F32": torch.float32, "BF16": torch.bfloat16}[case["dtype"]]
+    model.to(dt).save_pretrained(d, safe_serialization=True)
+    ref = MarianMTModel.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
+    sources = [tok(t)["input_ids"] for t in S2S_TEXTS]
+    # Teacher-forced logits of the first text: decoder start, then the greedy continuation, in one pass.
+    with torch.no_grad():
+        src = torch.tensor([sources[0]])
+        greedy0 = ref.generate(src, num_beams=1, max_new_tokens=8, do_sample=False)[0].tolist()
+        dec = torch.tensor([greedy0])
+        logits = ref(input_ids=src, decoder_input_ids=dec).logits[0]
+        generations = {}
+        for name, kw in S2S_SEARCHES:
+            generations[name] = [ref.generate(torch.tensor([s]), do_sample=False, **kw)[0].tolist() for s in sources]
+    decoded = {name: [tok.decode(g, skip_special_tokens=True) for g in gens] for name, gens in generations.items()}
+    meta = {"family": "marian", "architecture": "MarianMTModel", "weights_dtype": case["dtype"],
+            "description": case["desc"], "texts": S2S_TEXTS, "source_ids": sources, "decoder_tokens": greedy0,
+            "searches": {name: kw for name, kw in S2S_SEARCHES}, "generated": generations, "decoded": decoded,
+            "versions": VERSIONS}
+    write_reference(os.path.join(d, "reference.json"), meta, {"logits": logits})
+    lens = {name: [len(g) for g in gens] for name, gens in generations.items()}
+    print(f"  {case['name']:12s} {case['dtype']} vocab {V}, generated lengths {lens}, {folder_size(d) / 1024:.1f} KiB",
+          flush=True)
+
+
+def build_seq2seqs():
+    print(f"make_e2e --seq2seq: torch {torch.__version__}, transformers {transformers.__version__}, out={S2S_OUT}")
+    os.makedirs(S2S_OUT, exist_ok=True)
+    for case in SEQ2SEQ_CASES:
+        build_seq2seq(case)
+
+
 def main(argv):
+    if "--seq2seq" in argv:
+        return build_seq2seqs()
     if "--encoders" in argv:
         return build_encoders()
     verify_only = "--verify" in argv

@@ -17,6 +17,7 @@ struct ModelSpec {
   bool norm_bias = false;           // LayerNorm with a bias (GPT-2)
   std::int64_t position_table = 0;  // rows of a learned position table (GPT-2 n_positions); 0: none
   std::int64_t type_vocab = 0;      // rows of a token-type (segment) table (BERT type_vocab_size); 0: none
+  std::int64_t decoder_layers = 0;  // an encoder-decoder's decoder blocks (`layers` counts its encoder's)
   // Mixture of experts (Qwen3-MoE): which layers are sparse, and their shape.
   std::int64_t experts = 0, experts_per_tok = 0, moe_intermediate = 0;
   std::vector<std::uint8_t> sparse_layers{};  // empty, or one flag per layer

@@ -14,6 +14,7 @@
 #include "tfx/io/hf/config.hpp"
 #include "tfx/io/hf/gpt2.hpp"
 #include "tfx/io/hf/llama.hpp"
+#include "tfx/io/hf/marian.hpp"
 #include "tfx/io/hf/mistral.hpp"
 #include "tfx/io/hf/qwen2.hpp"
 #include "tfx/io/hf/qwen3.hpp"
@@ -41,14 +42,18 @@ using hf_families = family_list<family::Llama, family::Qwen2, family::Qwen3, fam
                                 family::Gpt2>;
 /// Every encoder family load_encoder knows (after the decoders in docs/models.md's table).
 using hf_encoder_families = family_list<family::Bert>;
+/// Every encoder-decoder family load_seq2seq knows (last in the table).
+using hf_seq2seq_families = family_list<family::Marian>;
 
-/// Calls f(F{}) for the family, decoder or encoder, whose model_type is `t`; false if none is.
+/// Calls f(F{}) for the family, decoder, encoder or encoder-decoder, whose model_type is `t`; false if none is.
 template <class Fn>
 bool visit_any_family(std::string_view t, Fn&& f) {
-  return hf_families::visit(t, f) || hf_encoder_families::visit(t, f);
+  return hf_families::visit(t, f) || hf_encoder_families::visit(t, f) || hf_seq2seq_families::visit(t, f);
 }
-/// Every supported model_type, decoders first: "llama, ..., bert".
-inline std::string all_family_names() { return hf_families::names() + ", " + hf_encoder_families::names(); }
+/// Every supported model_type, decoders first: "llama, ..., bert, marian".
+inline std::string all_family_names() {
+  return hf_families::names() + ", " + hf_encoder_families::names() + ", " + hf_seq2seq_families::names();
+}
 
 inline HfConfig HfConfig::from_file(const std::filesystem::path& path) {
   namespace fs = std::filesystem;

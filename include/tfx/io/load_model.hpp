@@ -12,6 +12,7 @@
 #include "tfx/io/safetensors.hpp"
 #include "tfx/model/encoder.hpp"
 #include "tfx/model/model.hpp"
+#include "tfx/model/seq2seq.hpp"
 
 namespace tfx::io {
 
@@ -82,7 +83,8 @@ inline std::pair<ModelSpec, Counts> describe(const HfConfig& c) {
   const bool known = visit_any_family(c.model_type, [&]<class F>(F) {
     out.first = hf::Adapter<F>::spec(c);
     if constexpr (Family<F>) out.second = Model<F, DynamicShape, cpu::scalar, float>::counts(out.first);
-    else out.second = Encoder<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+    else if constexpr (EncoderFamily<F>) out.second = Encoder<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+    else out.second = Seq2Seq<F, DynamicShape, cpu::scalar, float>::counts(out.first);
   });
   TFX_CHECK(known, c.where, ": unknown model_type '", c.model_type, "'");
   return out;
@@ -110,6 +112,8 @@ AnyModel<P, Q> load_model(const std::filesystem::path& dir) {
   });
   TFX_CHECK(!hf_encoder_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
             config.model_type, "' is an encoder (no text generation): load it with load_encoder, or run `tfx embed`");
+  TFX_CHECK(!hf_seq2seq_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
+            config.model_type, "' is an encoder-decoder: load it with load_seq2seq, or run `tfx translate`");
   TFX_CHECK(out.has_value(), config.where, ": unknown model_type '", config.model_type, "'");  // parse checked it
   return std::move(*out);
 }
@@ -151,9 +155,40 @@ AnyEncoder<P> load_encoder(const std::filesystem::path& dir) {
   return load_encoder_as<Encoder<F, DynamicShape, P, float>>(config, std::move(ckpt));
 }
 
+/// Any encoder-decoder load_seq2seq can return under policy P (host-memory policies).
+template <ExecutionPolicy P = cpu::simd<>>
+using AnySeq2Seq = std::variant<Seq2Seq<family::Marian, DynamicShape, P, float>, Seq2Seq<family::Marian, DynamicShape, P, bf16>,
+                                Seq2Seq<family::Marian, DynamicShape, P, f16>>;
+
+/// Loads a Hugging Face encoder-decoder folder (marian; config.json + safetensors); matrices stay in the file's dtype.
+template <ExecutionPolicy P = cpu::simd<>>
+AnySeq2Seq<P> load_seq2seq(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
+  auto config = HfConfig::from_file(dir);
+  TFX_CHECK(hf_seq2seq_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
+            config.model_type, "' is not an encoder-decoder (encoder-decoders: ", hf_seq2seq_families::names(), ")");
+  auto ckpt = Checkpoint::open(dir);
+  using F = family::Marian;
+  using A = hf::Adapter<F>;
+  auto load = [&]<class M>(std::type_identity<M>) {
+    const ModelSpec spec = A::spec(config);
+    hf::Loader<typename M::storage_type, host_space> ld(std::move(ckpt));
+    auto layers = A::template build<M>(ld, config, spec);
+    ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
+    return AnySeq2Seq<P>(M(spec, info_of(config), A::seq2seq_info(config), std::move(layers), ld.storage(), ld.weight_bytes()));
+  };
+  const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return A::ignored(n); });
+  if (t == dtype::bf16) return load(std::type_identity<Seq2Seq<F, DynamicShape, P, bf16>>{});
+  if (t == dtype::f16) return load(std::type_identity<Seq2Seq<F, DynamicShape, P, f16>>{});
+  return load(std::type_identity<Seq2Seq<F, DynamicShape, P, float>>{});
+}
+
 }  // namespace tfx::io
 
 namespace tfx {
+using io::AnySeq2Seq;
+using io::load_seq2seq;
 using io::AnyEncoder;
 using io::AnyModel;
 using io::load_encoder;

@@ -1,4 +1,4 @@
-// Dispatchers for: activation gated_activation add. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
+// Dispatchers for: activation gated_activation add scale. Backends add overloads of OP_impl(policy, context, ...) in their policy's namespace
 // (see TFX_KERNEL_DISPATCHER); a backend's aggregate header (tfx/backend/cpu.hpp, tfx/backend/cuda.hpp) brings them in.
 #pragma once
 #include "tfx/core/policy.hpp"
@@ -7,3 +7,4 @@
 TFX_KERNEL_DISPATCHER(activation)
 TFX_KERNEL_DISPATCHER(gated_activation)
 TFX_KERNEL_DISPATCHER(add)
+TFX_KERNEL_DISPATCHER(scale)

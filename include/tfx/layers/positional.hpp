@@ -16,16 +16,25 @@
 
 namespace tfx {
 
-/// The [max_len, dim] sinusoidal table, computed in double and rounded once.
-inline Matrix<float> sinusoidal_table(Index max_len, Index dim, double base = 10000.0) {
+/// Where the sines and cosines of a sinusoidal table go.
+enum class sinusoidal_layout {
+  interleaved,  // the paper, tensor2tensor: sin in even columns, cos in odd ones
+  half_split,   // Marian, fairseq: sin in the first half, cos in the second
+};
+
+/// The [max_len, dim] sinusoidal table, computed in double and rounded once: pair i has angle
+/// p / base^(2i / dim).
+inline Matrix<float> sinusoidal_table(Index max_len, Index dim, double base = 10000.0,
+                                      sinusoidal_layout layout = sinusoidal_layout::interleaved) {
   TFX_CHECK(max_len > 0 && dim > 0 && dim % 2 == 0, "sinusoidal_table: need max_len > 0 and an even dim > 0, got [",
             max_len, ", ", dim, "]");
   Matrix<float> pe(max_len, dim);
+  const bool split = layout == sinusoidal_layout::half_split;
   for (Index p = 0; p < max_len; ++p)
     for (Index i = 0; i < dim / 2; ++i) {
       const double angle = static_cast<double>(p) / std::pow(base, 2.0 * static_cast<double>(i) / static_cast<double>(dim));
-      pe(p, 2 * i) = static_cast<float>(std::sin(angle));
-      pe(p, 2 * i + 1) = static_cast<float>(std::cos(angle));
+      pe(p, split ? i : 2 * i) = static_cast<float>(std::sin(angle));
+      pe(p, split ? dim / 2 + i : 2 * i + 1) = static_cast<float>(std::cos(angle));
     }
   return pe;
 }
@@ -131,8 +140,11 @@ class SinusoidalPositionEncoding {
   static_assert(std::is_same_v<space_t<P>, host_space>, "SinusoidalPositionEncoding: owns a host table");
   static constexpr std::string_view name = "sinusoidal_position_encoding";
   using policy = P;
-  SinusoidalPositionEncoding(Index max_len, Index dim, double base = 10000.0) : table_(sinusoidal_table(max_len, dim, base)) {}
+  SinusoidalPositionEncoding(Index max_len, Index dim, double base = 10000.0,
+                             sinusoidal_layout layout = sinusoidal_layout::interleaved)
+      : table_(sinusoidal_table(max_len, dim, base, layout)) {}
   const Matrix<float>& table() const { return table_; }
+  Index max_positions() const { return table_.rows(); }
   void forward(context_t<P>& ctx, Rows<float> x, Index offset) const {
     AbsolutePositionEmbedding<float, P>(table_.view()).forward(ctx, x, offset);
   }

@@ -139,6 +139,10 @@ struct HfConfig {
   // BERT
   std::int64_t type_vocab_size = 0;
   std::optional<std::int64_t> pad_token_id;
+  // Encoder-decoders (Marian): num_hidden_layers is the encoder's
+  std::int64_t decoder_layers = 0;
+  std::optional<std::int64_t> decoder_start_token_id;
+  bool scale_embedding = false;
   // Mixture of experts (Qwen3-MoE)
   std::int64_t num_experts = 0, num_experts_per_tok = 0, moe_intermediate_size = 0, decoder_sparse_step = 1;
   bool norm_topk_prob = false;

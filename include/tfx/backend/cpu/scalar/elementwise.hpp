@@ -22,4 +22,10 @@ inline void add_impl(scalar, Context&, Rows<float> y, Rows<const float> x) {
     for (Index c = 0; c < y.cols; ++c) y(r, c) += x(r, c);
 }
 
+/// x *= s
+inline void scale_impl(scalar, Context&, Rows<float> x, float s) {
+  for (Index r = 0; r < x.rows; ++r)
+    for (Index c = 0; c < x.cols; ++c) x(r, c) *= s;
+}
+
 }  // namespace tfx::cpu

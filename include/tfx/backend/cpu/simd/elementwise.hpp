@@ -73,6 +73,14 @@ void add_impl(simd<A>, Context& ctx, Rows<float> y, Rows<const float> x) {
       [&](Index r, Index c) { y(r, c) += x(r, c); });
 }
 
+template <class A>
+void scale_impl(simd<A>, Context& ctx, Rows<float> x, float s) {
+  using B = vec::fbatch<A>;
+  vec::for_each_row<A>(
+      ctx, x.rows, x.cols, [&](Index r, Index c) { (B::load_unaligned(x.row(r) + c) * B(s)).store_unaligned(x.row(r) + c); },
+      [&](Index r, Index c) { x(r, c) *= s; });
+}
+
 }  // namespace tfx::cpu
 
 TFX_VECTOR_CODE_END
