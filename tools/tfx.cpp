@@ -26,6 +26,10 @@
 #endif
 #include "tfx/io/save_quantized.hpp"
 #include "tfx/io/sentence_transformers.hpp"
+#include "tfx/generate/seq2seq.hpp"
+#ifdef TFX_HAS_SENTENCEPIECE
+#include "tfx/text/marian_tokenizer.hpp"
+#endif
 #include "tfx/text/tokenizer.hpp"
 
 namespace {
@@ -41,8 +45,9 @@ commands:
               stream generated text, then print prefill and decode tokens/s
               defaults: --max-tokens 128 --temperature 0.7 --top-k 40 --top-p 0.95 --min-p 0.05
               --repeat-penalty 1.1 --seed 0 --threads (all cores); --temperature 0 is greedy
-  logits      --tokens 1,2,3 --out FILE.npy [--decode] [--threads N]
-              write float32 logits [T, vocab]; one prefill pass, or one token at a time with --decode
+  logits      --tokens 1,2,3 --out FILE.npy [--decode] [--threads N] [--decoder-tokens 4,5,6]
+              write float32 logits [T, vocab]; one prefill pass, or one token at a time with --decode;
+              an encoder-decoder takes the source as --tokens and the target as --decoder-tokens
   tokenize    (--text TEXT | --file FILE) [--add-special-tokens]
               print the token ids as one comma-separated line
   detokenize  --tokens 1,2,3
@@ -54,6 +59,10 @@ commands:
               none); texts longer than --max-length (default: max_seq_length of sentence_bert_config.json, else
               max_position_embeddings) are truncated with a warning; --out writes float32 [texts, hidden],
               otherwise a summary and the cosine similarities of the texts are printed
+  translate   --text TEXT [--text TEXT ...] [--num-beams N] [--max-tokens N] [--length-penalty L]
+              [--early-stopping true|false|never] [--no-repeat-ngram N] [--threads N] [--show-ids]
+              translate with an encoder-decoder (marian): greedy (--num-beams 1) or beam search, one line of
+              output per --text; defaults from the folder's generation_config.json (else 1 beam, 20 tokens)
   info        [--kv-dtype f32|bf16|f16]
               print architecture, shapes, parameter count and memory needed (the KV cache in that dtype)
   quantize    --out DIR [--quantize q8_0]
@@ -255,6 +264,17 @@ fs::path model_dir(const Options& o) {
   return dir;
 }
 
+/// Whether `dir` holds an encoder-decoder (false for anything unreadable: the usual path reports it).
+bool is_seq2seq(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "config.json", ec)) return false;
+  try {
+    return tfx::io::hf_seq2seq_families::visit(tfx::io::HfConfig::from_file(dir).model_type, [](auto) {});
+  } catch (const tfx::error&) {
+    return false;
+  }
+}
+
 int cmd_generate(const Options& o) {
   const fs::path dir = model_dir(o);
   tfx::SamplerOptions so;
@@ -270,6 +290,7 @@ int cmd_generate(const Options& o) {
   const auto precision = precision_option(o);
   const auto kv_dtype = kv_dtype_option(o);
   const std::string prompt_text = o.str("prompt");
+  if (is_seq2seq(dir)) fail("generate: ", dir.string(), " is an encoder-decoder: run tfx translate");
 
   const auto tok = load_tokenizer(dir);
   return with_model(o, dir,
@@ -309,8 +330,93 @@ int cmd_generate(const Options& o) {
       });
 }
 
+/// logits of an encoder-decoder: --tokens is the source, --decoder-tokens the target.
+int seq2seq_logits(const Options& o, const fs::path& dir) {
+  const auto source = parse_tokens(o.str("tokens"));
+  if (!o.has("decoder-tokens")) fail("logits: an encoder-decoder needs --decoder-tokens (the target ids, decoder start first)");
+  const auto target = parse_tokens(o.str("decoder-tokens"));
+  const fs::path out = o.str("out");
+  auto any = tfx::load_seq2seq(dir);
+  return std::visit([&](const auto& model) {
+    const auto vocab = model.dims().vocab;
+    check_vocab(source, vocab, "--tokens");
+    check_vocab(target, vocab, "--decoder-tokens");
+    auto ctx = model.new_context(threads_option(o));
+    ctx.precision = precision_option(o);
+    const auto mem = model.encode(ctx, source);
+    const auto n = static_cast<tfx::Index>(target.size());
+    auto state = model.new_state(n);
+    tfx::Matrix<float> logits(n, vocab);
+    if (o.has("decode")) {
+      for (tfx::Index t = 0; t < n; ++t)
+        model.decode(ctx, mem, state, std::span<const std::int32_t>(&target[static_cast<std::size_t>(t)], 1),
+                     logits.view().slice_rows(t, 1));
+    } else {
+      model.decode(ctx, mem, state, target, logits.view());
+    }
+    tfx::io::write_npy(out, logits.view());
+    std::fprintf(stderr, "wrote %s: float32 [%lld, %lld] (decoder logits for a %zu-token source)\n", out.string().c_str(),
+                 static_cast<long long>(n), static_cast<long long>(vocab), source.size());
+    return 0;
+  }, any);
+}
+
+int cmd_translate(const Options& o) {
+#ifndef TFX_HAS_SENTENCEPIECE
+  fail("translate: this tfx was built without SentencePiece (install libsentencepiece-dev and rebuild)");
+#else
+  const fs::path dir = model_dir(o);
+  if (!o.has("text")) fail("translate: give --text (one or more times)");
+  if (!is_seq2seq(dir)) fail("translate: ", dir.string(), " is not an encoder-decoder (", tfx::io::HfConfig::from_file(dir).model_type, ")");
+  const auto tok = tfx::text::MarianTokenizer::from_folder(dir);
+  tfx::SearchOptions so = tfx::io::read_generation_config(dir);
+  if (o.has("num-beams")) so.num_beams = o.number<int>("num-beams", 1, -1000000, 1000000);
+  if (o.has("max-tokens")) so.max_new_tokens(o.number<tfx::Index>("max-tokens", 20, 1, 1 << 20));
+  if (o.has("length-penalty")) so.length_penalty = o.number<float>("length-penalty", 1.f, -1e6f, 1e6f);
+  if (o.has("no-repeat-ngram")) so.no_repeat_ngram_size = o.number<int>("no-repeat-ngram", 0, 0, 1 << 16);
+  if (o.has("early-stopping")) {
+    const std::string e = o.str("early-stopping");
+    if (e == "true") so.early = tfx::early_stopping::on;
+    else if (e == "false") so.early = tfx::early_stopping::heuristic;
+    else if (e == "never") so.early = tfx::early_stopping::never;
+    else fail("option --early-stopping: '", e, "' is not one of true, false, never");
+  }
+  if (so.num_beams < 1) fail("option --num-beams: must be >= 1, got ", so.num_beams);
+  auto any = tfx::load_seq2seq(dir);
+  return std::visit([&](const auto& model) {
+    if (so.max_length > model.max_positions()) {
+      std::fprintf(stderr, "tfx: note: max_length lowered from %lld to the model's %lld positions\n",
+                   static_cast<long long>(so.max_length), static_cast<long long>(model.max_positions()));
+      so.max_length = model.max_positions();
+    }
+    auto ctx = model.new_context(threads_option(o));
+    ctx.precision = precision_option(o);
+    for (const std::string& text : o.all("text")) {
+      const auto src = tok.encode(text);
+      check_vocab(src, model.dims().vocab, "--text");
+      if (static_cast<tfx::Index>(src.size()) > model.max_positions())
+        fail("--text: ", src.size(), " source tokens exceed the model's ", model.max_positions(), " positions");
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto ids = tfx::generate_seq2seq(model, ctx, src, so);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("%s\n", tok.decode(ids).c_str());
+      if (o.has("show-ids")) {
+        std::string line;
+        for (std::size_t i = 0; i < ids.size(); ++i) line += (i ? "," : "") + std::to_string(ids[i]);
+        std::printf("%s\n", line.c_str());
+      }
+      std::fprintf(stderr, "%zu source tokens -> %zu target tokens, %d beam%s, %.1f ms\n", src.size(), ids.size() - 1,
+                   so.num_beams, so.num_beams == 1 ? " (greedy)" : "s", secs * 1e3);
+    }
+    return 0;
+  }, any);
+#endif
+}
+
 int cmd_logits(const Options& o) {
   const fs::path dir = model_dir(o);
+  if (is_seq2seq(dir)) return seq2seq_logits(o, dir);
+  if (o.has("decoder-tokens")) fail("logits: --decoder-tokens is for encoder-decoders; ", dir.string(), " is a decoder");
   const auto tokens = parse_tokens(o.str("tokens"));
   const fs::path out = o.str("out");
   const bool decode = o.has("decode");
@@ -527,6 +633,16 @@ int cmd_info(const Options& o) {
     print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt, kv_dtype_option(o));
     return 0;
   }
+  if (is_seq2seq(dir)) {
+    auto any = tfx::load_seq2seq(dir);
+    return std::visit([&](const auto& m) {
+      using M = std::decay_t<decltype(m)>;
+      const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
+      print_info(dir, m.info().model_type + " encoder-decoder (" + dtype + " weights)", m.dims(), m.info(), m.counts(),
+                 static_cast<double>(m.weight_bytes()), tfx::dtype::f32);
+      return 0;
+    }, any);
+  }
   if (tfx::io::hf_encoder_families::visit(tfx::io::HfConfig::from_file(dir).model_type, [](auto) {})) {
     auto any = tfx::load_encoder(dir);
     return std::visit([&](const auto& enc) {
@@ -686,7 +802,9 @@ int main(int argc, char** argv) {
     const std::map<std::string, std::map<std::string, bool>> known = {
         {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
                       {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
-        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}, {"decoder-tokens", true}}},
+        {"translate", {{"model", true}, {"text", true}, {"num-beams", true}, {"max-tokens", true}, {"length-penalty", true},
+                       {"early-stopping", true}, {"no-repeat-ngram", true}, {"threads", true}, {"precision", true}, {"show-ids", false}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
         {"embed", {{"model", true}, {"text", true}, {"file", true}, {"pooling", true}, {"normalize", false},
@@ -698,13 +816,15 @@ int main(int argc, char** argv) {
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");
-    const Options o(argc, argv, it->second, cmd == "embed" ? std::set<std::string>{"text"} : std::set<std::string>{});
+    const Options o(argc, argv, it->second,
+                    cmd == "embed" || cmd == "translate" ? std::set<std::string>{"text"} : std::set<std::string>{});
     if (cmd == "generate") return cmd_generate(o);
     if (cmd == "logits") return cmd_logits(o);
     if (cmd == "tokenize") return cmd_tokenize(o);
     if (cmd == "detokenize") return cmd_detokenize(o);
     if (cmd == "info") return cmd_info(o);
     if (cmd == "embed") return cmd_embed(o);
+    if (cmd == "translate") return cmd_translate(o);
     if (cmd == "quantize") return cmd_quantize(o);
     return cmd_bench(o);
   } catch (const std::exception& e) {

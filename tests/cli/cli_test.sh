@@ -546,6 +546,47 @@ scenario_embed_bad_input() {
   printf '{"pooling_mode_mean_tokens": true, "pooling_mode_cls_token": true}' >"$d/1_Pooling/config.json"
   expect_error "several pooling modes are set" embed --model "$d" --text hi
 }
+
+# ------------------------------------------------------------------------------------------------------------
+# translate and encoder-decoder logits: the Marian e2e checkpoint (ids from transformers' generate())
+
+marian=$src/tests/data/seq2seq/marian_f32
+
+scenario_translate_matches_transformers() {
+  # greedy and 4-beam search give transformers' ids (reference.json), one output line (and one id line) per text
+  expect_ok translate --model "$marian" --text "the cat reads a book" --text "how are you" --num-beams 1 \
+    --max-tokens 12 --show-ids || return
+  [ "$(sed -n 2p "$work/stdout")" = "116,43,43,43,43,43,43,43,43,43,43,43,0" ] || { fail "greedy ids differ"; show; }
+  [ "$(wc -l <"$work/stdout")" = 4 ] || { fail "expected 2 lines per text"; show; }
+  expect_ok translate --model "$marian" --text "the cat reads a book" --num-beams 4 --max-tokens 12 \
+    --early-stopping true --length-penalty 1.0 --show-ids || return
+  [ "$(sed -n 2p "$work/stdout")" = "116,43,43,0" ] || { fail "beam search ids differ"; show; }
+  grep -q "4 beams" "$work/stderr" || { fail "no search summary"; show; }
+  echo "    ok: $(head -1 "$work/stdout")"
+}
+scenario_translate_bad_input() {
+  expect_error "option --num-beams: must be >= 1, got 0" translate --model "$marian" --text hi --num-beams 0
+  expect_error "option --max-tokens: 0 is out of range" translate --model "$marian" --text hi --max-tokens 0
+  expect_error "option --early-stopping: 'maybe' is not one of true, false, never" translate --model "$marian" --text hi --early-stopping maybe
+  expect_error "translate: give --text" translate --model "$marian"
+  expect_error "is not an encoder-decoder" translate --model "$model" --text hi
+  expect_error "is an encoder-decoder: run tfx translate" generate --model "$marian" --prompt hi
+  local d=$work/marian b
+  b=$(cd "$marian" && pwd)
+  mkdir -p "$d"
+  for f in config.json model.safetensors vocab.json target.spm; do ln -s "$b/$f" "$d/$f"; done
+  expect_error "missing SentencePiece model" translate --model "$d" --text hi
+}
+scenario_seq2seq_logits() {
+  expect_ok logits --model "$marian" --tokens 26,51,8,35,2,9,59,0 --decoder-tokens 116,43,43 --out "$work/a.npy" || return
+  expect_ok logits --model "$marian" --tokens 26,51,8,35,2,9,59,0 --decoder-tokens 116,43,43 --decode --out "$work/b.npy" || return
+  [ "$(npy_floats "$work/a.npy" | wc -l)" = $((3 * 117)) ] || fail "expected [3, 117] logits"
+  paste <(npy_floats "$work/a.npy") <(npy_floats "$work/b.npy") |
+    awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { exit !(m < 1e-4) }' || fail "one pass and token by token differ"
+  expect_error "needs --decoder-tokens" logits --model "$marian" --tokens 1,2 --out "$work/c.npy"
+  expect_error "--decoder-tokens: token id 117 at index 1 is >= the vocabulary size 117" logits --model "$marian" --tokens 1,2 --decoder-tokens 116,117 --out "$work/c.npy"
+  expect_error "--decoder-tokens is for encoder-decoders" logits --model "$model" --tokens 1,2 --decoder-tokens 1 --out "$work/c.npy"
+}
 # ------------------------------------------------------------------------------------------------------------
 
 all=$(declare -F | awk '{ print $3 }' | sed -n 's/^scenario_//p')

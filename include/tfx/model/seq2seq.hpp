@@ -127,7 +127,11 @@ class Seq2Seq {
   /// blocks; the sinusoidal table and final_logits_bias are not parameters).
   static constexpr Counts counts(const ModelSpec& s) {
     Counts c = Embed::counts(s);
-    for (std::int64_t l = 0; l < s.layers; ++l) c += EncoderBlock::counts(s, l);
+    for (std::int64_t l = 0; l < s.layers; ++l) {
+      Counts e = EncoderBlock::counts(s, l);
+      e.kv_values = 0;  // the encoder keeps no cache; the decoder's self-attention does
+      c += e;
+    }
     for (std::int64_t l = 0; l < s.decoder_layers; ++l) c += DecoderBlock::counts(s, l);
     Counts head = Counts::dense(s.vocab * s.hidden);
     if (s.tied) head.parameters = head.active = 0;
