@@ -24,11 +24,12 @@ echo "== ctest"
 ctest --preset dev -j "$jobs" --timeout 900 --no-tests=error | tee "$logs/dev.log"
 
 if [ -z "${TFX_SKIP_ASAN:-}" ]; then
-  echo "== ASan + UBSan: kernels and layers, parsers, tokenizer, model"
+  echo "== ASan + UBSan: kernels and layers, parsers, tokenizers, models (decoders, encoders, encoder-decoders)"
   cmake --preset asan -DTFX_BUILD_EXAMPLES=OFF -DTFX_BUILD_TOOLS=OFF >/dev/null
-  cmake --build --preset asan -j "$jobs" --target tfx_test_io tfx_test_text tfx_test_model tfx_test_core tfx_test_layers
+  cmake --build --preset asan -j "$jobs" --target tfx_test_io tfx_test_text tfx_test_model tfx_test_core tfx_test_layers \
+    tfx_test_encoder tfx_test_seq2seq
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --preset asan -j "$jobs" --timeout 900 --no-tests=error -L "io|text|model|core|layers" | tee "$logs/asan.log"
+    ctest --preset asan -j "$jobs" --timeout 900 --no-tests=error -L "io|text|model|core|layers|encoder|seq2seq" | tee "$logs/asan.log"
 fi
 
 if [ -z "${TFX_SKIP_FUZZ:-}" ]; then

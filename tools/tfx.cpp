@@ -633,26 +633,19 @@ int cmd_info(const Options& o) {
     print_info(dir, config.model_type, spec, tfx::io::info_of(config), counts, std::nullopt, kv_dtype_option(o));
     return 0;
   }
-  if (is_seq2seq(dir)) {
-    auto any = tfx::load_seq2seq(dir);
-    return std::visit([&](const auto& m) {
+  // An encoder or an encoder-decoder: no KV cache options, no quantization.
+  const auto describe = [&](const char* kind) {
+    return [&, kind](const auto& m) {
       using M = std::decay_t<decltype(m)>;
       const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename M::storage_type>()));
-      print_info(dir, m.info().model_type + " encoder-decoder (" + dtype + " weights)", m.dims(), m.info(), m.counts(),
+      print_info(dir, m.info().model_type + " " + kind + " (" + dtype + " weights)", m.dims(), m.info(), m.counts(),
                  static_cast<double>(m.weight_bytes()), tfx::dtype::f32);
       return 0;
-    }, any);
-  }
-  if (tfx::io::hf_encoder_families::visit(tfx::io::HfConfig::from_file(dir).model_type, [](auto) {})) {
-    auto any = tfx::load_encoder(dir);
-    return std::visit([&](const auto& enc) {
-      using E = std::decay_t<decltype(enc)>;
-      const std::string dtype(tfx::dtype_name(tfx::dtype_of<typename E::storage_type>()));
-      print_info(dir, enc.info().model_type + " encoder (" + dtype + " weights)", enc.dims(), enc.info(), enc.counts(),
-                 static_cast<double>(enc.weight_bytes()), tfx::dtype::f32);
-      return 0;
-    }, any);
-  }
+    };
+  };
+  if (is_seq2seq(dir)) return std::visit(describe("encoder-decoder"), tfx::load_seq2seq(dir));
+  if (tfx::io::hf_encoder_families::visit(tfx::io::HfConfig::from_file(dir).model_type, [](auto) {}))
+    return std::visit(describe("encoder"), tfx::load_encoder(dir));
   return with_model(o, dir,
       [&](auto& model) {
         using M = std::decay_t<decltype(model)>;

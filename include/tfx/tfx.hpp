@@ -2,6 +2,8 @@
 #pragma once
 #include "tfx/generate/generate.hpp"
 #include "tfx/generate/sampler.hpp"
+#include "tfx/generate/seq2seq.hpp"
+#include "tfx/io/sentence_transformers.hpp"
 #include "tfx/io/hf_config.hpp"
 #include "tfx/io/npy.hpp"
 #include "tfx/io/safetensors.hpp"

@@ -30,7 +30,8 @@ for f in llama_bias qwen3_tied_bf16; do
   { printf '\x00'; cat "tests/data/e2e/$f/model.safetensors"; } >"$out/seed_$f.bin"
 done
 corpus[safetensors]=$(seed safetensors "$out"/seed_*.bin)
-corpus[config]=$(seed config tests/data/e2e/*/config.json models/tiny-fortunes/config.json)
+corpus[config]=$(seed config tests/data/e2e/*/config.json tests/data/encoders/*/config.json \
+                 tests/data/seq2seq/*/config.json models/tiny-fortunes/config.json)
 python3 - "$out/corpus_tokenizer_src" <<'PY' || true
 import json, os, sys
 os.makedirs(sys.argv[1], exist_ok=True)

@@ -55,7 +55,9 @@ inline ModelInfo info_of(const HfConfig& c) {
 template <ExecutionPolicy P = cpu::simd<>, WeightScheme Q = dense_weights>
 using AnyModel = typename detail::any_model<P, Q, hf_families>::type;
 
-/// Builds model type M (its family must match config.json) from a parsed config and an opened checkpoint.
+/// Builds model type M (a decoder, an encoder or an encoder-decoder; its family must match config.json) from a
+/// parsed config and an opened checkpoint: the adapter maps the tensors onto the layers, and every tensor must be
+/// used or ignored by the adapter.
 template <class M>
 M load_as(const HfConfig& config, Checkpoint ckpt) {
   using F = typename M::family;
@@ -67,7 +69,22 @@ M load_as(const HfConfig& config, Checkpoint ckpt) {
   hf::Loader<T, space_t<typename M::policy>> ld(std::move(ckpt));
   auto layers = A::template build<M>(ld, config, spec);
   ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
-  return M(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
+  if constexpr (requires { A::seq2seq_info(config); })
+    return M(spec, info_of(config), A::seq2seq_info(config), std::move(layers), ld.storage(), ld.weight_bytes());
+  else
+    return M(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
+}
+
+/// Loads the alternative of V (a variant of one family's model types at F32, BF16 and F16 storage, in that order)
+/// that the checkpoint's widest matrix dtype names.
+template <class V>
+V load_widest(const HfConfig& config, Checkpoint ckpt) {
+  static_assert(std::variant_size_v<V> == 3, "load_widest: expected the F32, BF16 and F16 model types");
+  using F = typename std::variant_alternative_t<0, V>::family;
+  const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
+  if (t == dtype::bf16) return load_as<std::variant_alternative_t<1, V>>(config, std::move(ckpt));
+  if (t == dtype::f16) return load_as<std::variant_alternative_t<2, V>>(config, std::move(ckpt));
+  return load_as<std::variant_alternative_t<0, V>>(config, std::move(ckpt));
 }
 
 /// Loads model folder `dir` as model type M: config.json must name M's family, and a static shape must agree.
@@ -123,21 +140,6 @@ template <ExecutionPolicy P = cpu::simd<>>
 using AnyEncoder = std::variant<Encoder<family::Bert, DynamicShape, P, float>, Encoder<family::Bert, DynamicShape, P, bf16>,
                                 Encoder<family::Bert, DynamicShape, P, f16>>;
 
-/// Builds encoder type E from a parsed config and an opened checkpoint.
-template <class E>
-E load_encoder_as(const HfConfig& config, Checkpoint ckpt) {
-  using F = typename E::family;
-  using T = typename E::storage_type;
-  using A = hf::Adapter<F>;
-  TFX_CHECK(config.model_type == F::model_type, config.where, ": model_type is '", config.model_type,
-            "' but the encoder type is ", F::model_type);
-  const ModelSpec spec = A::spec(config);
-  hf::Loader<T, space_t<typename E::policy>> ld(std::move(ckpt));
-  auto layers = A::template build<E>(ld, config, spec);
-  ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
-  return E(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
-}
-
 /// Loads a Hugging Face encoder folder (BERT; config.json + safetensors); matrices stay in the file's dtype.
 template <ExecutionPolicy P = cpu::simd<>>
 AnyEncoder<P> load_encoder(const std::filesystem::path& dir) {
@@ -147,12 +149,7 @@ AnyEncoder<P> load_encoder(const std::filesystem::path& dir) {
   TFX_CHECK(hf_encoder_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
             config.model_type, "' is not an encoder (encoders: ", hf_encoder_families::names(),
             "); decoders are loaded with load_model");
-  auto ckpt = Checkpoint::open(dir);
-  using F = family::Bert;
-  const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return hf::Adapter<F>::ignored(n); });
-  if (t == dtype::bf16) return load_encoder_as<Encoder<F, DynamicShape, P, bf16>>(config, std::move(ckpt));
-  if (t == dtype::f16) return load_encoder_as<Encoder<F, DynamicShape, P, f16>>(config, std::move(ckpt));
-  return load_encoder_as<Encoder<F, DynamicShape, P, float>>(config, std::move(ckpt));
+  return load_widest<AnyEncoder<P>>(config, Checkpoint::open(dir));
 }
 
 /// Any encoder-decoder load_seq2seq can return under policy P (host-memory policies).
@@ -168,20 +165,7 @@ AnySeq2Seq<P> load_seq2seq(const std::filesystem::path& dir) {
   auto config = HfConfig::from_file(dir);
   TFX_CHECK(hf_seq2seq_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
             config.model_type, "' is not an encoder-decoder (encoder-decoders: ", hf_seq2seq_families::names(), ")");
-  auto ckpt = Checkpoint::open(dir);
-  using F = family::Marian;
-  using A = hf::Adapter<F>;
-  auto load = [&]<class M>(std::type_identity<M>) {
-    const ModelSpec spec = A::spec(config);
-    hf::Loader<typename M::storage_type, host_space> ld(std::move(ckpt));
-    auto layers = A::template build<M>(ld, config, spec);
-    ld.finish(F::model_type, [](const std::string& n) { return A::ignored(n); });
-    return AnySeq2Seq<P>(M(spec, info_of(config), A::seq2seq_info(config), std::move(layers), ld.storage(), ld.weight_bytes()));
-  };
-  const dtype t = hf::matrix_dtype(ckpt, [](const std::string& n) { return A::ignored(n); });
-  if (t == dtype::bf16) return load(std::type_identity<Seq2Seq<F, DynamicShape, P, bf16>>{});
-  if (t == dtype::f16) return load(std::type_identity<Seq2Seq<F, DynamicShape, P, f16>>{});
-  return load(std::type_identity<Seq2Seq<F, DynamicShape, P, float>>{});
+  return load_widest<AnySeq2Seq<P>>(config, Checkpoint::open(dir));
 }
 
 }  // namespace tfx::io

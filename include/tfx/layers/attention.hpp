@@ -57,6 +57,12 @@ struct BasicBatch {
 using Batch = BasicBatch<host_space>;
 
 namespace detail {
+/// Checks that projection `l` (named `what` in the messages of layer `who`) is [out, in].
+template <class L>
+void check_projection(const L& l, Index out, Index in, const char* who, const char* what) {
+  TFX_CHECK(l.out_features() == out && l.in_features() == in, who, ": ", what, " is [", l.out_features(), ", ",
+            l.in_features(), "], expected [", out, ", ", in, "]");
+}
 /// Checks a batch against x's rows; returns the number of sequences.
 inline Index batch_size(Index rows, Index length, std::size_t padding, const char* who) {
   TFX_CHECK(length > 0 && rows % length == 0, who, ": ", rows, " rows are not a whole number of sequences of ", length);
@@ -95,9 +101,8 @@ class Attention {
       : c_(c), w_(w), rope_(rope),
         sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, c.causal, c.sliding_window}) {
     const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
-    auto check = [&](const Linear<W, P>& l, Index out, Index in, const char* what) {
-      TFX_CHECK(l.out_features() == out && l.in_features() == in, "Attention: ", what, " is [", l.out_features(), ", ",
-                l.in_features(), "], expected [", out, ", ", in, "]");
+    auto check = [](const Linear<W, P>& l, Index out, Index in, const char* what) {
+      detail::check_projection(l, out, in, "Attention", what);
     };
     check(w.q_proj, q_width, c.hidden, "q_proj");
     check(w.k_proj, kv_width, c.hidden, "k_proj");

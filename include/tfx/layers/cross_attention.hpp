@@ -31,9 +31,8 @@ class CrossAttention {
   CrossAttention(const AttentionConfig& c, const Weights& w)
       : c_(c), w_(w), sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, false, 0}) {
     const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
-    auto check = [&](const Linear<W, P>& l, Index out, Index in, const char* what) {
-      TFX_CHECK(l.out_features() == out && l.in_features() == in, "CrossAttention: ", what, " is [", l.out_features(),
-                ", ", l.in_features(), "], expected [", out, ", ", in, "]");
+    auto check = [](const Linear<W, P>& l, Index out, Index in, const char* what) {
+      detail::check_projection(l, out, in, "CrossAttention", what);
     };
     check(w.q_proj, q_width, c.hidden, "q_proj");
     check(w.k_proj, kv_width, c.hidden, "k_proj");

@@ -68,6 +68,25 @@ struct Seq2SeqParts {
   using Head = Linear<typename Q::template format<Dense<T>>, P>;
 };
 
+/// A static encoder-decoder shape: the dimensions as a type, checked against the weights when a model is made and
+/// giving the counts at compile time (Seq2Seq::static_counts()). Encoder and decoder share heads and FFN width.
+template <std::int64_t Vocab, std::int64_t Hidden, std::int64_t EncoderLayers, std::int64_t DecoderLayers,
+          std::int64_t Heads, std::int64_t Ffn, bool Tied = true>
+struct Seq2SeqShape {
+  static_assert(Vocab > 0 && Hidden > 0 && EncoderLayers > 0 && DecoderLayers > 0 && Heads > 0 && Ffn > 0,
+                "tfx::Seq2SeqShape: every dimension must be positive");
+  static_assert(Hidden % Heads == 0, "tfx::Seq2SeqShape: the heads must divide the model width");
+  static_assert(Hidden % 2 == 0, "tfx::Seq2SeqShape: sinusoidal positions need an even model width");
+  static constexpr bool is_static = true;
+  static constexpr ModelSpec spec() {
+    ModelSpec s;
+    s.vocab = Vocab, s.hidden = Hidden, s.layers = EncoderLayers, s.decoder_layers = DecoderLayers;
+    s.heads = s.kv_heads = Heads, s.head_dim = Hidden / Heads, s.intermediate = Ffn, s.tied = Tied;
+    s.qkv_bias = s.o_bias = s.mlp_bias = s.norm_bias = true;
+    return s;
+  }
+};
+
 /// What an encoder-decoder needs beyond a decoder's ModelInfo to generate: the token the decoder starts from.
 struct Seq2SeqInfo {
   std::int32_t decoder_start_token_id = 0;
@@ -139,6 +158,13 @@ class Seq2Seq {
     return c;
   }
 
+  /// For a static shape: the counts, at compile time.
+  static constexpr Counts static_counts()
+    requires(S::is_static)
+  {
+    return counts(S::spec());
+  }
+
   Seq2Seq(ModelSpec spec, ModelInfo info, Seq2SeqInfo s2s, Layers layers, std::shared_ptr<const void> storage,
           std::size_t weight_bytes)
       : spec_(std::move(spec)), info_(std::move(info)), s2s_(s2s), layers_(std::move(layers)),
@@ -148,6 +174,13 @@ class Seq2Seq {
               "Seq2Seq: ", layers_.encoder.size(), " + ", layers_.decoder.size(), " blocks for ", spec_.layers, " + ",
               spec_.decoder_layers, " layers");
     TFX_CHECK(layers_.positions != nullptr, "Seq2Seq: no position table");
+    if constexpr (S::is_static) {
+      const ModelSpec want = S::spec();
+      TFX_CHECK(spec_.vocab == want.vocab && spec_.hidden == want.hidden && spec_.layers == want.layers &&
+                    spec_.decoder_layers == want.decoder_layers && spec_.heads == want.heads &&
+                    spec_.intermediate == want.intermediate,
+                info_.model_type, ": the dimensions differ from the model's static shape");
+    }
   }
   Seq2Seq(Seq2Seq&&) noexcept = default;
   Seq2Seq& operator=(Seq2Seq&&) noexcept = default;
