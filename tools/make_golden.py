@@ -921,7 +921,7 @@ def make_attn_weights(p):
     return W
 
 
-def attention_ref(x, W, p, causal=True, key_padding=None, rope=True):
+def attention_ref(x, W, p, causal=True, key_padding=None, rope=True, mask=None):
     H, KVH, D = p["n_heads"], p["n_kv_heads"], p["head_dim"]
     S = x.shape[0]
     q = linear_ref(x, W["q_proj.weight"], W.get("q_proj.bias")).view(S, H, D)
@@ -938,7 +938,8 @@ def attention_ref(x, W, p, causal=True, key_padding=None, rope=True):
     q = q.reshape(S, H * D)
     k = k.reshape(S, KVH, D).permute(1, 0, 2).contiguous()
     v = v.permute(1, 0, 2).contiguous()
-    o, _, _ = sdpa_ref(q, k, v, H, KVH, D, D ** -0.5, causal, 0, p["sliding_window"], key_padding=key_padding)
+    o, _, _ = sdpa_ref(q, k, v, H, KVH, D, D ** -0.5, causal, 0, p["sliding_window"], mask=mask,
+                       key_padding=key_padding)
     return linear_ref(o, W["o_proj.weight"], W.get("o_proj.bias"))
 
 
@@ -1068,6 +1069,7 @@ def gen_attention_batch():
         ("bert_short_rows", attn_params(12, 3, 3, 4, 5, bias_qkv=True, bias_o=True), [3, 5], False, False),
         ("gqa_rope_padded", attn_params(16, 4, 2, 8, 9), [9, 4], False, True),
         ("causal_rope_batch", attn_params(16, 4, 2, 4, 11), [11, 11], True, True),
+        ("additive_mask_padded", attn_params(16, 4, 2, 4, 9, bias_qkv=True), [9, 6], False, False),
     ]
     cases = []
     for name, p, lengths, causal, rope in specs:
@@ -1075,12 +1077,20 @@ def gen_attention_batch():
         L = p["seq_len"]
         x = randn(len(lengths) * L, p["hidden"])
         W = make_attn_weights(p)
+        mask = None
+        if name.startswith("additive_mask"):  # biases, and keys 2 and 5 hidden from every even query row
+            mask = randn(L, L, scale=1.5)
+            mask[0::2, 2] = -math.inf
+            mask[0::2, 5] = -math.inf
         outs, pad = [], []
         for b, n in enumerate(lengths):
             kp = torch.tensor([0] * n + [1] * (L - n), dtype=torch.uint8)
-            outs.append(attention_ref(x[b * L:(b + 1) * L], W, p, causal=causal, key_padding=kp, rope=rope))
+            outs.append(attention_ref(x[b * L:(b + 1) * L], W, p, causal=causal, key_padding=kp, rope=rope,
+                                      mask=mask))
             pad += kp.tolist()
         t = {"x": T(x), "key_padding": {"shape": [len(pad)], "data": pad}}
+        if mask is not None:
+            t["mask"] = T(mask)
         t.update({k: T(v) for k, v in W.items()})
         t["out"] = T(torch.cat(outs))
         params = dict(p)

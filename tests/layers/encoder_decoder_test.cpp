@@ -23,7 +23,10 @@ TEMPLATE_LIST_TEST_CASE("Attention over a padded batch without a cache matches P
       const auto x = c["x"].matrix<float>();
       const auto pad = padding_of(c);
       Matrix<float> out(x.rows(), f.cfg.hidden);
-      attn.forward(ctx, x.view(), Batch{c.param<tfx::Index>("seq_len"), pad}, out.view());
+      Batch batch{c.param<tfx::Index>("seq_len"), pad};
+      const Matrix<float> mask = c.has("mask") ? c["mask"].matrix<float>() : Matrix<float>(0, 0);
+      if (c.has("mask")) batch.mask = mask.view();
+      attn.forward(ctx, x.view(), batch, out.view());
       test::require_close(out, c["out"], test::tol_composite, c.name);
     }
   }

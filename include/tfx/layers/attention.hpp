@@ -48,11 +48,13 @@ using Step = BasicStep<host_space>;
 /// sequence b is rows b * length .. (b + 1) * length - 1, at positions 0 .. length - 1. key_padding (host memory,
 /// [batch * length], nonzero = padding) hides the padding rows as keys; their own outputs are computed and
 /// meaningless (Hugging Face's are too). A padded batch gives every real row what its sequence alone would give.
+/// An additive mask (ALiBi-style biases, or -inf to hide chosen keys) applies to every sequence alike.
 template <class Space = host_space>
 struct BasicBatch {
   Index length = 0;
   std::span<const std::uint8_t> key_padding{};
   const BasicRopeTable<Space>* rope = nullptr;  // cos / sin of positions 0 .. length - 1, or null
+  Rows<const float, Space> mask{};              // optional additive mask [length, length], the same for every sequence
 };
 using Batch = BasicBatch<host_space>;
 
@@ -177,6 +179,7 @@ class Attention {
     for (Index b = 0; b < n; ++b) {
       BasicSdpaExtras<space> extras;
       extras.q_offset = 0;
+      extras.mask = batch.mask;
       if (!batch.key_padding.empty()) extras.key_padding = batch.key_padding.subspan(static_cast<std::size_t>(b * L), static_cast<std::size_t>(L));
       sdpa_.forward(ctx, q.slice_rows(b * L, L), detail::token_major<space>(k, v, b * L, L, c_.kv_heads, c_.head_dim),
                     attn.slice_rows(b * L, L), extras);
