@@ -332,6 +332,8 @@ int cmd_generate(const Options& o) {
 
 /// logits of an encoder-decoder: --tokens is the source, --decoder-tokens the target.
 int seq2seq_logits(const Options& o, const fs::path& dir) {
+  for (const char* k : {"quantize", "kv-dtype", "device"})
+    if (o.has(k)) fail("logits: --", k, " is not supported for encoder-decoders (f32 caches on the CPU)");
   const auto source = parse_tokens(o.str("tokens"));
   if (!o.has("decoder-tokens")) fail("logits: an encoder-decoder needs --decoder-tokens (the target ids, decoder start first)");
   const auto target = parse_tokens(o.str("decoder-tokens"));
@@ -488,7 +490,7 @@ std::vector<std::string> read_lines(const std::string& path) {
 int cmd_embed(const Options& o) {
   const fs::path dir = model_dir(o);
   if (o.has("text") == o.has("file")) fail("embed: give --text (one or more times) or --file, not both");
-  const std::vector<std::string> texts = o.has("text") ? o.all("text") : read_lines(o.str("file"));
+  std::vector<std::string> texts = o.has("text") ? o.all("text") : read_lines(o.str("file"));
   if (texts.empty()) fail("embed: --file ", o.str("file"), " has no lines");
   const int threads = threads_option(o);
   const auto batch_size = o.number<std::int64_t>("batch-size", 32, 1, 1 << 16);
@@ -502,6 +504,8 @@ int cmd_embed(const Options& o) {
     ec.pooling_source = "--pooling";
   }
   if (o.has("normalize")) ec.normalize = true;
+  if (ec.lowercase)  // sentence_bert_config.json's do_lower_case: the texts are lowercased before tokenizing
+    for (auto& t : texts) t = tfx::text::detail::Normalizer::lowercase(t);
   const auto tok = load_tokenizer(dir);
   const auto pad = tok.pad_id();
   auto any = tfx::load_encoder(dir);

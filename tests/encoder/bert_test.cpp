@@ -113,6 +113,9 @@ TEST_CASE("BERT: bad input is a clear error", "[encoder][bert][errors]") {
   EncoderBatch bad_id = EncoderBatch::pad({{2, 100000, 3}});
   CHECK_THROWS_WITH(enc.forward(ctx, bad_id, h.view()), Catch::Contains("token id 100000"));
   CHECK_THROWS_WITH(EncoderBatch::pad({{1, 2}, {}}), Catch::Contains("sequence 1 is empty"));
+  EncoderBatch bad_lengths = EncoderBatch::pad({{2, 50, 3}});
+  bad_lengths.lengths = {0};
+  CHECK_THROWS_WITH(pool(h.view(), bad_lengths, pooling::mean, false), Catch::Contains("sequence 0 has 0 tokens"));
   CHECK_THROWS_WITH(load_model(enc_dir / "bert_f32"), Catch::Contains("is an encoder"));
   CHECK_THROWS_WITH(load_encoder(tfx::test::e2e_dir / "llama_mha_f32"), Catch::Contains("is not an encoder"));
   CHECK_THROWS_WITH(io::HfConfig::from_json(R"({"model_type": "bert", "position_embedding_type": "relative_key"})", "c.json"),

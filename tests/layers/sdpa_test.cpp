@@ -80,6 +80,15 @@ TEST_CASE("KvCache appends kv-head-major and refuses to overflow", "[kv_cache][e
   CHECK(view.values<float>(0)[1 * 3 + 2] == v(1, 2));
   CHECK_THROWS_WITH(cache.append(k.view(), v.view()), Catch::Contains("capacity of 4 positions exceeded (holding 3, appending 3)"));
   CHECK_THROWS_AS(KvCache(0, 3, 4), tfx::error);
+  // copy_from: the positions held, into a cache of the same geometry (no allocation), for beam search.
+  KvCache other(cache.kv_heads(), cache.head_dim(), 8);
+  other.copy_from(cache);
+  CHECK(other.size() == cache.size());
+  CHECK(other.view().values<float>(0)[1 * 3 + 2] == v(1, 2));
+  CHECK(other.view().keys<float>(1)[2 * 3 + 1] == k(2, 3 + 1));  // head 1 sits at another offset in a bigger cache
+  KvCache small(cache.kv_heads(), cache.head_dim(), 2), wrong(1, 5, 8);
+  CHECK_THROWS_WITH(small.copy_from(cache), Catch::Contains("holding 3 positions into one of"));
+  CHECK_THROWS_AS(wrong.copy_from(cache), tfx::error);
 }
 
 TEST_CASE("ScaledDotProductAttention rejects bad head counts and shapes", "[sdpa][errors]") {

@@ -4,6 +4,7 @@
 // transformers' generate() gives for greedy and beam search (length penalties, early stopping true / false /
 // "never", no_repeat_ngram_size), at F32 and BF16.
 #include <filesystem>
+#include <fstream>
 #include <variant>
 
 #include "support/e2e.hpp"
@@ -83,7 +84,7 @@ TEST_CASE("Marian: bad input is a clear error", "[seq2seq][marian][errors]") {
   const std::vector<std::int32_t> src{6, 38, 0};
   SearchOptions o;
   o.num_beams = 0;
-  CHECK_THROWS_WITH(generate_seq2seq(model, ctx, src, o), Catch::Contains("num_beams must be >= 1, got 0"));
+  CHECK_THROWS_WITH(generate_seq2seq(model, ctx, src, o), Catch::Contains("num_beams must be in [1, 1024], got 0"));
   o.num_beams = 2;
   o.max_length = 1000;
   CHECK_THROWS_WITH(generate_seq2seq(model, ctx, src, o), Catch::Contains("max_length 1000 exceeds the model's 64"));
@@ -99,4 +100,37 @@ TEST_CASE("Marian: bad input is a clear error", "[seq2seq][marian][errors]") {
   CHECK_THROWS_WITH(load_seq2seq(tfx::test::e2e_dir / "llama_mha_f32"), Catch::Contains("is not an encoder-decoder"));
   CHECK_THROWS_WITH(text::MarianTokenizer::from_folder(tfx::test::e2e_dir / "llama_mha_f32"),
                     Catch::Contains("missing SentencePiece model"));
+  // config.json alone gives the same counts as the loaded layers.
+  CHECK(io::describe(io::HfConfig::from_file(dir)).second.parameters == model.counts().parameters);
+  CHECK(model.counts().parameters == 46496);  // transformers' num_parameters() 50592 adds the 2 x 64 x 32 sinusoids
+}
+
+TEST_CASE("generation_config.json: the fields the search honours, and errors for those it cannot", "[seq2seq][config]") {
+  const fs::path dir = fs::temp_directory_path() / "tfx_generation_config_test";
+  fs::create_directories(dir);
+  auto read = [&](const std::string& text) {
+    std::ofstream(dir / "generation_config.json") << text;
+    return io::read_generation_config(dir);
+  };
+  const SearchOptions o = read(R"({"num_beams": 3, "max_length": 40, "max_new_tokens": 7, "min_length": 2,
+      "length_penalty": 0.5, "early_stopping": "never", "no_repeat_ngram_size": 3, "bad_words_ids": [[5], [9]],
+      "forced_eos_token_id": 0, "renormalize_logits": true, "eos_token_id": [0], "decoder_start_token_id": 4,
+      "do_sample": false, "repetition_penalty": 1.0})");
+  CHECK(o.num_beams == 3);
+  CHECK(o.max_length == 8);  // max_new_tokens wins
+  CHECK(o.min_length == 2);
+  CHECK(o.length_penalty == 0.5f);
+  CHECK(o.early == early_stopping::never);
+  CHECK(o.no_repeat_ngram_size == 3);
+  CHECK(o.bad_words == std::vector<std::int32_t>{5, 9});
+  CHECK(o.forced_eos == 0);
+  CHECK(o.renormalize);
+  CHECK(o.eos == 0);
+  CHECK(o.decoder_start == 4);
+  CHECK_THROWS_WITH(read(R"({"do_sample": true})"), Catch::Contains("do_sample is true"));
+  CHECK_THROWS_WITH(read(R"({"repetition_penalty": 1.2})"), Catch::Contains("repetition penalty is not supported"));
+  CHECK_THROWS_WITH(read(R"({"bad_words_ids": [[1, 2]]})"), Catch::Contains("only single-token entries"));
+  CHECK_THROWS_WITH(read(R"({"early_stopping": "sometimes"})"), Catch::Contains("expected true, false or \"never\""));
+  CHECK_THROWS_WITH(read(R"({"num_beams": 0})"), Catch::Contains("num_beams"));
+  fs::remove_all(dir);
 }

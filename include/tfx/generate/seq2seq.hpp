@@ -2,7 +2,9 @@
 // generate() (5.x): the same logits processors (no_repeat_ngram_size, single-token bad_words_ids,
 // forced_eos_token_id at the last position), the same beam bookkeeping (2 x num_beams candidates a step, a
 // finished hypothesis scored sum(log p) / length^length_penalty, early_stopping true / false / "never" and its
-// heuristic) and the same float32 arithmetic, so that random checkpoints give the same ids.
+// heuristic) and float32 scores added and compared as transformers does, so that random checkpoints give the
+// same ids. (The log-softmax normaliser is summed in double here; PyTorch's float sum can differ in its last bit,
+// which matters only for candidates tied to within one ulp.)
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -36,6 +38,9 @@ struct SearchOptions {
   int no_repeat_ngram_size = 0;           // > 0: no n-gram of this size occurs twice in a hypothesis
   std::vector<std::int32_t> bad_words{};  // tokens never generated (bad_words_ids of one token each)
   std::optional<std::int32_t> forced_eos{};  // forced at the last position (forced_eos_token_id)
+  Index min_length = 0;                   // end of sequence banned while shorter (min_length, start token included)
+  bool renormalize = false;               // log-softmax again after the processors (renormalize_logits)
+  std::optional<std::int32_t> eos{}, decoder_start{};  // override the model's (generation_config.json's own)
 
   /// Sets max_length from a number of new tokens (transformers' max_new_tokens: max_length = 1 + n).
   SearchOptions& max_new_tokens(Index n) {
@@ -44,7 +49,7 @@ struct SearchOptions {
     return *this;
   }
   void validate(Index vocab) const {
-    TFX_CHECK(num_beams >= 1, "num_beams must be >= 1, got ", num_beams);
+    TFX_CHECK(num_beams >= 1 && num_beams <= 1024, "num_beams must be in [1, 1024], got ", num_beams);
     TFX_CHECK(max_length >= 2, "max_length must be >= 2 (the start token and one more), got ", max_length);
     TFX_CHECK(std::isfinite(length_penalty), "length_penalty must be finite");
     TFX_CHECK(no_repeat_ngram_size >= 0, "no_repeat_ngram_size must be >= 0, got ", no_repeat_ngram_size);
@@ -52,13 +57,18 @@ struct SearchOptions {
               2 * num_beams, " tokens (", vocab, ")");
     for (auto t : bad_words) TFX_CHECK(t >= 0 && t < vocab, "bad word id ", t, " is out of range (vocabulary ", vocab, ")");
     TFX_CHECK(!forced_eos || (*forced_eos >= 0 && *forced_eos < vocab), "forced_eos_token_id is out of range");
+    TFX_CHECK(!eos || (*eos >= 0 && *eos < vocab), "eos_token_id ", eos.value_or(0), " is out of range");
+    TFX_CHECK(!decoder_start || (*decoder_start >= 0 && *decoder_start < vocab), "decoder_start_token_id ",
+              decoder_start.value_or(0), " is out of range");
   }
 };
 
 namespace io {
 /// The search settings of a model folder's generation_config.json (absent: the defaults above). Fields read:
-/// num_beams, max_length, length_penalty, early_stopping, no_repeat_ngram_size, bad_words_ids (lists of one
-/// token; longer ones are an error), forced_eos_token_id.
+/// num_beams, max_length (max_new_tokens wins when both are given), min_length, length_penalty, early_stopping,
+/// no_repeat_ngram_size, bad_words_ids (lists of one token; longer ones are an error), forced_eos_token_id,
+/// renormalize_logits, eos_token_id (one id), decoder_start_token_id. Settings the search cannot honour are an
+/// error rather than ignored: do_sample true, repetition_penalty other than 1, num_beam_groups above 1.
 inline SearchOptions read_generation_config(const std::filesystem::path& dir) {
   SearchOptions o;
   const auto path = dir / "generation_config.json";
@@ -74,8 +84,26 @@ inline SearchOptions read_generation_config(const std::filesystem::path& dir) {
     if (!j.contains(k) || j[k].is_null()) return std::nullopt;
     return detail::json_int(j[k], where, k, lo, hi, "an integer in range");
   };
-  if (auto v = int_field("num_beams", 1, 1 << 16)) o.num_beams = static_cast<int>(*v);
+  if (auto v = int_field("num_beams", 1, 1024)) o.num_beams = static_cast<int>(*v);
   if (auto v = int_field("max_length", 2, 1 << 24)) o.max_length = *v;
+  if (auto v = int_field("max_new_tokens", 1, 1 << 24)) o.max_new_tokens(*v);
+  if (auto v = int_field("min_length", 0, 1 << 24)) o.min_length = *v;
+  if (auto v = int_field("decoder_start_token_id", 0, std::numeric_limits<std::int32_t>::max()))
+    o.decoder_start = static_cast<std::int32_t>(*v);
+  if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
+    const auto& e = j["eos_token_id"];
+    const auto& one = e.is_array() && e.size() == 1 ? e[0] : e;
+    if (one.is_array()) fail(where, ": field eos_token_id: several end-of-sequence tokens are not supported");
+    o.eos = static_cast<std::int32_t>(detail::json_int(one, where, "eos_token_id", 0, std::numeric_limits<std::int32_t>::max(), "a token id"));
+  }
+  auto flag = [&](const char* k) { return j.contains(k) && j[k].is_boolean() && j[k].get<bool>(); };
+  o.renormalize = flag("renormalize_logits");
+  if (flag("do_sample")) fail(where, ": do_sample is true; tfx searches deterministically (greedy or beams)");
+  if (j.contains("repetition_penalty") && !j["repetition_penalty"].is_null() &&
+      detail::json_number(j["repetition_penalty"], where, "repetition_penalty", "a number") != 1.0)
+    fail(where, ": field repetition_penalty: a repetition penalty is not supported in encoder-decoder search");
+  if (auto v = int_field("num_beam_groups", 1, 1 << 16); v && *v > 1)
+    fail(where, ": field num_beam_groups: diverse beam search is not supported");
   if (auto v = int_field("no_repeat_ngram_size", 0, 1 << 16)) o.no_repeat_ngram_size = static_cast<int>(*v);
   if (auto v = int_field("forced_eos_token_id", 0, std::numeric_limits<std::int32_t>::max()))
     o.forced_eos = static_cast<std::int32_t>(*v);
@@ -103,7 +131,7 @@ inline SearchOptions read_generation_config(const std::filesystem::path& dir) {
 
 namespace detail {
 /// log_softmax of one row in float32 as PyTorch computes it (max and log-sum-exp subtracted from each logit).
-inline void log_softmax_row(const float* x, float* out, Index n) {
+inline void log_softmax_row(const float* x, float* out, Index n) {  // in place is fine
   const float m = *std::max_element(x, x + n);
   double sum = 0;
   for (Index i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - m);
@@ -113,9 +141,11 @@ inline void log_softmax_row(const float* x, float* out, Index n) {
 
 /// The logits processors: n-gram bans, bad words, forced end of sequence at the last position (on logits for
 /// greedy search, on log-probabilities for beam search, as transformers applies them).
-inline void process_scores(const SearchOptions& o, std::span<const std::int32_t> seq, float* scores, Index vocab) {
+inline void process_scores(const SearchOptions& o, std::span<const std::int32_t> seq, float* scores, Index vocab,
+                           std::int32_t eos) {
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   const Index len = static_cast<Index>(seq.size());
+  if (len < o.min_length) scores[eos] = ninf;
   const int n = o.no_repeat_ngram_size;
   if (n > 0 && len + 1 >= n) {  // ban t if seq[-(n-1):] + t already occurs
     for (Index i = 0; i + n <= len; ++i)
@@ -127,6 +157,7 @@ inline void process_scores(const SearchOptions& o, std::span<const std::int32_t>
     std::fill(scores, scores + vocab, ninf);
     scores[*o.forced_eos] = 0.f;
   }
+  if (o.renormalize) log_softmax_row(scores, scores, vocab);
 }
 
 /// Indices of the k largest values, largest first (ties: the lower index first).
@@ -152,7 +183,7 @@ std::vector<std::int32_t> generate_seq2seq(const M& model, context_t<typename M:
   TFX_CHECK(o.max_length <= model.max_positions(), "max_length ", o.max_length, " exceeds the model's ",
             model.max_positions(), " target positions");
   const auto& info = model.seq2seq_info();
-  const std::int32_t start = info.decoder_start_token_id, eos = info.eos_token_id;
+  const std::int32_t start = o.decoder_start.value_or(info.decoder_start_token_id), eos = o.eos.value_or(info.eos_token_id);
   const typename M::Memory mem = model.encode(ctx, source);
   Matrix<float> logits(1, V);
   std::vector<float> scores(static_cast<std::size_t>(V));
@@ -163,7 +194,7 @@ std::vector<std::int32_t> generate_seq2seq(const M& model, context_t<typename M:
     while (static_cast<Index>(seq.size()) < o.max_length) {
       model.decode(ctx, mem, state, std::span<const std::int32_t>(&seq.back(), 1), logits.view());
       std::copy(logits.data(), logits.data() + V, scores.begin());
-      detail::process_scores(o, seq, scores.data(), V);
+      detail::process_scores(o, seq, scores.data(), V, eos);
       const auto next = static_cast<std::int32_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
       seq.push_back(next);
       if (next == eos) break;
@@ -178,11 +209,17 @@ std::vector<std::int32_t> generate_seq2seq(const M& model, context_t<typename M:
   struct Beam {
     std::vector<std::int32_t> seq;
     float score = 0;
-    typename M::State state;
   };
-  std::vector<Beam> running(static_cast<std::size_t>(N));
-  running[0] = {{start}, 0.f, model.new_state(o.max_length)};
-  for (int b = 1; b < N; ++b) running[static_cast<std::size_t>(b)] = {{start}, -big, {}};
+  std::vector<Beam> running(static_cast<std::size_t>(N), Beam{{start}, -big});
+  running[0].score = 0.f;
+  // Decoder states, two sets allocated once: beam b's is states[b]; a step copies each kept beam's parent state
+  // into the other set (only the positions it holds), then the sets swap.
+  std::vector<typename M::State> states, next_states;
+  for (int b = 0; b < N; ++b) states.push_back(model.new_state(o.max_length)), next_states.push_back(model.new_state(o.max_length));
+  const auto copy_state = [](typename M::State& dst, const typename M::State& src) {
+    for (std::size_t l = 0; l < src.caches.size(); ++l) dst.caches[l].copy_from(src.caches[l]);
+    dst.position = src.position;
+  };
   struct Finished {
     std::vector<std::int32_t> seq;
     float score = -big;
@@ -198,11 +235,12 @@ std::vector<std::int32_t> generate_seq2seq(const M& model, context_t<typename M:
     for (int b = 0; b < N; ++b) {
       Beam& beam = running[static_cast<std::size_t>(b)];
       if (cur_len == 1 && b > 0) {
-        beam.state = running[0].state;
+        copy_state(states[static_cast<std::size_t>(b)], states[0]);
       } else {
-        model.decode(ctx, mem, beam.state, std::span<const std::int32_t>(&beam.seq.back(), 1), logits.view());
+        model.decode(ctx, mem, states[static_cast<std::size_t>(b)], std::span<const std::int32_t>(&beam.seq.back(), 1),
+                     logits.view());
         detail::log_softmax_row(logits.data(), logp.data(), V);
-        detail::process_scores(o, beam.seq, logp.data(), V);
+        detail::process_scores(o, beam.seq, logp.data(), V, eos);
       }
       for (Index t = 0; t < V; ++t) cand[static_cast<std::size_t>(b * V + t)] = logp[static_cast<std::size_t>(t)] + beam.score;
     }
@@ -247,10 +285,11 @@ std::vector<std::int32_t> generate_seq2seq(const M& model, context_t<typename M:
     std::vector<Beam> next_running;
     for (Index i : detail::top_k(run_scores, N)) {
       const Index idx = top[static_cast<std::size_t>(i)];
-      const Beam& from = running[static_cast<std::size_t>(idx / V)];
-      next_running.push_back({candidate_seq(i), run_scores[static_cast<std::size_t>(i)], from.state});
+      copy_state(next_states[next_running.size()], states[static_cast<std::size_t>(idx / V)]);
+      next_running.push_back({candidate_seq(i), run_scores[static_cast<std::size_t>(i)]});
     }
     running = std::move(next_running);
+    std::swap(states, next_states);
     const Index len = cur_len + 1;
     // Can a running beam still beat the worst finished one?
     const Index best_len = o.early == early_stopping::never && o.length_penalty > 0.f ? o.max_length - 1 : len - 1;

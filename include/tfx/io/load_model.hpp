@@ -99,9 +99,10 @@ inline std::pair<ModelSpec, Counts> describe(const HfConfig& c) {
   std::pair<ModelSpec, Counts> out;
   const bool known = visit_any_family(c.model_type, [&]<class F>(F) {
     out.first = hf::Adapter<F>::spec(c);
+    // Seq2Seq families name everything an encoder family does, and more: ask for them first.
     if constexpr (Family<F>) out.second = Model<F, DynamicShape, cpu::scalar, float>::counts(out.first);
-    else if constexpr (EncoderFamily<F>) out.second = Encoder<F, DynamicShape, cpu::scalar, float>::counts(out.first);
-    else out.second = Seq2Seq<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+    else if constexpr (Seq2SeqFamily<F>) out.second = Seq2Seq<F, DynamicShape, cpu::scalar, float>::counts(out.first);
+    else out.second = Encoder<F, DynamicShape, cpu::scalar, float>::counts(out.first);
   });
   TFX_CHECK(known, c.where, ": unknown model_type '", c.model_type, "'");
   return out;

@@ -1,7 +1,8 @@
 // How a sentence-transformers folder turns hidden states into sentence embeddings: modules.json lists the modules
 // (Transformer, Pooling, Normalize), 1_Pooling/config.json (or the Pooling module's folder) names the pooling
-// mode, sentence_bert_config.json the longest input (max_seq_length). A plain Hugging Face folder has none of
-// these: mean pooling, no normalization, the model's max_position_embeddings.
+// mode, sentence_bert_config.json the longest input (max_seq_length) and whether texts are lowercased first
+// (do_lower_case). A plain Hugging Face folder has none of these: mean pooling, no normalization, the model's
+// max_position_embeddings.
 #pragma once
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@ struct EmbeddingConfig {
   pooling mode = pooling::mean;
   bool normalize = false;
   std::optional<Index> max_seq_length{};  // sentence_bert_config.json; else the model's positions
+  bool lowercase = false;                 // sentence_bert_config.json's do_lower_case: lowercase texts first
   std::string pooling_source = "default (no sentence-transformers Pooling module)";
 };
 
@@ -91,6 +93,8 @@ inline EmbeddingConfig read_embedding_config(const std::filesystem::path& dir) {
     if (s.is_object() && s.contains("max_seq_length") && !s["max_seq_length"].is_null())
       c.max_seq_length = detail::json_int(s["max_seq_length"], sb.string(), "max_seq_length", 1, 1 << 24,
                                           "a positive integer");
+    c.lowercase = s.is_object() && s.contains("do_lower_case") && s["do_lower_case"].is_boolean() &&
+                  s["do_lower_case"].get<bool>();
   }
   return c;
 }

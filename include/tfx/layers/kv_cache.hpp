@@ -39,9 +39,25 @@ class BasicKvCache {
   BasicKvCache(const BasicKvCache& o)
     requires std::is_same_v<Space, host_space>
       : BasicKvCache(o.kv_heads_, o.head_dim_, o.capacity_, o.type_) {
-    const std::size_t n = size_elems() * dtype_size(type_);
-    std::copy_n(o.k_.data(), n, k_.data());
-    std::copy_n(o.v_.data(), n, v_.data());
+    copy_from(o);
+  }
+  /// Makes this cache hold what `o` holds (host caches of the same heads, head_dim and type; this capacity at least
+  /// o's size), copying only the positions `o` holds, without allocating: how beam search reorders hypotheses.
+  void copy_from(const BasicKvCache& o)
+    requires std::is_same_v<Space, host_space>
+  {
+    if (this == &o) return;
+    TFX_CHECK(o.kv_heads_ == kv_heads_ && o.head_dim_ == head_dim_ && o.type_ == type_ && o.len_ <= capacity_,
+              "KvCache: cannot copy a cache of ", o.kv_heads_, " x ", o.head_dim_, " holding ", o.len_,
+              " positions into one of ", kv_heads_, " x ", head_dim_, " and capacity ", capacity_);
+    const std::size_t es = dtype_size(type_), row = static_cast<std::size_t>(head_dim_) * es;
+    for (int h = 0; h < kv_heads_; ++h) {
+      const std::size_t from = static_cast<std::size_t>(h) * static_cast<std::size_t>(o.capacity_) * row;
+      const std::size_t to = static_cast<std::size_t>(h) * static_cast<std::size_t>(capacity_) * row;
+      const std::size_t n = static_cast<std::size_t>(o.len_) * row;
+      std::copy_n(o.k_.data() + from, n, k_.data() + to);
+      std::copy_n(o.v_.data() + from, n, v_.data() + to);
+    }
     len_ = o.len_;
   }
   BasicKvCache& operator=(const BasicKvCache& o)

@@ -109,6 +109,7 @@ inline Matrix<float> pool(Rows<const float> hidden, const EncoderBatch& batch, p
   std::vector<double> acc(static_cast<std::size_t>(H));
   for (Index b = 0; b < batch.batch; ++b) {
     const Index first = b * batch.length, n = batch.lengths[static_cast<std::size_t>(b)];
+    TFX_CHECK(n >= 1 && n <= batch.length, "pool: sequence ", b, " has ", n, " tokens, expected 1 to ", batch.length);
     float* o = out.data() + b * H;
     if (mode == pooling::cls) {
       std::copy(hidden.row(first), hidden.row(first) + H, o);

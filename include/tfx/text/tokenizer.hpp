@@ -1284,7 +1284,7 @@ class Tokenizer {
         // HF's WordPiece decoder, token by token: a continuation loses its prefix, any other token but the first
         // gains a space; then cleanup's replacements (" ." -> "." ...) on that token's text.
         std::string piece;
-        if (!first && !d.decoder_prefix.empty() && tok.rfind(d.decoder_prefix, 0) == 0)
+        if (!first && tok.rfind(d.decoder_prefix, 0) == 0)  // an empty prefix starts every token, as in HF
           piece = tok.substr(d.decoder_prefix.size());
         else
           piece = (first ? "" : " ") + tok;

@@ -103,8 +103,9 @@ struct Adapter<family::Marian> {
     typename M::Layers layers;
     const std::string shared = ld.has("model.shared.weight") ? "model.shared.weight" : "model.encoder.embed_tokens.weight";
     layers.embed = typename M::Embed(ld.matrix(shared, d.vocab, H));
-    for (const char* copy : {"model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"})
-      if (copy != shared && ld.has(copy)) (void)ld.matrix(copy, d.vocab, H);  // tied copies of the same table
+    for (const char* copy : {"model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"})
+      if (copy != shared && ld.has(copy) && (d.tied || std::string_view(copy) != "lm_head.weight"))
+        (void)ld.matrix(copy, d.vocab, H);  // tied copies of the same table, when a checkpoint stores them
     layers.embed_scale = c.scale_embedding ? static_cast<float>(std::sqrt(static_cast<double>(H))) : 1.f;
     layers.positions = std::make_shared<const typename M::Positions>(c.max_position_embeddings, H, 10000.0,
                                                                      family::Marian::positions);
