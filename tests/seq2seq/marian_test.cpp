@@ -100,6 +100,14 @@ TEST_CASE("Marian: bad input is a clear error", "[seq2seq][marian][errors]") {
   CHECK_THROWS_WITH(load_seq2seq(tfx::test::e2e_dir / "llama_mha_f32"), Catch::Contains("is not an encoder-decoder"));
   CHECK_THROWS_WITH(text::MarianTokenizer::from_folder(tfx::test::e2e_dir / "llama_mha_f32"),
                     Catch::Contains("missing SentencePiece model"));
+  {  // a vocabulary whose ids are mostly holes is refused, not allocated
+    const fs::path d = fs::temp_directory_path() / "tfx_marian_sparse_vocab";
+    fs::create_directories(d);
+    for (const char* f : {"source.spm", "target.spm"}) fs::copy_file(dir / f, d / f, fs::copy_options::overwrite_existing);
+    std::ofstream(d / "vocab.json") << R"({"</s>": 0, "<unk>": 1, "x": 9000000})";
+    CHECK_THROWS_WITH(text::MarianTokenizer::from_folder(d), Catch::Contains("ids are too sparse"));
+    fs::remove_all(d);
+  }
   // config.json alone gives the same counts as the loaded layers.
   CHECK(io::describe(io::HfConfig::from_file(dir)).second.parameters == model.counts().parameters);
   CHECK(model.counts().parameters == 46496);  // transformers' num_parameters() 50592 adds the 2 x 64 x 32 sinusoids

@@ -30,6 +30,9 @@ class MarianTokenizer {
     t.target_ = load_spm(dir / "target.spm");
     t.vocab_ = load_vocab(dir / "vocab.json");
     t.target_vocab_ = fs::exists(dir / "target_vocab.json") ? load_vocab(dir / "target_vocab.json") : t.vocab_;
+    for (const auto& [piece, id] : t.target_vocab_)  // ids index a table: refuse files whose ids are mostly holes
+      if (static_cast<std::size_t>(id) >= 2 * t.target_vocab_.size() + 1024)
+        fail((dir / "vocab.json").string(), ": ids are too sparse: id ", id, " for ", t.target_vocab_.size(), " pieces");
     for (const auto& [piece, id] : t.target_vocab_) {
       if (static_cast<std::size_t>(id) >= t.pieces_.size()) t.pieces_.resize(static_cast<std::size_t>(id) + 1);
       t.pieces_[static_cast<std::size_t>(id)] = piece;
