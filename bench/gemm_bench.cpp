@@ -137,10 +137,12 @@ void BM_blis_f32(benchmark::State& s) {
 #endif
 
 // Qwen3-0.6B prefill of 512 tokens: q (1024 -> 2048), k/v (1024 -> 1024), o (2048 -> 1024), gate/up (1024 -> 3072),
-// down (3072 -> 1024); and a 64-token prompt.
+// down (3072 -> 1024); and a 64-token prompt. Then a MiniLM-L6-shaped encoder batch (32 texts of 136 tokens):
+// q/k/v (384 -> 1152), the FFN (384 -> 1536, 1536 -> 384): short K.
 void shapes(benchmark::internal::Benchmark* b) {
   for (const auto& a : std::vector<std::vector<int64_t>>{{512, 1024, 2048}, {512, 1024, 3072}, {512, 3072, 1024},
-                                                         {64, 1024, 3072}})
+                                                         {64, 1024, 3072}, {4352, 384, 1152}, {4352, 384, 1536},
+                                                         {4352, 1536, 384}})
     b->Args(a);
   b->Unit(benchmark::kMillisecond);
 }
