@@ -311,7 +311,15 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
   const Index kc_max = KC * per_step;
   const Index a_steps = (K + per_step - 1) / per_step;
   const Index tiles = (M + MR - 1) / MR;
-  const vec::PartRanges blocks(parts.size(), [&](std::size_t p) { return (parts[p].w->out_features() + NB - 1) / NB; });
+  // Column blocks of at most NB, as many per product as a multiple of the threads where that keeps them at least
+  // NR wide: 384 columns on 2 threads are 2 x 192, not 256 + 128 (a thread idle for a third of the product).
+  const Index team = vec::threads_for(ctx, std::numeric_limits<Index>::max());
+  std::array<Index, vec::PartRanges::max_parts> width{};
+  const vec::PartRanges blocks(parts.size(), [&](std::size_t p) {
+    const Index N = parts[p].w->out_features(), base = (N + NB - 1) / NB, count = (base + team - 1) / team * team;
+    width[p] = std::max(NR, ((N + count - 1) / count + NR - 1) / NR * NR);
+    return (N + width[p] - 1) / width[p];
+  });
   const int nt = vec::threads_for(ctx, blocks.total());
 
   ScratchScope scratch(ctx.scratch);
@@ -327,7 +335,7 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
     const std::size_t p = blocks.part_of(gb);
     const W& w = *parts[p].w;
     const Rows<float> y = parts[p].y;
-    const Index N = w.out_features(), n0 = (gb - blocks.first[p]) * NB, nb = std::min(NB, N - n0);
+    const Index N = w.out_features(), n0 = (gb - blocks.first[p]) * width[p], nb = std::min(width[p], N - n0);
     std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * KC;
     for (Index k0 = 0; k0 < K; k0 += kc_max) {
       const Index kc = std::min(kc_max, K - k0);
