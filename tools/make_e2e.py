@@ -1223,10 +1223,14 @@ def s2s_tokenizer(d):
     tmp = os.path.join(d, "_spm")
     os.makedirs(tmp)
     for side, corpus, n in (("source", S2S_SOURCE, 72), ("target", S2S_TARGET, 80)):
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus * 4), model_prefix=os.path.join(tmp, side),
+        # model_prefix is stored in the model: give it a bare name, written in the temporary folder.
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus * 4), model_prefix=side,
                                        vocab_size=n, model_type="unigram", character_coverage=1.0,
                                        bos_id=-1, eos_id=1, unk_id=0, minloglevel=2,
                                        normalization_rule_name="identity")
+        os.chdir(cwd)
     pieces = []
     for side in ("source", "target"):
         sp = spm.SentencePieceProcessor(model_file=os.path.join(tmp, side + ".model"))
