@@ -526,11 +526,11 @@ int cmd_embed(const Options& o) {
       const std::size_t n = std::min(texts.size() - first, static_cast<std::size_t>(batch_size));
       std::vector<std::vector<std::int32_t>> ids, types;
       for (std::size_t i = first; i < first + n; ++i) {
-        const auto full = tok.encode_with_types(texts[i]);
         auto e = tok.encode_with_types(texts[i], std::nullopt, static_cast<std::size_t>(max_len));
-        if (e.truncated)
+        if (e.truncated)  // the full length, for the message (only texts that were cut are encoded twice)
           std::fprintf(stderr, "tfx: warning: text %zu has %zu tokens, truncated to %lld (%s)\n", i + 1,
-                       full.ids.size(), static_cast<long long>(max_len), length_source.c_str());
+                       tok.encode_with_types(texts[i]).ids.size(), static_cast<long long>(max_len),
+                       length_source.c_str());
         check_vocab(e.ids, enc.dims().vocab, "tokenizer.json");
         counts[i] = e.ids.size();
         ids.push_back(std::move(e.ids));

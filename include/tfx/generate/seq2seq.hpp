@@ -10,12 +10,10 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "tfx/io/json_util.hpp"
@@ -73,12 +71,8 @@ inline SearchOptions read_generation_config(const std::filesystem::path& dir) {
   SearchOptions o;
   const auto path = dir / "generation_config.json";
   if (!std::filesystem::exists(path)) return o;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", path.string());
-  std::ostringstream s;
-  s << in.rdbuf();
   const std::string where = path.string();
-  const nlohmann::json j = detail::parse_json(s.str(), where, "generation config", 16, false);
+  const nlohmann::json j = detail::read_json_file(path, "generation config", 16, false);
   if (!j.is_object()) fail(where, ": expected an object, found ", detail::json_found(j));
   auto int_field = [&](const char* k, std::int64_t lo, std::int64_t hi) -> std::optional<std::int64_t> {
     if (!j.contains(k) || j[k].is_null()) return std::nullopt;

@@ -4,6 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -61,6 +64,21 @@ inline nlohmann::json parse_json(std::string_view text, std::string_view where, 
 }
 
 /// A JSON integer as int64 if it is one and lies in [lo, hi]; otherwise tfx::error naming `field`.
+/// Reads and parses the JSON file `path` (at most `max_bytes`), named `what` in messages, as parse_json does.
+inline nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view what, int max_depth,
+                                     bool reject_duplicate_keys, std::uintmax_t max_bytes = 64u << 20) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail("cannot read ", what, " ", path.string(), ": ", ec.message());
+  if (size > max_bytes) fail(path.string(), ": ", what, " is ", size, " bytes, more than the ", max_bytes, "-byte limit");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open ", what, " ", path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) fail("error reading ", what, " ", path.string());
+  return parse_json(s.str(), path.string(), what, max_depth, reject_duplicate_keys);
+}
+
 inline std::int64_t json_int(const nlohmann::json& j, std::string_view where, std::string_view field, std::int64_t lo,
                              std::int64_t hi, std::string_view expected) {
   bool ok = false;

@@ -75,6 +75,16 @@ M load_as(const HfConfig& config, Checkpoint ckpt) {
     return M(spec, info_of(config), std::move(layers), ld.storage(), ld.weight_bytes());
 }
 
+/// The config of model folder `dir`, which must hold a family of list L (`kind` names them in the message).
+template <class L>
+HfConfig config_of_kind(const std::filesystem::path& dir, const char* kind, const char* otherwise) {
+  TFX_CHECK(std::filesystem::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
+  HfConfig config = HfConfig::from_file(dir);
+  TFX_CHECK(L::visit(config.model_type, [](auto) {}), config.where, ": model_type '", config.model_type,
+            "' is not an ", kind, " (", kind, "s: ", L::names(), ")", otherwise);
+  return config;
+}
+
 /// Loads the alternative of V (a variant of one family's model types at F32, BF16 and F16 storage, in that order)
 /// that the checkpoint's widest matrix dtype names.
 template <class V>
@@ -144,12 +154,7 @@ using AnyEncoder = std::variant<Encoder<family::Bert, DynamicShape, P, float>, E
 /// Loads a Hugging Face encoder folder (BERT; config.json + safetensors); matrices stay in the file's dtype.
 template <ExecutionPolicy P = cpu::simd<>>
 AnyEncoder<P> load_encoder(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
-  auto config = HfConfig::from_file(dir);
-  TFX_CHECK(hf_encoder_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
-            config.model_type, "' is not an encoder (encoders: ", hf_encoder_families::names(),
-            "); decoders are loaded with load_model");
+  const HfConfig config = config_of_kind<hf_encoder_families>(dir, "encoder", "; decoders are loaded with load_model");
   return load_widest<AnyEncoder<P>>(config, Checkpoint::open(dir));
 }
 
@@ -161,11 +166,7 @@ using AnySeq2Seq = std::variant<Seq2Seq<family::Marian, DynamicShape, P, float>,
 /// Loads a Hugging Face encoder-decoder folder (marian; config.json + safetensors); matrices stay in the file's dtype.
 template <ExecutionPolicy P = cpu::simd<>>
 AnySeq2Seq<P> load_seq2seq(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  TFX_CHECK(fs::is_directory(dir), "model folder ", dir.string(), " does not exist or is not a directory");
-  auto config = HfConfig::from_file(dir);
-  TFX_CHECK(hf_seq2seq_families::visit(config.model_type, [](auto) {}), config.where, ": model_type '",
-            config.model_type, "' is not an encoder-decoder (encoder-decoders: ", hf_seq2seq_families::names(), ")");
+  const HfConfig config = config_of_kind<hf_seq2seq_families>(dir, "encoder-decoder", "");
   return load_widest<AnySeq2Seq<P>>(config, Checkpoint::open(dir));
 }
 

@@ -5,9 +5,7 @@
 // max_position_embeddings.
 #pragma once
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,17 +22,6 @@ struct EmbeddingConfig {
   std::string pooling_source = "default (no sentence-transformers Pooling module)";
 };
 
-namespace detail {
-inline nlohmann::json read_small_json(const std::filesystem::path& p, std::string_view what) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) fail("cannot open ", p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (s.str().size() > (1u << 20)) fail(p.string(), ": ", what, " is larger than 1 MiB");
-  return parse_json(s.str(), p.string(), what, 16, false);
-}
-}  // namespace detail
-
 /// Reads the sentence-transformers configuration of model folder `dir`, if it has one.
 inline EmbeddingConfig read_embedding_config(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
@@ -42,7 +29,7 @@ inline EmbeddingConfig read_embedding_config(const std::filesystem::path& dir) {
   const fs::path modules = dir / "modules.json";
   std::optional<fs::path> pooling_dir;
   if (fs::exists(modules)) {
-    const nlohmann::json m = detail::read_small_json(modules, "modules.json");
+    const nlohmann::json m = detail::read_json_file(modules, "modules.json", 16, false, 1u << 20);
     if (!m.is_array()) fail(modules.string(), ": expected a list of modules, found ", detail::json_found(m));
     for (std::size_t i = 0; i < m.size(); ++i) {
       const auto& e = m[i];
@@ -65,7 +52,7 @@ inline EmbeddingConfig read_embedding_config(const std::filesystem::path& dir) {
   }
   if (pooling_dir) {
     const fs::path pc = *pooling_dir / "config.json";
-    const nlohmann::json p = detail::read_small_json(pc, "pooling config");
+    const nlohmann::json p = detail::read_json_file(pc, "pooling config", 16, false, 1u << 20);
     if (!p.is_object()) fail(pc.string(), ": expected an object, found ", detail::json_found(p));
     std::vector<std::string> modes;
     if (p.contains("pooling_mode") && p["pooling_mode"].is_string()) modes.push_back(p["pooling_mode"].get<std::string>());
@@ -89,7 +76,7 @@ inline EmbeddingConfig read_embedding_config(const std::filesystem::path& dir) {
   }
   const fs::path sb = dir / "sentence_bert_config.json";
   if (fs::exists(sb)) {
-    const nlohmann::json s = detail::read_small_json(sb, "sentence_bert_config.json");
+    const nlohmann::json s = detail::read_json_file(sb, "sentence_bert_config.json", 16, false, 1u << 20);
     if (s.is_object() && s.contains("max_seq_length") && !s["max_seq_length"].is_null())
       c.max_seq_length = detail::json_int(s["max_seq_length"], sb.string(), "max_seq_length", 1, 1 << 24,
                                           "a positive integer");

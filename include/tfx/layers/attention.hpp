@@ -59,11 +59,26 @@ struct BasicBatch {
 using Batch = BasicBatch<host_space>;
 
 namespace detail {
-/// Checks that projection `l` (named `what` in the messages of layer `who`) is [out, in].
-template <class L>
-void check_projection(const L& l, Index out, Index in, const char* who, const char* what) {
-  TFX_CHECK(l.out_features() == out && l.in_features() == in, who, ": ", what, " is [", l.out_features(), ", ",
-            l.in_features(), "], expected [", out, ", ", in, "]");
+/// The SDPA options of an attention layer (the scale copied only when set: GCC 12 otherwise warns that a disengaged
+/// optional's payload may be read).
+inline SdpaOptions sdpa_options(const AttentionConfig& c, bool causal, Index window) {
+  SdpaOptions o;
+  o.heads = c.heads, o.kv_heads = c.kv_heads, o.head_dim = c.head_dim, o.causal = causal, o.sliding_window = window;
+  if (c.scale) o.scale = *c.scale;
+  return o;
+}
+/// Checks that the q, k, v and o projections of `w` fit the head layout of `c` (`who` names the layer).
+template <class Wts>
+void check_projections(const Wts& w, const AttentionConfig& c, const char* who) {
+  const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
+  auto check = [&](const auto& l, Index out, Index in, const char* what) {
+    TFX_CHECK(l.out_features() == out && l.in_features() == in, who, ": ", what, " is [", l.out_features(), ", ",
+              l.in_features(), "], expected [", out, ", ", in, "]");
+  };
+  check(w.q_proj, q_width, c.hidden, "q_proj");
+  check(w.k_proj, kv_width, c.hidden, "k_proj");
+  check(w.v_proj, kv_width, c.hidden, "v_proj");
+  check(w.o_proj, c.hidden, q_width, "o_proj");
 }
 /// Checks a batch against x's rows; returns the number of sequences.
 inline Index batch_size(Index rows, Index length, std::size_t padding, const char* who) {
@@ -101,15 +116,8 @@ class Attention {
   /// rope may be null (absolute-position models); it must outlive the module.
   Attention(const AttentionConfig& c, const Weights& w, const Rope* rope)
       : c_(c), w_(w), rope_(rope),
-        sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, c.causal, c.sliding_window}) {
-    const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
-    auto check = [](const Linear<W, P>& l, Index out, Index in, const char* what) {
-      detail::check_projection(l, out, in, "Attention", what);
-    };
-    check(w.q_proj, q_width, c.hidden, "q_proj");
-    check(w.k_proj, kv_width, c.hidden, "k_proj");
-    check(w.v_proj, kv_width, c.hidden, "v_proj");
-    check(w.o_proj, c.hidden, q_width, "o_proj");
+        sdpa_(detail::sdpa_options(c, c.causal, c.sliding_window)) {
+    detail::check_projections(w, c, "Attention");
     TFX_CHECK(w.q_norm.empty() == w.k_norm.empty(), "Attention: q_norm and k_norm must be given together");
     TFX_CHECK(w.q_norm.empty() || (static_cast<Index>(w.q_norm.size()) == c.head_dim &&
                                    static_cast<Index>(w.k_norm.size()) == c.head_dim),

@@ -29,23 +29,16 @@ class CrossAttention {
   CrossAttention() = default;
   /// c.causal, c.sliding_window and the q/k norm eps are not used: every query sees the whole source.
   CrossAttention(const AttentionConfig& c, const Weights& w)
-      : c_(c), w_(w), sdpa_(SdpaOptions{c.heads, c.kv_heads, c.head_dim, c.scale, false, 0}) {
-    const Index q_width = static_cast<Index>(c.heads) * c.head_dim, kv_width = static_cast<Index>(c.kv_heads) * c.head_dim;
-    auto check = [](const Linear<W, P>& l, Index out, Index in, const char* what) {
-      detail::check_projection(l, out, in, "CrossAttention", what);
-    };
-    check(w.q_proj, q_width, c.hidden, "q_proj");
-    check(w.k_proj, kv_width, c.hidden, "k_proj");
-    check(w.v_proj, kv_width, c.hidden, "v_proj");
-    check(w.o_proj, c.hidden, q_width, "o_proj");
+      : c_(c), w_(w), sdpa_(detail::sdpa_options(c, false, 0)) {
+    detail::check_projections(w, c, "CrossAttention");
   }
   const AttentionConfig& config() const { return c_; }
+  /// Self-attention's projections and biases; no q/k norm, and nothing per position (the memory is per source).
   static constexpr Counts counts(const ModelSpec& s) {
-    const std::int64_t q = s.heads * s.head_dim, kv = s.kv_heads * s.head_dim;
-    Counts c = Counts::dense(2 * s.hidden * q + 2 * s.hidden * kv);
-    if (s.qkv_bias) c += Counts::elementwise(q + 2 * kv);
-    if (s.o_bias) c += Counts::elementwise(s.hidden);
-    c.attention_width = q;
+    ModelSpec plain = s;
+    plain.qk_norm = false;
+    Counts c = Attention<W, P>::counts(plain);
+    c.kv_values = 0;
     return c;
   }
 

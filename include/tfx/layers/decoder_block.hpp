@@ -45,17 +45,7 @@ class DecoderBlock {
     using C = Rows<const float, space>;
     ScratchScope scratch(ctx.scratch);
     Rows<float, space> a = scratch.rows(x.rows, x.cols), b = scratch.rows(x.rows, x.cols);
-    auto sublayer = [&](const N& norm, auto&& f) {
-      if constexpr (Placement == norm_placement::pre) {
-        norm.forward(ctx, x, a);
-        f(C(a), b);
-        kernels::add(P{}, ctx, x, C(b));
-      } else {
-        f(C(x), b);
-        kernels::add(P{}, ctx, x, C(b));
-        norm.forward(ctx, x, x);
-      }
-    };
+    auto sublayer = [&](const N& norm, auto&& f) { detail::residual<Placement, P>(ctx, x, norm, a, b, f); };
     sublayer(norm1_, [&](C in, Rows<float, space> out) { self_.forward(ctx, in, step, cache, out); });
     sublayer(norm2_, [&](C in, Rows<float, space> out) { cross_.forward(ctx, in, mem, out); });
     sublayer(norm3_, [&](C in, Rows<float, space> out) { mlp_.forward(ctx, in, out); });

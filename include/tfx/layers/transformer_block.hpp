@@ -9,6 +9,25 @@ namespace tfx {
 
 enum class norm_placement { pre, post };
 
+namespace detail {
+/// One residual sub-layer f around norm: pre-norm x += f(norm(x)); post-norm x = norm(x + f(x)). a and b are
+/// scratch rows shaped as x; f(in, out) writes its output to out.
+template <norm_placement Placement, ExecutionPolicy P, class N, class F>
+void residual(context_t<P>& ctx, Rows<float, space_t<P>> x, const N& norm, Rows<float, space_t<P>> a,
+              Rows<float, space_t<P>> b, F&& f) {
+  using C = Rows<const float, space_t<P>>;
+  if constexpr (Placement == norm_placement::pre) {
+    norm.forward(ctx, x, a);
+    f(C(a), b);
+    kernels::add(P{}, ctx, x, C(b));
+  } else {
+    f(C(x), b);
+    kernels::add(P{}, ctx, x, C(b));
+    norm.forward(ctx, x, x);
+  }
+}
+}  // namespace detail
+
 template <Norm N, class Attn, Mlp M, norm_placement Placement = norm_placement::pre, ExecutionPolicy P = cpu::simd<>>
 class TransformerBlock {
  public:
@@ -49,24 +68,11 @@ class TransformerBlock {
  private:
   template <class Attend>
   void run(context_t<P>& ctx, Rows<float, space> x, Attend&& attend) const {
-    using C = Rows<const float, space>;
     ScratchScope scratch(ctx.scratch);
     Rows<float, space> a = scratch.rows(x.rows, x.cols), b = scratch.rows(x.rows, x.cols);
-    if constexpr (Placement == norm_placement::pre) {
-      norm1_.forward(ctx, x, a);
-      attend(C(a), b);
-      kernels::add(P{}, ctx, x, C(b));
-      norm2_.forward(ctx, x, a);
-      mlp_.forward(ctx, a, b);
-      kernels::add(P{}, ctx, x, C(b));
-    } else {
-      attend(C(x), b);
-      kernels::add(P{}, ctx, x, C(b));
-      norm1_.forward(ctx, x, x);
-      mlp_.forward(ctx, x, b);
-      kernels::add(P{}, ctx, x, C(b));
-      norm2_.forward(ctx, x, x);
-    }
+    detail::residual<Placement, P>(ctx, x, norm1_, a, b, attend);
+    detail::residual<Placement, P>(ctx, x, norm2_, a, b,
+                                   [&](Rows<const float, space> in, Rows<float, space> out) { mlp_.forward(ctx, in, out); });
   }
 
   N norm1_{};

@@ -7,9 +7,7 @@
 // Needs the SentencePiece library (Debian libsentencepiece-dev): link -lsentencepiece (CMake: tfx::sentencepiece).
 #pragma once
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -115,11 +113,7 @@ class MarianTokenizer {
   }
   static std::unordered_map<std::string, std::int32_t> load_vocab(const std::filesystem::path& p) {
     if (!std::filesystem::exists(p)) fail("MarianTokenizer: missing vocabulary ", p.string());
-    std::ifstream in(p, std::ios::binary);
-    if (!in) fail("cannot open ", p.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    const auto j = io::detail::parse_json(s.str(), p.string(), "vocabulary", 4, true);
+    const auto j = io::detail::read_json_file(p, "vocabulary", 4, true);
     if (!j.is_object()) fail(p.string(), ": expected an object of piece -> id");
     std::unordered_map<std::string, std::int32_t> v;
     for (const auto& [piece, id] : j.items())
