@@ -482,12 +482,34 @@ def quantize_q8_0(w):
     return q.view(out, padded), d, deq
 
 
-def gen_linear_q8():
-    """Q8_0 weights: the quantization itself (q and d, exact), and the products: exact (f32 activations x
-    dequantized weights), decode under Precision::fast (activations quantized to int8 blocks the same way; sum
-    over blocks of dx * dw * integer dot), prefill under Precision::fast (activations and dequantized weights
-    rounded to bf16)."""
-    layer = "linear_q8"
+def quantize_q4_0(w):
+    """llama.cpp's Q4_0 rounding with tfx's padding: rows zero-padded to a multiple of 128, blocks of 32; the value of
+    largest magnitude m (the first, on ties) gives d = m / -8 and id = 1 / d in f32, xi = min(15, trunc(x * id +
+    8.5)) in f32, the stored scale is d rounded to f16 and the weight is (xi - 8) * d. Returns (q = xi - 8 [out,
+    padded] int, d [out, padded / 32] as f16 values in f32, dequantized [out, in] f64)."""
+    out, fin = w.shape
+    padded = (fin + 127) // 128 * 128
+    wp = torch.zeros(out, padded, dtype=F32)
+    wp[:, :fin] = w.to(F32)
+    blocks = wp.view(out, padded // 32, 32)
+    idx = blocks.abs().argmax(dim=2, keepdim=True)
+    m = blocks.gather(2, idx)[:, :, 0]
+    dd = m / torch.tensor(-8.0, dtype=F32)
+    idv = torch.where(dd != 0, torch.tensor(1.0, dtype=F32) / torch.where(dd != 0, dd, torch.ones_like(dd)),
+                      torch.zeros_like(dd))
+    v = blocks * idv[:, :, None] + torch.tensor(8.5, dtype=F32)
+    xi = torch.clamp(torch.trunc(v), max=15).to(torch.int64)
+    q = xi - 8
+    d16 = dd.to(torch.float16).to(F32)
+    deq = (q.to(F64) * d16[:, :, None].to(F64)).view(out, padded)[:, :fin]
+    return q.view(out, padded), d16, deq
+
+
+def gen_linear_quantized(layer, quantize, group):
+    """Block-quantized weights (Q8_0, Q4_0): the quantization itself (q and d, exact), and the products: exact (f32
+    activations x dequantized weights); under Precision::fast the activations quantized to Q8_0 blocks (sum over
+    blocks of dx * dw * integer dot: decode, and prefill with the int8 GEMM), or, for a prefill without it, rounded
+    to bf16 with the dequantized weights."""
     cases = []
     specs = [  # name, rows, in, out, bias, seed
         ("decode_odd_blocks", 3, 70, 37, True, 21),
@@ -501,8 +523,9 @@ def gen_linear_q8():
             w[5] = 0.0
             w[6] = w[6] * 0.001
             w[6, 3] = 1.5
+            w[7, 40] = -w[7, 32:64].abs().max() * 1.5  # a negative extreme: d > 0 for that block
             wj = T(w)
-        q, dq, deq = quantize_q8_0(w)
+        q, dq, deq = quantize(w)
         t = {"x": xj, "weight": wj}
         if rows <= 4:  # the quantization itself, checked value for value (the prefill case checks its product)
             t["q"], t["d"] = T(q), T(dq)
@@ -511,18 +534,30 @@ def gen_linear_q8():
             b, bj = hashed_values(s0 * 10 + 3, (fout,), 0.5)
             t["bias"] = bj
         t["y"] = T9(linear_ref(x, deq, b))
-        if True:  # what the int8 decode kernel computes (and any product without the packed GEMM)
-            xq, xd, _ = quantize_q8_0(x)
-            nb = q.shape[1] // 32
-            isum = (xq.view(rows, 1, nb, 32) * q.view(1, fout, nb, 32)).sum(dim=3).to(F64)  # [rows, out, nb]
-            y = (isum * (xd.to(F64)[:, None, :] * dq.to(F64)[None, :, :])).sum(dim=2)
-            if b is not None:
-                y = y + d(b)
-            t["y_q8_activations"] = T9(y)
+        # What the int8 kernels compute (decode; prefill with AVX512-VNNI): x quantized to Q8_0 blocks over the
+        # weights' padded width.
+        padded = (fin + group - 1) // group * group
+        xp = torch.zeros(rows, padded, dtype=F32)
+        xp[:, :fin] = x
+        xq, xd, _ = quantize_q8_0(xp)
+        nb = q.shape[1] // 32
+        isum = (xq[:, :padded].reshape(rows, 1, nb, 32) * q.view(1, fout, nb, 32)).sum(dim=3).to(F64)
+        y = (isum * (xd[:, :nb].to(F64)[:, None, :] * dq.to(F64)[None, :, :])).sum(dim=2)
+        if b is not None:
+            y = y + d(b)
+        t["y_q8_activations"] = T9(y)
         if rows > 4:
             t["y_bf16_activations"] = T9(linear_ref(round_dtype(x, "bf16"), round_dtype(deq.to(F32), "bf16"), b))
         cases.append({"name": name, "params": {"in": fin, "out": fout, "bias": bias, "rows": rows}, "tensors": t})
     write(layer, cases)
+
+
+def gen_linear_q8():
+    gen_linear_quantized("linear_q8", quantize_q8_0, 64)
+
+
+def gen_linear_q4():
+    gen_linear_quantized("linear_q4", quantize_q4_0, 128)
 
 
 # ----------------------------------------------------------------------------
@@ -1197,6 +1232,7 @@ def main():
     gen_embedding()
     gen_linear()
     gen_linear_q8()
+    gen_linear_q4()
     gen_layer_norm()
     gen_rms_norm()
     gen_rope()

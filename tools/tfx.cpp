@@ -65,9 +65,10 @@ commands:
               output per --text; defaults from the folder's generation_config.json (else 1 beam, 20 tokens)
   info        [--kv-dtype f32|bf16|f16]
               print architecture, shapes, parameter count and memory needed (the KV cache in that dtype)
-  quantize    --out DIR [--quantize q8_0]
-              write the model folder to DIR with its matrices stored in q8_0 (int8 NAME + f32 NAME_scale), so
-              that loading maps them in place; the other commands load such a folder as q8_0 by themselves
+  quantize    --out DIR [--quantize q8_0|q4_0]
+              write the model folder to DIR with its matrices stored in q8_0 (default; int8 NAME + f32
+              NAME_scale) or q4_0 (4-bit NAME + f16 NAME_scale), so that loading maps them in place; the other
+              commands load such a folder in its format by themselves
   bench       [--prompt-tokens N,...] [--gen-tokens N,...] [--depth N,...] [--repetitions N] [--threads N]
               [--json]
               time prefill (one test per prompt length and depth) and decode (one per generation length and
@@ -81,8 +82,10 @@ options of generate, logits and bench:
                            (as PyTorch and llama.cpp do); exact keeps them f32
   --kv-dtype f32|bf16|f16  how the KV cache stores keys and values (default f32); bf16 or f16 halve the cache's
                            memory and the bandwidth decode spends reading it
-  --quantize none|q8_0     q8_0: quantize the matrices of the blocks and the head to int8 blocks of 32 with an
-                           f32 scale at load (the embedding table, norms and biases stay as stored); also for info
+  --quantize none|q8_0|q4_0
+                           quantize the matrices of the blocks and the head at load, in blocks of 32 values:
+                           q8_0 int8 with an f32 scale, q4_0 4-bit with an f16 scale (the embedding table, norms
+                           and biases stay as stored); also for info
   --device cpu|cuda        where the model runs (default cpu); cuda needs a build with -DTFX_CUDA=ON and a GPU:
                            the weights are copied to the GPU once, the KV cache lives there
 )";
@@ -188,13 +191,12 @@ tfx::cpu::Precision precision_option(const Options& o) {
   fail("option --precision: '", v, "' is not one of: fast, exact");
 }
 
-/// Whether the model runs with q8_0 matrices: --quantize none|q8_0, by default whether the folder stores them.
-bool quantize_option(const Options& o, const fs::path& dir) {
-  if (!o.has("quantize")) return tfx::io::stores_q8_0(tfx::io::Checkpoint::open(dir));
+/// How the model's matrices are quantized: --quantize none|q8_0|q4_0, by default what the folder stores.
+std::string quantize_option(const Options& o, const fs::path& dir) {
+  if (!o.has("quantize")) return std::string(tfx::io::stored_quantization(tfx::io::Checkpoint::open(dir)));
   const std::string v = o.str("quantize");
-  if (v == "none") return false;
-  if (v == "q8_0") return true;
-  fail("option --quantize: '", v, "' is not one of: none, q8_0");
+  if (v == "none" || v == "q8_0" || v == "q4_0") return v;
+  fail("option --quantize: '", v, "' is not one of: none, q8_0, q4_0");
 }
 
 /// --device cpu|cuda (default cpu).
@@ -214,12 +216,12 @@ void set_precision(S& session, tfx::cpu::Precision p) {
   else if (p == tfx::cpu::Precision::exact) fail("option --precision exact: not available with --device cuda");
 }
 
-/// Loads the model folder (with q8_0 matrices if quantize_option says so) and calls f(model).
+/// Loads the model folder (with quantized matrices if quantize_option says so) and calls f(model).
 template <class F>
 int with_model(const Options& o, const fs::path& dir, F&& f) {
   if (cuda_option(o)) {
 #ifdef TFX_HAS_CUDA
-    if (quantize_option(o, dir)) fail("option --quantize q8_0: not available with --device cuda");
+    if (const std::string q = quantize_option(o, dir); q != "none") fail("option --quantize ", q, ": not available with --device cuda");
     if (!tfx::cuda::available()) fail("option --device cuda: no CUDA device is available");
     const auto t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "tfx: loading %s onto %s...\n", dir.string().c_str(), tfx::cuda::raw::device_description(0).c_str());
@@ -231,14 +233,17 @@ int with_model(const Options& o, const fs::path& dir, F&& f) {
     fail("option --device cuda: this tfx was built without CUDA (configure with -DTFX_CUDA=ON)");
 #endif
   }
-  if (quantize_option(o, dir)) {
+  const std::string quant = quantize_option(o, dir);
+  const auto quantized = [&]<class Q>(Q) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "tfx: loading %s with q8_0 matrices...\n", dir.string().c_str());
-    auto any = tfx::load_model<tfx::cpu::simd<>, tfx::q8_0_weights>(dir);
+    std::fprintf(stderr, "tfx: loading %s with %s matrices...\n", dir.string().c_str(), quant.c_str());
+    auto any = tfx::load_model<tfx::cpu::simd<>, Q>(dir);
     std::fprintf(stderr, "tfx: loaded in %.1f s\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return std::visit(f, any);
-  }
+  };
+  if (quant == "q8_0") return quantized(tfx::q8_0_weights{});
+  if (quant == "q4_0") return quantized(tfx::q4_0_weights{});
   auto any = tfx::load_model(dir);
   return std::visit(f, any);
 }
@@ -664,10 +669,13 @@ int cmd_info(const Options& o) {
 
 int cmd_quantize(const Options& o) {
   const fs::path dir = model_dir(o);
-  if (o.has("quantize") && o.str("quantize") != "q8_0")
-    fail("option --quantize: '", o.str("quantize"), "' cannot be written (tfx quantize writes: q8_0)");
+  const std::string format = o.has("quantize") ? o.str("quantize") : "q8_0";
+  if (format != "q8_0" && format != "q4_0")
+    fail("option --quantize: '", format, "' cannot be written (tfx quantize writes: q8_0, q4_0)");
   const auto t0 = std::chrono::steady_clock::now();
-  tfx::save_quantized(dir, o.str("out"), [](const std::string& line) { std::fprintf(stderr, "tfx: %s\n", line.c_str()); });
+  const auto say = [](const std::string& line) { std::fprintf(stderr, "tfx: %s\n", line.c_str()); };
+  if (format == "q8_0") tfx::save_quantized<tfx::q8_0_weights>(dir, o.str("out"), say);
+  else tfx::save_quantized<tfx::q4_0_weights>(dir, o.str("out"), say);
   std::fprintf(stderr, "tfx: done in %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
@@ -711,7 +719,7 @@ int cmd_bench(const Options& o) {
   const auto precision = precision_option(o);
   const auto kv_dtype = kv_dtype_option(o);
   const bool json = o.has("json");
-  const std::string quant = quantize_option(o, dir) ? "q8_0" : "none";
+  const std::string quant = quantize_option(o, dir);
   return with_model(o, dir, [&](auto& model) {
     using M = std::decay_t<decltype(model)>;
     using clock = std::chrono::steady_clock;

@@ -1,3 +1,4 @@
+#include <cstring>
 #include <random>
 
 #include "support/golden.hpp"
@@ -81,38 +82,47 @@ TEMPLATE_LIST_TEST_CASE("Linear rejects mismatched shapes", "[linear][errors]", 
   CHECK_THROWS_WITH(lin.forward(ctx, x_ok.view(), y_bad.view()), Catch::Contains("expected [2, 4]"));
 }
 
-TEMPLATE_LIST_TEST_CASE("Q8_0 weights: quantization and products match PyTorch goldens", "[linear][q8][golden]",
-                        test::CpuPolicies) {
+namespace {
+/// A block-quantized format (Q8_0, Q4_0) against its golden: the quantization value for value (llama.cpp's
+/// rounding, the scale's type, zero padding), both weight layouts, and the products of every path.
+template <BlockQuantized Q, class Policy>
+void check_quantized_golden(const std::string& layer) {
   cpu::Context ctx(2);
-  for (const auto& c : test::load_golden("linear_q8")) {
+  for (const auto& c : test::load_golden(layer)) {
     SECTION(c.name) {
       const auto x = c["x"].matrix<float>();
       const auto w = c["weight"].matrix<float>();
       const auto b = c.has("bias") ? c["bias"].values<float>() : std::vector<float>{};
       const Index out = w.rows(), in = w.cols();
-      std::vector<std::int8_t> q(static_cast<std::size_t>(out * Q8_0::padded(in)));
-      std::vector<float> d(q.size() / Q8_0::block);
-      const Q8_0 qw = quantize_q8_0(Dense<float>(w.cview()), q.data(), d.data());
-      REQUIRE(qw.row_stride % 64 == 0);
-      CHECK(Q8_0::bytes(out, in) == q.size() * sizeof(std::int8_t) + d.size() * sizeof(float));
-      if (c.has("q")) {  // value for value: llama.cpp's rounding, f32 scales, zero padding
-        CHECK(c["q"].values<int>() == std::vector<int>(q.begin(), q.end()));
-        CHECK(c["d"].values<float>() == d);
+      std::vector<typename Q::value_type> q(static_cast<std::size_t>(out * Q::padded(in) / Q::code::per_unit));
+      std::vector<typename Q::scale_type> d(static_cast<std::size_t>(out * Q::padded(in) / Q::block));
+      const Q qw = quantize_to<Q>(Dense<float>(w.cview()), q.data(), d.data());
+      REQUIRE(qw.row_stride % Q::code::group == 0);
+      CHECK(Q::bytes(out, in) == q.size() * sizeof(q[0]) + d.size() * sizeof(d[0]));
+      if (c.has("q")) {
+        std::vector<int> values;
+        std::vector<float> scales;
+        for (Index o = 0; o < out; ++o) {
+          for (Index i = 0; i < qw.row_stride; ++i) values.push_back(Q::code::value(qw.row(o), i));
+          for (Index k = 0; k < qw.blocks_per_row(); ++k) scales.push_back(qw.scale(o, k));
+        }
+        CHECK(c["q"].values<int>() == values);
+        CHECK(c["d"].values<float>() == scales);
       }
       // The [in, out] layout (GPT-2 Conv1D) quantizes to the same blocks.
       Matrix<float> wt(in, out);
       for (Index o = 0; o < out; ++o)
         for (Index i = 0; i < in; ++i) wt(i, o) = w(o, i);
-      std::vector<std::int8_t> q2(q.size());
-      std::vector<float> d2(d.size());
-      quantize_q8_0(Dense<float, weight_layout::in_out>(wt.cview()), q2.data(), d2.data());
+      std::vector<typename Q::value_type> q2(q.size());
+      std::vector<typename Q::scale_type> d2(d.size());
+      quantize_to<Q>(Dense<float, weight_layout::in_out>(wt.cview()), q2.data(), d2.data());
       CHECK(q2 == q);
-      CHECK(d2 == d);
+      CHECK(std::memcmp(d2.data(), d.data(), d.size() * sizeof(d[0])) == 0);
 
       // Precision::exact (and the scalar policy): f32 activations x dequantized weights. Precision::fast under
       // cpu::simd: up to 4 rows quantize the activations to int8 blocks; more go through the packed GEMM, in
       // int8 too where the CPU has AVX512-VNNI, else in bf16 (where it has AVX512-BF16), else in f32.
-      constexpr bool simd = std::is_same_v<TestType, cpu::simd<>>;
+      constexpr bool simd = std::is_same_v<Policy, cpu::simd<>>;
       for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact}) {
         ctx.precision = precision;
         const bool packed = cpu::gemm::available_f32 && x.rows() > 4;
@@ -120,11 +130,22 @@ TEMPLATE_LIST_TEST_CASE("Q8_0 weights: quantization and products match PyTorch g
         if (simd && precision == cpu::Precision::fast)
           want = !packed || cpu::gemm::available_q8 ? "y_q8_activations" : cpu::gemm::available_bf16 ? "y_bf16_activations" : "y";
         Matrix<float> y(x.rows(), out);
-        Linear<Q8_0, TestType>(qw, b).forward(ctx, x.view(), y.view());
+        Linear<Q, Policy>(qw, b).forward(ctx, x.view(), y.view());
         test::require_close(y, c[want], test::tol_f32, c.name + " vs " + want);
       }
     }
   }
+}
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("Q8_0 weights: quantization and products match PyTorch goldens", "[linear][q8][golden]",
+                        test::CpuPolicies) {
+  check_quantized_golden<Q8_0, TestType>("linear_q8");
+}
+
+TEMPLATE_LIST_TEST_CASE("Q4_0 weights: quantization and products match PyTorch goldens", "[linear][q4][golden]",
+                        test::CpuPolicies) {
+  check_quantized_golden<Q4_0, TestType>("linear_q4");
 }
 
 TEST_CASE("Vectorised activation quantization gives quantize_row_q8_0's bytes and scales exactly", "[linear][q8]") {

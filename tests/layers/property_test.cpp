@@ -144,6 +144,7 @@ TEST_CASE("Which kernels are native to cpu::simd is visible at compile time", "[
   STATIC_REQUIRE(kernels::has_native_softmax<Simd, cpu::Context&, R, float>);
   STATIC_REQUIRE(kernels::has_native_rope<Simd, cpu::Context&, R, int, int, RopeTable, rope_layout>);
   STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Q8_0>>>);
+  STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Q4_0>>>);
   STATIC_REQUIRE(kernels::has_native_linear_group<Simd, cpu::Context&, CR, std::span<const LinearPart<Dense<bf16>>>>);
 }
 
@@ -166,11 +167,17 @@ TEST_CASE("A product group gives each product's own result, bit for bit", "[cove
     }
     std::vector<std::int8_t> q[3];
     std::vector<float> d[3];
+    std::vector<std::uint8_t> q4v[3];
+    std::vector<f16> d4[3];
     std::vector<Q8_0> q8;
+    std::vector<Q4_0> q4;
     for (std::size_t p = 0; p < outs.size(); ++p) {
       q[p].resize(static_cast<std::size_t>(outs[p] * Q8_0::padded(in)));
       d[p].resize(q[p].size() / Q8_0::block);
       q8.push_back(quantize_q8_0(Dense<T>(ws[p].cview()), q[p].data(), d[p].data()));
+      q4v[p].resize(static_cast<std::size_t>(outs[p] * Q4_0::padded(in) / 2));
+      d4[p].resize(static_cast<std::size_t>(outs[p] * Q4_0::padded(in) / Q4_0::block));
+      q4.push_back(quantize_to<Q4_0>(Dense<T>(ws[p].cview()), q4v[p].data(), d4[p].data()));
     }
     for (const tfx::Index rows : {tfx::Index{3}, tfx::Index{19}})
       for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact})
@@ -194,6 +201,7 @@ TEST_CASE("A product group gives each product's own result, bit for bit", "[cove
           const auto b = [&](std::size_t p) { return bias ? std::span<const float>(bs[p].storage()) : std::span<const float>(); };
           check(std::array{Linear<T, Simd>(ws[0].cview(), b(0)), Linear<T, Simd>(ws[1].cview(), b(1)), Linear<T, Simd>(ws[2].cview(), b(2))});
           check(std::array{Linear<Q8_0, Simd>(q8[0], b(0)), Linear<Q8_0, Simd>(q8[1], b(1)), Linear<Q8_0, Simd>(q8[2], b(2))});
+          check(std::array{Linear<Q4_0, Simd>(q4[0], b(0)), Linear<Q4_0, Simd>(q4[1], b(1)), Linear<Q4_0, Simd>(q4[2], b(2))});
         }
   };
   run(float{});

@@ -5,6 +5,7 @@
 //   Dense<T>                      [out, in]   PyTorch nn.Linear: y = x . W^T
 //   Dense<T, weight_layout::in_out> [in, out] GPT-2 Conv1D:      y = x . W
 //   Q8_0                          [out, in]   int8 blocks of 32 along `in`, one f32 scale per block
+//   Q4_0                          [out, in]   4-bit blocks of 32 along `in`, one f16 scale per block
 //
 // A Dense weight is a view (it points into the mapped checkpoint); its row stride may exceed its width, so a
 // fused tensor (GPT-2's c_attn holds q, k and v side by side) is used in place as three column slices.
@@ -44,44 +45,51 @@ struct Dense {
   constexpr bool empty() const { return m.data == nullptr; }
 };
 
-/// Block-quantized int8 weights, [out, in] whatever the checkpoint's layout: w[o, i] = q[o, i] * d[o, i / 32], with
-/// q in [-127, 127] and d = max |w| over the block / 127 (llama.cpp's Q8_0, with an f32 scale). Rows are padded to
-/// an even number of blocks (q = 0, d = 0), so a kernel may read blocks in pairs. A view: the quantized arrays are
-/// owned elsewhere (quantize_q8_0 writes them into caller-provided memory).
-struct Q8_0 {
+/// Block-quantized weights, [out, in] whatever the checkpoint's layout: w[o, i] = q[o, i] * d[o, i / 32], blocks
+/// of 32 values along `in`, one scale each. `Code` says how a block's values and scale are stored (q8_0_code:
+/// int8 values, f32 scale; q4_0_code: 4-bit values, f16 scale). Rows are padded with zero blocks to a multiple of
+/// Code::group values, so a kernel may read whole groups. A view: the arrays are owned elsewhere (quantize_to
+/// writes them into caller-provided memory).
+template <class Code>
+struct BlockQuant {
   using space = host_space;
+  using code = Code;
+  using value_type = typename Code::value_type;  // the stored unit of values: int8 (q8_0) or a byte of two nibbles
+  using scale_type = typename Code::scale_type;  // float (q8_0) or f16 (q4_0)
   static constexpr Index block = 32;
-  const std::int8_t* q = nullptr;  // [out][row_stride]
-  const float* d = nullptr;        // [out][row_stride / 32]
+  static constexpr std::string_view name = Code::name;
+  const value_type* q = nullptr;  // [out][row_stride / Code::per_unit]
+  const scale_type* d = nullptr;  // [out][row_stride / 32]
   Index out = 0, in = 0;
-  Index row_stride = 0;  // in, rounded up to a multiple of 64
+  Index row_stride = 0;  // values per row: in, rounded up to a multiple of Code::group
 
-  static constexpr Index padded(Index in_features) { return (in_features + 2 * block - 1) / (2 * block) * (2 * block); }
+  static constexpr Index padded(Index in_features) { return (in_features + Code::group - 1) / Code::group * Code::group; }
   constexpr Index out_features() const { return out; }
   constexpr Index in_features() const { return in; }
   constexpr Index blocks_per_row() const { return row_stride / block; }
-  const std::int8_t* row(Index o) const { return q + o * row_stride; }
-  const float* scales(Index o) const { return d + o * blocks_per_row(); }
-  float at(Index o, Index i) const { return static_cast<float>(row(o)[i]) * scales(o)[i / block]; }
+  constexpr Index units_per_row() const { return row_stride / Code::per_unit; }
+  const value_type* row(Index o) const { return q + o * units_per_row(); }
+  const scale_type* scales(Index o) const { return d + o * blocks_per_row(); }
+  float scale(Index o, Index b) const { return to_float(scales(o)[b]); }
+  float at(Index o, Index i) const { return static_cast<float>(Code::value(row(o), i)) * scale(o, i / block); }
   /// out[i - i0] = at(o, i) for i in [i0, i0 + n), one scale per block.
   void dequantize(Index o, Index i0, Index n, float* out) const {
-    const std::int8_t* q = row(o);
-    const float* d = scales(o);
+    const value_type* r = row(o);
     for (Index i = i0; i < i0 + n;) {
       const Index end = std::min(i0 + n, (i / block + 1) * block);
-      const float scale = d[i / block];
-      for (; i < end; ++i) out[i - i0] = static_cast<float>(q[i]) * scale;
+      const float s = scale(o, i / block);
+      for (; i < end; ++i) out[i - i0] = static_cast<float>(Code::value(r, i)) * s;
     }
   }
   /// Bytes of quantized values and scales for an [out, in] matrix.
   static constexpr std::size_t bytes(Index out, Index in) {
     const auto values = static_cast<std::size_t>(out * padded(in));
-    return values + values / block * sizeof(float);
+    return values / Code::per_unit * sizeof(value_type) + values / block * sizeof(scale_type);
   }
 };
 
-/// Quantizes one block: d = amax / 127, q = round(x / d) half away from zero, computed as x * (1 / d) in f32
-/// (bit for bit what llama.cpp's quantize_row_q8_0 computes, apart from keeping d in f32).
+/// Quantizes one block to int8: d = amax / 127, q = round(x / d) half away from zero, computed as x * (1 / d) in
+/// f32 (bit for bit what llama.cpp's quantize_row_q8_0 computes, apart from keeping d in f32).
 inline float quantize_block_q8(const float* x, Index n, std::int8_t* q) {
   float amax = 0.f;
   for (Index i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
@@ -93,28 +101,92 @@ inline float quantize_block_q8(const float* x, Index n, std::int8_t* q) {
   return d;
 }
 
-/// One row of n values quantized to Q8_0 blocks and zero-padded to `stride` (a multiple of 32): q [stride],
-/// d [stride / 32]. Weights at load and activations in the int8 decode kernel use the same rounding.
-inline void quantize_row_q8_0(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
-  for (Index i0 = 0; i0 < stride; i0 += Q8_0::block) {
-    const Index len = std::clamp<Index>(n - i0, 0, Q8_0::block);
-    d[i0 / Q8_0::block] = quantize_block_q8(x + i0, len, q + i0);
-    for (Index i = len; i < Q8_0::block; ++i) q[i0 + i] = 0;
+/// int8 values in [-127, 127], an f32 scale per block (llama.cpp's Q8_0 with an f32 scale); rows padded to 64.
+struct q8_0_code {
+  static constexpr std::string_view name = "q8_0";
+  using value_type = std::int8_t;
+  using scale_type = float;
+  // per_unit: values per stored unit; group: rows are padded to a multiple of it; chunk: values per
+  // quantize_chunk call (x has n of them, the rest are zeros).
+  static constexpr Index per_unit = 1, group = 64, chunk = 32;
+  static int value(const std::int8_t* row, Index i) { return row[i]; }
+  static void quantize_chunk(const float* x, Index n, std::int8_t* q, float* d) {
+    d[0] = quantize_block_q8(x, n, q);
+    for (Index i = n; i < 32; ++i) q[i] = 0;
   }
+};
+
+/// 4-bit values: llama.cpp's Q4_0 rounding (d = the value of largest magnitude / -8, q = min(15, trunc(x / d +
+/// 8.5)), w = (q - 8) * d) with the scale stored as f16. The nibbles are laid out for the int8 kernels, in groups
+/// of 128 values (four blocks) in 64 bytes: byte j of a group holds value j in its low nibble and value j + 64 in
+/// its high nibble, so a 64-byte load masked with 0x0f is blocks 0-1 and shifted right by 4 is blocks 2-3.
+struct q4_0_code {
+  static constexpr std::string_view name = "q4_0";
+  using value_type = std::uint8_t;
+  using scale_type = f16;
+  static constexpr Index per_unit = 2, group = 128, chunk = 128;
+  static int value(const std::uint8_t* row, Index i) {
+    const std::uint8_t byte = row[i / 128 * 64 + i % 64];
+    return (i % 128 < 64 ? byte & 0x0f : byte >> 4) - 8;
+  }
+  static void quantize_chunk(const float* x, Index n, std::uint8_t* q, f16* d) {
+    std::uint8_t nib[128];
+    for (Index b = 0; b < 4; ++b) {
+      const Index len = std::clamp<Index>(n - b * 32, 0, 32);
+      float amax = 0.f, max = 0.f;
+      for (Index i = 0; i < len; ++i)
+        if (std::abs(x[b * 32 + i]) > amax) amax = std::abs(x[b * 32 + i]), max = x[b * 32 + i];
+      const float s = max / -8.f, id = s != 0.f ? 1.f / s : 0.f;
+      d[b] = to_f16(s);
+      for (Index i = 0; i < 32; ++i) {
+        const float v = i < len ? x[b * 32 + i] * id : 0.f;
+        nib[b * 32 + i] = static_cast<std::uint8_t>(std::min(15, static_cast<int>(static_cast<std::int8_t>(v + 8.5f))));
+      }
+    }
+    for (Index j = 0; j < 64; ++j) q[j] = static_cast<std::uint8_t>(nib[j] | (nib[j + 64] << 4));
+  }
+};
+
+using Q8_0 = BlockQuant<q8_0_code>;
+using Q4_0 = BlockQuant<q4_0_code>;
+
+template <class W>
+inline constexpr bool is_block_quantized = false;
+template <class Code>
+inline constexpr bool is_block_quantized<BlockQuant<Code>> = true;
+/// A block-quantized weight format (Q8_0, Q4_0).
+template <class W>
+concept BlockQuantized = is_block_quantized<W>;
+
+/// One row of n values quantized to blocks of Q and zero-padded to `stride` (a multiple of Q's chunk): q
+/// [stride / per_unit], d [stride / 32]. Q8_0 weights at load and activations in the int8 kernels use the same
+/// rounding.
+template <BlockQuantized Q>
+void quantize_row(const float* x, Index n, Index stride, typename Q::value_type* q, typename Q::scale_type* d) {
+  using C = typename Q::code;
+  for (Index g = 0; g < stride; g += C::chunk)
+    C::quantize_chunk(x + g, std::clamp<Index>(n - g, 0, C::chunk), q + g / C::per_unit, d + g / Q::block);
+}
+inline void quantize_row_q8_0(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
+  quantize_row<Q8_0>(x, n, stride, q, d);
 }
 
-/// Quantizes a Dense weight (either layout) to Q8_0 into `q` (out * padded(in) bytes) and `d` (out * padded(in) / 32
-/// floats); returns the view. Any `in` works: the last block of a row is zero-padded.
-template <StorageType T, weight_layout L>
-Q8_0 quantize_q8_0(const Dense<T, L, host_space>& w, std::int8_t* q, float* d) {
-  Q8_0 r;
-  r.q = q, r.d = d, r.out = w.out_features(), r.in = w.in_features(), r.row_stride = Q8_0::padded(r.in);
+/// Quantizes a Dense weight (either layout) to Q into `q` (Q::bytes' values) and `d` (out * padded(in) / 32
+/// scales); returns the view. Any `in` works: the last group of a row is zero-padded.
+template <BlockQuantized Q, StorageType T, weight_layout L>
+Q quantize_to(const Dense<T, L, host_space>& w, typename Q::value_type* q, typename Q::scale_type* d) {
+  Q r;
+  r.q = q, r.d = d, r.out = w.out_features(), r.in = w.in_features(), r.row_stride = Q::padded(r.in);
   std::vector<float> row(static_cast<std::size_t>(r.in));
   for (Index o = 0; o < r.out; ++o) {
     for (Index i = 0; i < r.in; ++i) row[static_cast<std::size_t>(i)] = to_float(L == weight_layout::out_in ? w.m(o, i) : w.m(i, o));
-    quantize_row_q8_0(row.data(), r.in, r.row_stride, q + o * r.row_stride, d + o * r.blocks_per_row());
+    quantize_row<Q>(row.data(), r.in, r.row_stride, q + o * r.units_per_row(), d + o * r.blocks_per_row());
   }
   return r;
+}
+template <StorageType T, weight_layout L>
+Q8_0 quantize_q8_0(const Dense<T, L, host_space>& w, std::int8_t* q, float* d) {
+  return quantize_to<Q8_0>(w, q, d);
 }
 
 /// A weight format: knows its feature counts (the kernels know its layout). Dense<T, layout> today;
@@ -137,7 +209,7 @@ struct weight_format<T> {
 }  // namespace detail
 
 /// What a model does with the matrices of its blocks and head: use them as stored (dense_weights), or quantize
-/// them at load (q8_0_weights). `format<Src>` is the weight format for a matrix stored as Src (a Dense format).
+/// them at load (q8_0_weights, q4_0_weights). `format<Src>` is the weight format for a matrix stored as Src (a Dense format).
 struct dense_weights {
   static constexpr std::string_view name = "none";
   template <class Src>
@@ -147,6 +219,11 @@ struct q8_0_weights {
   static constexpr std::string_view name = "q8_0";
   template <class Src>
   using format = Q8_0;
+};
+struct q4_0_weights {
+  static constexpr std::string_view name = "q4_0";
+  template <class Src>
+  using format = Q4_0;
 };
 template <class S>
 concept WeightScheme = requires {
@@ -161,7 +238,7 @@ using weight_format_t = typename detail::weight_format<W>::type;
 namespace detail {
 template <class W, class Space>
 struct in_space {
-  using type = W;  // formats without a space parameter (Q8_0) live in host memory
+  using type = W;  // formats without a space parameter (Q8_0, Q4_0) live in host memory
 };
 template <StorageType T, weight_layout L, class S, class Space>
 struct in_space<Dense<T, L, S>, Space> {

@@ -24,7 +24,7 @@ namespace tfx {
 /// The router's weight format for experts of format W: W itself when it is dense; f32 when the experts are
 /// quantized (as llama.cpp does: a small matrix whose rounding would move tokens between experts).
 template <class W>
-using router_format_t = std::conditional_t<std::is_same_v<weight_format_t<W>, Q8_0>, Dense<float>, W>;
+using router_format_t = std::conditional_t<BlockQuantized<weight_format_t<W>>, Dense<float>, W>;
 
 template <class W = float, ExecutionPolicy P = cpu::simd<>>
 class SparseMoE {

@@ -18,13 +18,26 @@
 
 namespace tfx::io::hf {
 
-/// A Q8_0 matrix `name` is stored as int8 `name` beside its F32 scales `name` + this suffix.
+/// A block-quantized matrix `name` (Q8_0, Q4_0) is stored as its values `name` beside its scales `name` + this
+/// suffix: Q8_0 as I8 [out, padded(in)] with F32 scales, Q4_0 as U8 [out, padded(in) / 2] with F16 scales.
 inline constexpr std::string_view q8_0_scale_suffix = "_scale";
-/// Whether `name` holds the scales of a stored Q8_0 matrix (NAME_scale beside an I8 NAME).
+/// The safetensors dtypes of a stored format's values and scales.
+template <BlockQuantized Q>
+inline constexpr std::string_view values_dtype = std::is_same_v<Q, Q8_0> ? "I8" : "U8";
+template <BlockQuantized Q>
+inline constexpr std::string_view scales_dtype = std::is_same_v<Q, Q8_0> ? "F32" : "F16";
+/// The name of the block-quantized format tensor `name` is stored in ("q8_0", "q4_0"), or "" if it is not the
+/// values of one (an I8 or U8 tensor with a `name`_scale beside it).
+inline std::string_view stored_format(const Checkpoint& ckpt, std::string_view name) {
+  const auto* t = ckpt.find(name);
+  if (t == nullptr || (t->dtype_str != "I8" && t->dtype_str != "U8")) return "";
+  if (!ckpt.contains(std::string(name) + std::string(q8_0_scale_suffix))) return "";
+  return t->dtype_str == "I8" ? Q8_0::name : Q4_0::name;
+}
+/// Whether `name` holds the scales of a stored block-quantized matrix.
 inline bool is_q8_0_scale(const Checkpoint& ckpt, std::string_view name) {
-  if (!name.ends_with(q8_0_scale_suffix)) return false;
-  const auto* q = ckpt.find(name.substr(0, name.size() - q8_0_scale_suffix.size()));
-  return q != nullptr && q->dtype_str == "I8";
+  return name.ends_with(q8_0_scale_suffix) &&
+         !stored_format(ckpt, name.substr(0, name.size() - q8_0_scale_suffix.size())).empty();
 }
 
 /// What the layers' views point into: the mapped checkpoint and any widened copies. Kept alive by the model.
@@ -99,55 +112,66 @@ class Loader {
     if constexpr (std::is_same_v<Format, Dense<S, L, Space>>) {
       return src;
     } else {
-      static_assert(std::is_same_v<Format, Q8_0>, "Loader::weight: no conversion to this weight format");
-      static_assert(std::is_same_v<Space, host_space>, "Loader::weight: Q8_0 weights live in host memory");
+      static_assert(BlockQuantized<Format>, "Loader::weight: no conversion to this weight format");
+      static_assert(std::is_same_v<Space, host_space>, "Loader::weight: quantized weights live in host memory");
       const Index out = src.out_features(), in = src.in_features();
-      const std::size_t n = static_cast<std::size_t>(out * Q8_0::padded(in));
-      auto q = std::make_shared<std::vector<std::int8_t>>(n);
-      auto d = std::make_shared<std::vector<float>>(n / Q8_0::block);
+      const auto n = static_cast<std::size_t>(out * Format::padded(in));
+      auto q = std::make_shared<std::vector<typename Format::value_type>>(n / Format::code::per_unit);
+      auto d = std::make_shared<std::vector<typename Format::scale_type>>(n / Format::block);
       storage_->owned.push_back(q);
       storage_->owned.push_back(d);
-      weight_bytes_ += Q8_0::bytes(out, in);
+      weight_bytes_ += Format::bytes(out, in);
       if (replaces) weight_bytes_ -= std::min(weight_bytes_, static_cast<std::size_t>(out * in) * sizeof(S));
-      return quantize_q8_0(src, q->data(), d->data());
+      return quantize_to<Format>(src, q->data(), d->data());
     }
   }
 
-  /// The [out, in] matrix `name` in format `Format`. A checkpoint written by save_quantized() stores Q8_0
-  /// matrices as `name` (I8 [out, padded(in)]) beside `name`_scale (F32 [out, padded(in) / 32]): those are used in
-  /// place. Anything else is read as a matrix of T and converted by weight() above. Every Q8_0 matrix read by
-  /// name is recorded in quantized(), which is what save_quantized() writes.
+  /// The [out, in] matrix `name` in format `Format`. A checkpoint written by save_quantized() stores quantized
+  /// matrices as `name` (values) beside `name`_scale (scales), laid out as values_dtype / scales_dtype say: those
+  /// are used in place. Anything else is read as a matrix of T and converted by weight() above. Every quantized
+  /// matrix read by name is recorded in quantized(), which is what save_quantized() writes.
   template <class Format>
   Format weight(const std::string& name, std::int64_t out, std::int64_t in) {
     const TensorInfo& t = checkpoint().at(name);
     const std::string scale = name + std::string(q8_0_scale_suffix);
-    if (t.dtype_str == "I8" && has(scale)) {
-      TFX_CHECK((std::is_same_v<Format, Q8_0>), "tensor '", name, "' in ", t.file,
-                " is stored as Q8_0 (int8 with ", scale, "): load the model with the q8_0 weight scheme (tfx "
-                "--quantize q8_0, or load_model<Policy, tfx::q8_0_weights>)");
-      if constexpr (std::is_same_v<Format, Q8_0>) {
-        static_assert(std::is_same_v<Space, host_space>, "Loader::weight: Q8_0 weights live in host memory");
-        const Index stride = Q8_0::padded(in);
+    if (const std::string_view stored = stored_format(checkpoint(), name); !stored.empty()) {
+      std::string_view wanted = "none";
+      if constexpr (BlockQuantized<Format>) wanted = Format::name;
+      TFX_CHECK(stored == wanted, "tensor '", name, "' in ", t.file, " is stored as ", stored, " (", t.dtype_str,
+                " with ", scale, "): load the model with the ", stored, " weight scheme (tfx --quantize ", stored,
+                ", or load_model<Policy, tfx::", stored, "_weights>)");
+      if constexpr (BlockQuantized<Format>) {
+        static_assert(std::is_same_v<Space, host_space>, "Loader::weight: quantized weights live in host memory");
+        const Index stride = Format::padded(in);
         used_.insert(name);
-        check_shape(t, {out, stride});
-        const TensorInfo& d = take(scale, {out, stride / Q8_0::block});
-        TFX_CHECK(*d.dtype == tfx::dtype::f32, "tensor '", scale, "' in ", d.file, ": Q8_0 scales must be F32, found ",
-                  d.dtype_str);
-        weight_bytes_ += t.bytes.size();
-        Q8_0 w;
-        w.q = reinterpret_cast<const std::int8_t*>(t.bytes.data());
-        w.d = io::matrix<float>(d).data;
+        check_shape(t, {out, stride / Format::code::per_unit});
+        const TensorInfo& d = checkpoint().at(scale);
+        used_.insert(scale);
+        check_shape(d, {out, stride / Format::block});
+        TFX_CHECK(d.dtype_str == scales_dtype<Format>, "tensor '", scale, "' in ", d.file, ": ", stored,
+                  " scales must be ", scales_dtype<Format>, ", found ", d.dtype_str);
+        weight_bytes_ += t.bytes.size() + d.bytes.size();
+        Format w;
+        w.q = reinterpret_cast<const typename Format::value_type*>(t.bytes.data());
+        w.d = reinterpret_cast<const typename Format::scale_type*>(d.bytes.data());
         w.out = out, w.in = in, w.row_stride = stride;
-        quantized_.emplace_back(name, w);
+        quantized_.push_back(record(name, w));
         return w;
       }
     }
     Format w = weight<Format>(Dense<T, weight_layout::out_in, Space>(matrix(name, out, in)));
-    if constexpr (std::is_same_v<Format, Q8_0>) quantized_.emplace_back(name, w);
+    if constexpr (BlockQuantized<Format>) quantized_.push_back(record(name, w));
     return w;
   }
-  /// The Q8_0 matrices read by name, in reading order.
-  const std::vector<std::pair<std::string, Q8_0>>& quantized() const { return quantized_; }
+  /// A quantized matrix as its two stored tensors.
+  struct Quantized {
+    std::string name;
+    std::string_view format, values_dtype, scales_dtype;
+    std::vector<std::int64_t> values_shape, scales_shape;
+    std::span<const std::byte> values, scales;
+  };
+  /// The quantized matrices read by name, in reading order.
+  const std::vector<Quantized>& quantized() const { return quantized_; }
 
   /// Throws on the first tensor not read, unless `ignore(name)` holds.
   template <class Ignore>
@@ -208,7 +232,13 @@ class Loader {
   std::shared_ptr<Storage> storage_;
   std::set<std::string, std::less<>> used_;
   std::size_t weight_bytes_ = 0;
-  std::vector<std::pair<std::string, Q8_0>> quantized_;
+  std::vector<Quantized> quantized_;
+  template <BlockQuantized Q>
+  static Quantized record(const std::string& name, const Q& w) {
+    const auto units = static_cast<std::size_t>(w.out * w.units_per_row()), scales = static_cast<std::size_t>(w.out * w.blocks_per_row());
+    return {name, Q::name, values_dtype<Q>, scales_dtype<Q>, {w.out, w.units_per_row()}, {w.out, w.blocks_per_row()},
+            std::as_bytes(std::span(w.q, units)), std::as_bytes(std::span(w.d, scales))};
+  }
 };
 
 /// The LM head [vocab, hidden]: the embedding matrix when tied (some tied checkpoints still carry a copy as

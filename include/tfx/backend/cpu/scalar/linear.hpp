@@ -19,8 +19,8 @@ void linear_impl(scalar, Context&, Rows<const float> x, const Dense<T, L>& w, st
 }
 
 /// y = x . W^T + b for block-quantized W: the dequantized weights q * d, f32 activations, double accumulation.
-inline void linear_impl(scalar, Context&, Rows<const float> x, const Q8_0& w, std::span<const float> bias,
-                        Rows<float> y) {
+template <BlockQuantized Q>
+void linear_impl(scalar, Context&, Rows<const float> x, const Q& w, std::span<const float> bias, Rows<float> y) {
   for (Index r = 0; r < x.rows; ++r)
     for (Index o = 0; o < w.out; ++o) {
       double acc = bias.empty() ? 0.0 : bias[static_cast<std::size_t>(o)];

@@ -155,7 +155,8 @@ inline const float* column_f32(const Dense<T, L>& w, Index n, Index k0, Index kc
     return buf;
   }
 }
-inline const float* column_f32(const Q8_0& w, Index n, Index k0, Index kc, float* buf) {
+template <BlockQuantized Q>
+inline const float* column_f32(const Q& w, Index n, Index k0, Index kc, float* buf) {
   w.dequantize(n, k0, kc, buf);
   return buf;
 }
@@ -387,10 +388,24 @@ inline void pack_a_tile_q8(Rows<const float> x, Index r0, Index stride, std::uin
   }
 }
 
+/// Block b of row n of W as 32 int8 values: in place for Q8_0; Q4_0's nibbles (q4_0_code's layout) unpacked to
+/// q - 8 into tmp.
+inline const std::int8_t* block_int8(const Q8_0& w, Index n, Index b, std::int8_t*) { return w.row(n) + b * QB; }
+inline const std::int8_t* block_int8(const Q4_0& w, Index n, Index b, std::int8_t* tmp) {
+  const std::uint8_t* g = w.row(n) + b / 4 * 64 + (b % 2) * 32;  // the 32 bytes that hold block b
+  const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g));
+  const __m256i nib = b % 4 < 2 ? bytes : _mm256_srli_epi16(bytes, 4);
+  const __m256i v = _mm256_sub_epi8(_mm256_and_si256(nib, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(tmp), v);
+  return tmp;
+}
+
 /// Packs columns [n0, n0 + nb) x blocks [b0, b0 + nblk) of W into panels of NR columns. Per panel and block
 /// (QB_WORDS words): [QSTEPS][NR] words (4 consecutive k of one column), NR weight scales, NR i32 -128 * sum(q).
-inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index nblk, std::uint32_t* dst) {
+template <BlockQuantized Q>
+inline void pack_b_block_q8(const Q& w, Index n0, Index nb, Index b0, Index nblk, std::uint32_t* dst) {
   const Index panels = (nb + NR - 1) / NR;
+  alignas(32) std::int8_t tmp[QB];
   for (Index p = 0; p < panels; ++p)
     for (Index j = 0; j < NR; ++j) {  // one column at a time: its nblk blocks are contiguous in the row
       const Index n = n0 + p * NR + j;
@@ -403,19 +418,19 @@ inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index n
           ds[j] = 0.f, corr[j] = 0;
           continue;
         }
-        const std::int8_t* q = w.row(n) + (b0 + b) * QB;
         // The next columns' rows start in other pages, where the hardware prefetcher does not follow: ask ahead.
         if (n + 4 < n0 + nb) {
-          _mm_prefetch(reinterpret_cast<const char*>(q + 4 * w.row_stride), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w.row(n + 4) + (b0 + b) * QB / Q::code::per_unit), _MM_HINT_T0);
           if (b % 16 == 0) _mm_prefetch(reinterpret_cast<const char*>(w.scales(n + 4) + b0 + b), _MM_HINT_T0);
         }
+        const std::int8_t* q = block_int8(w, n, b0 + b, tmp);
         // sum(q) from the byte sums of q + 128 (vpsadbw against zero).
         const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), _mm256_set1_epi8(-128));
         const __m256i sad = _mm256_sad_epu8(u, _mm256_setzero_si256());
         const auto sum = static_cast<std::int32_t>(_mm256_extract_epi64(sad, 0) + _mm256_extract_epi64(sad, 1) +
                                                    _mm256_extract_epi64(sad, 2) + _mm256_extract_epi64(sad, 3)) - 128 * QB;
         for (Index s = 0; s < QSTEPS; ++s) std::memcpy(blk + s * NR + j, q + 4 * s, 4);
-        ds[j] = w.scales(n)[b0 + b];
+        ds[j] = w.scale(n, b0 + b);
         corr[j] = -128 * sum;
       }
     }
@@ -455,12 +470,14 @@ inline void pack_b_block_q8(const Q8_0& w, Index n0, Index nb, Index b0, Index n
 }
 }  // namespace detail
 
-/// y_p = X . W_p^T (+ b_p) for Q8_0 weights W_p with X quantized to Q8_0 blocks (the int8 kernel,
-/// Precision::fast), for a group of products that read X. The blocking of product(): X packed once into tiles of
-/// MRQ rows; each thread packs NB columns x KCQ blocks of one part's W at a time.
-inline void product_q8(Context& ctx, Rows<const float> x, std::span<const LinearPart<Q8_0>> parts) {
+/// y_p = X . W_p^T (+ b_p) for block-quantized weights W_p (Q8_0, or Q4_0 unpacked to int8 while packing) with X
+/// quantized to Q8_0 blocks (the int8 kernel, Precision::fast), for a group of products that read X. The blocking
+/// of product(): X packed once into tiles of MRQ rows; each thread packs NB columns x KCQ blocks of one part's W
+/// at a time.
+template <BlockQuantized Q>
+void product_q8(Context& ctx, Rows<const float> x, std::span<const LinearPart<Q>> parts) {
   using namespace detail;
-  const Index M = x.rows, stride = Q8_0::padded(x.cols), blocks = stride / QB;
+  const Index M = x.rows, stride = Q::padded(x.cols), blocks = stride / QB;
   const Index tiles = (M + MRQ - 1) / MRQ;
   const vec::PartRanges col_blocks(parts.size(), [&](std::size_t p) { return (parts[p].w->out + NB - 1) / NB; });
   const Index a_words = blocks * QSTEPS * MRQ, a_tile = a_words + blocks * MRQ;
@@ -481,7 +498,7 @@ inline void product_q8(Context& ctx, Rows<const float> x, std::span<const Linear
   });
   vec::parallel_for(nt, col_blocks.total(), [&](Index cb) {
     const std::size_t p = col_blocks.part_of(cb);
-    const Q8_0& w = *parts[p].w;
+    const Q& w = *parts[p].w;
     const Rows<float> y = parts[p].y;
     const Index n0 = (cb - col_blocks.first[p]) * NB, nb = std::min(NB, w.out - n0);
     std::uint32_t* bp = b_pack + omp_get_thread_num() * b_words;

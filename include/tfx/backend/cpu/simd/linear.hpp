@@ -90,6 +90,52 @@ inline float dot_q8(const std::int8_t* qx, const float* dx, const std::int8_t* q
   return s;
 #endif
 }
+/// The layout dot_q4 reads an activation row in, besides its Q8_0 blocks: per pair of blocks, 16 i32 with
+/// -8 * sum(qx) of the first block in lane 0 and of the second in lane 8 (the rest 0), and 16 f32 with each
+/// block's scale dx repeated 8 times (the lanes vpdpbusd sums that block into).
+inline void prepare_q4_activations(const std::int8_t* qx, const float* dx, Index blocks, std::int32_t* corr, float* dxv) {
+  for (Index b = 0; b < blocks; ++b) {
+    std::int32_t sum = 0;
+    for (Index i = 0; i < Q8_0::block; ++i) sum += qx[b * Q8_0::block + i];
+    for (Index l = 0; l < 8; ++l) corr[b * 8 + l] = l == 0 ? -8 * sum : 0, dxv[b * 8 + l] = dx[b];
+  }
+}
+
+/// sum over blocks b of dx[b] * dw[b] * (qx_b . (qw_b - 8)) for Q4_0 weights (q4_0_code's layout; a multiple of
+/// four blocks) and Q8_0 activations. With AVX512-VNNI four blocks per step: one 64-byte load of nibbles, masked
+/// (blocks 0-1) and shifted (blocks 2-3), is the unsigned operand of vpdpbusd against the signed activations; the
+/// excess 8 * sum(qx) starts each block's i32 sum at its negative (prepare_q4_activations).
+inline float dot_q4(const std::int8_t* qx, const float* dx, const std::int32_t* corr, const float* dxv,
+                    const std::uint8_t* qw, const f16* dw, Index blocks) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+  (void)dx;
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  const __m512i idx0 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i idx1 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  for (Index b = 0; b < blocks; b += 4) {
+    const __m512i w = _mm512_loadu_si512(qw + b * 16);
+    const __m512i w01 = _mm512_and_si512(w, low), w23 = _mm512_and_si512(_mm512_srli_epi16(w, 4), low);
+    const __m512i i01 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr + b * 8), w01, _mm512_loadu_si512(qx + b * 32));
+    const __m512i i23 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr + b * 8 + 16), w23, _mm512_loadu_si512(qx + b * 32 + 64));
+    const __m512 d4 = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(dw + b))));
+    const __m512 s01 = _mm512_mul_ps(_mm512_permutexvar_ps(idx0, d4), _mm512_loadu_ps(dxv + b * 8));
+    const __m512 s23 = _mm512_mul_ps(_mm512_permutexvar_ps(idx1, d4), _mm512_loadu_ps(dxv + b * 8 + 16));
+    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), s01, acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i23), s23, acc1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#else
+  (void)corr, (void)dxv;
+  float s = 0.f;
+  for (Index b = 0; b < blocks; ++b) {
+    std::int32_t sum = 0;
+    for (Index i = b * Q4_0::block; i < (b + 1) * Q4_0::block; ++i) sum += qx[i] * q4_0_code::value(qw, i);
+    s += dx[b] * to_float(dw[b]) * static_cast<float>(sum);
+  }
+  return s;
+#endif
+}
 /// y_even += alpha * w[0::2], y_odd += alpha * w[1::2] for n bf16 values w (the layout of dot_bf16's x).
 template <class A>
 inline void axpy_bf16(float alpha, const bf16* w, float* y_even, float* y_odd, Index n) {
@@ -110,21 +156,22 @@ inline void axpy_bf16(float alpha, const bf16* w, float* y_even, float* y_odd, I
 }
 }  // namespace vec
 
-/// Weights whose products may use bf16 dot products under Precision::fast: bf16 and int8 (dequantized to bf16).
+/// Weights whose products may use bf16 dot products under Precision::fast: bf16 and block-quantized (dequantized
+/// to bf16).
 template <class W>
-inline constexpr bool narrow_weights = std::is_same_v<W, Q8_0>;
+inline constexpr bool narrow_weights = BlockQuantized<W>;
 template <weight_layout L>
 inline constexpr bool narrow_weights<Dense<bf16, L>> = true;
 
 /// The packed GEMM for products of more than four rows that read the same input x (one or a group), when this
-/// build has it; false means "not handled". Under Precision::fast: int8 dot products for Q8_0 weights
-/// (AVX512-VNNI), bf16 dot products for bf16 weights (and for Q8_0 without VNNI); f32 otherwise. A group packs x
+/// build has it; false means "not handled". Under Precision::fast: int8 dot products for Q8_0 and Q4_0 weights
+/// (AVX512-VNNI), bf16 dot products for bf16 weights (and for Q8_0 and Q4_0 without VNNI); f32 otherwise. A group packs x
 /// once and runs the column blocks of all its products in one parallel loop.
 template <class W>
 bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
 #if defined(__AVX512F__)
   if (x.rows > 4) {
-    if constexpr (std::is_same_v<W, Q8_0> && gemm::available_q8)
+    if constexpr (BlockQuantized<W> && gemm::available_q8)
       if (ctx.precision == Precision::fast) {
         gemm::product_q8(ctx, x, parts);
         return true;
@@ -188,31 +235,48 @@ struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
   }
 };
 
-/// Q8_0 under Precision::fast: the activations are quantized to int8 blocks too (as llama.cpp does) and each
-/// block pair is one integer dot product, so the weights stream at one byte per value. Under Precision::exact
-/// each weight row is dequantized to f32 and multiplied with the f32 activations.
-template <class A>
-struct RowDecoder<A, Q8_0> {
+/// Block-quantized weights under Precision::fast: the activations are quantized to int8 blocks too (as llama.cpp
+/// does) and the products are integer dot products (Q8_0: two blocks per vpdpbusd; Q4_0: four blocks per 64-byte
+/// load of nibbles), so the weights stream at about one byte (Q8_0) or half a byte (Q4_0) per value. Under
+/// Precision::exact each weight row is dequantized to f32 and multiplied with the f32 activations.
+template <class A, class Code>
+struct RowDecoder<A, BlockQuant<Code>> {
+  using Q = BlockQuant<Code>;
+  static constexpr bool q4 = std::is_same_v<Q, Q4_0>;
   Rows<const float> x;
   bool integer;
   Index stride = 0, blocks = 0;
   std::int8_t* qx = nullptr;
   float* dx = nullptr;
+  std::int32_t* corr = nullptr;  // Q4_0: prepare_q4_activations' layout
+  float* dxv = nullptr;
   float* rows = nullptr;  // exact: [slots][in] dequantized weight rows
   RowDecoder(ScratchScope& scratch, const Context& ctx, Rows<const float> in, int slots)
       : x(in), integer(ctx.precision == Precision::fast) {
-    stride = Q8_0::padded(x.cols), blocks = stride / Q8_0::block;
+    stride = Q::padded(x.cols), blocks = stride / Q::block;
     if (integer) {
       qx = scratch.take<std::int8_t>(static_cast<std::size_t>(x.rows * stride)).data();
       dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
       for (Index r = 0; r < x.rows; ++r) gemm::quantize_activations_q8_0(x.row(r), x.cols, stride, qx + r * stride, dx + r * blocks);
+      if constexpr (q4) {
+        corr = scratch.take<std::int32_t>(static_cast<std::size_t>(x.rows * blocks * 8)).data();
+        dxv = scratch.floats(static_cast<std::size_t>(x.rows * blocks * 8)).data();
+        for (Index r = 0; r < x.rows; ++r)
+          vec::prepare_q4_activations(qx + r * stride, dx + r * blocks, blocks, corr + r * blocks * 8, dxv + r * blocks * 8);
+      }
     } else {
       rows = scratch.floats(static_cast<std::size_t>(slots * x.cols)).data();
     }
   }
-  void row(const Q8_0& w, Index o, float* out, int slot) const {
+  void row(const Q& w, Index o, float* out, int slot) const {
     if (integer) {
-      for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks);
+      for (Index r = 0; r < x.rows; ++r) {
+        if constexpr (q4)
+          out[r] = vec::dot_q4(qx + r * stride, dx + r * blocks, corr + r * blocks * 8, dxv + r * blocks * 8, w.row(o),
+                               w.scales(o), blocks);
+        else
+          out[r] = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks);
+      }
     } else {
       float* wr = rows + slot * x.cols;
       w.dequantize(o, 0, w.in, wr);
@@ -336,13 +400,12 @@ void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Dense<T, weig
   }, true);
 }
 
-/// y = x . W^T + b for Q8_0 weights: decode as RowDecoder<Q8_0> describes; more than four rows through the
-/// packed GEMM, dequantizing while packing.
-template <class A>
-void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Q8_0& w, std::span<const float> bias,
-                 Rows<float> y) {
+/// y = x . W^T + b for block-quantized weights: decode as RowDecoder<BlockQuant> describes; more than four rows
+/// through the packed GEMM (the int8 kernel, or dequantizing while packing).
+template <class A, BlockQuantized Q>
+void linear_impl(simd<A>, Context& ctx, Rows<const float> x, const Q& w, std::span<const float> bias, Rows<float> y) {
   if (x.rows <= max_decode_rows) {
-    const LinearPart<Q8_0> part{&w, bias, y};
+    const LinearPart<Q> part{&w, bias, y};
     return decode_rows<A>(ctx, x, std::span(&part, 1));
   }
   if (packed_product(ctx, x, w, bias, y)) return;
