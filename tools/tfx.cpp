@@ -193,10 +193,14 @@ tfx::cpu::Precision precision_option(const Options& o) {
 
 /// How the model's matrices are quantized: --quantize none|q8_0|q4_0, by default what the folder stores.
 std::string quantize_option(const Options& o, const fs::path& dir) {
-  if (!o.has("quantize")) return std::string(tfx::io::stored_quantization(tfx::io::Checkpoint::open(dir)));
+  const std::string stored(tfx::io::stored_quantization(tfx::io::Checkpoint::open(dir)));
+  if (!o.has("quantize")) return stored;
   const std::string v = o.str("quantize");
-  if (v == "none" || v == "q8_0" || v == "q4_0") return v;
-  fail("option --quantize: '", v, "' is not one of: none, q8_0, q4_0");
+  if (v != "none" && v != "q8_0" && v != "q4_0") fail("option --quantize: '", v, "' is not one of: none, q8_0, q4_0");
+  if (stored != "none" && v != stored)
+    fail("option --quantize ", v, ": model folder ", dir.string(), " stores its matrices in ", stored,
+         " (leave --quantize out, or give --quantize ", stored, ")");
+  return v;
 }
 
 /// --device cpu|cuda (default cpu).

@@ -321,32 +321,44 @@ scenario_device() {
   expect_error "option --device cuda: " bench --model "$model" --device cuda
   echo "    ok: unknown device, cpu, cuda without a GPU"
 }
-scenario_quantize_q8_0() {
-  expect_error "option --quantize: 'q4' is not one of: none, q8_0" info --model "$model" --quantize q4
-  expect_ok info --model "$model" --quantize q8_0 || return
-  grep -q "matrices quantized to q8_0" "$work/stdout" || fail "info --quantize q8_0: not named in the architecture line"
-  expect_ok generate --model "$model" --prompt "A fortune:" --max-tokens 8 --temperature 0 --quantize q8_0 || return
-  grep -q "with q8_0 matrices" "$work/stderr" || fail "generate --quantize q8_0: no progress line on stderr"
-  [ -s "$work/stdout" ] || fail "generate --quantize q8_0: no text"
-  echo "    ok: info, generate"
+quantize_at_load() {  # $1: q8_0 or q4_0
+  expect_ok info --model "$model" --quantize "$1" || return
+  grep -q "matrices quantized to $1" "$work/stdout" || fail "info --quantize $1: not named in the architecture line"
+  expect_ok generate --model "$model" --prompt "A fortune:" --max-tokens 8 --temperature 0 --quantize "$1" || return
+  grep -q "with $1 matrices" "$work/stderr" || fail "generate --quantize $1: no progress line on stderr"
+  [ -s "$work/stdout" ] || fail "generate --quantize $1: no text"
+  expect_ok bench --model "$model" --prompt-tokens 8 --gen-tokens 2 --repetitions 1 --quantize "$1" --json || return
+  grep -q "\"quantize\":\"$1\"" "$work/stdout" || fail "bench --quantize $1: not in the JSON"
+}
+scenario_quantize_at_load() {
+  expect_error "option --quantize: 'q4' is not one of: none, q8_0, q4_0" info --model "$model" --quantize q4
+  quantize_at_load q8_0 || return
+  quantize_at_load q4_0 || return
+  echo "    ok: info, generate, bench (q8_0, q4_0)"
+}
+quantize_folder() {  # $1: q8_0 or q4_0
+  local q=$work/stored_$1 other
+  [ "$1" = q8_0 ] && other=q4_0 || other=q8_0
+  expect_ok quantize --model "$model" --out "$q" --quantize "$1" || return
+  grep -q "matrices in $1" "$work/stderr" || fail "quantize: no progress line on stderr"
+  [ -s "$q/model.safetensors" ] && [ -s "$q/tokenizer.json" ] || fail "quantize: the folder lacks its checkpoint or tokenizer"
+  expect_error "output folder $q already exists and is not an empty folder" quantize --model "$model" --out "$q"
+  expect_error "is already quantized ($1)" quantize --model "$q" --out "$work/again"
+  # The stored folder loads in its format by itself, to exactly the model --quantize makes at load.
+  expect_ok logits --model "$q" --tokens 1,2,3 --out "$work/stored.npy" || return
+  expect_ok logits --model "$model" --quantize "$1" --tokens 1,2,3 --out "$work/at_load.npy" || return
+  cmp -s "$work/stored.npy" "$work/at_load.npy" || fail "quantize: the stored folder's logits differ from --quantize $1"
+  expect_ok info --model "$q" || return
+  grep -q "matrices quantized to $1" "$work/stdout" || fail "info on a $1 folder: not named in the architecture line"
+  expect_error "option --quantize none: model folder $q stores its matrices in $1" logits --model "$q" --quantize none --tokens 1 --out "$work/x.npy"
+  expect_error "option --quantize $other: model folder $q stores its matrices in $1" logits --model "$q" --quantize "$other" --tokens 1 --out "$work/x.npy"
 }
 scenario_quantize_folder() {
-  local q8=$work/q8
   expect_error "missing option --out" quantize --model "$model"
-  expect_error "option --quantize: 'q4' cannot be written (tfx quantize writes: q8_0)" quantize --model "$model" --out "$q8" --quantize q4
-  expect_ok quantize --model "$model" --out "$q8" || return
-  grep -q "matrices in q8_0" "$work/stderr" || fail "quantize: no progress line on stderr"
-  [ -s "$q8/model.safetensors" ] && [ -s "$q8/tokenizer.json" ] || fail "quantize: the folder lacks its checkpoint or tokenizer"
-  expect_error "output folder $q8 already exists and is not an empty folder" quantize --model "$model" --out "$q8"
-  expect_error "is already quantized" quantize --model "$q8" --out "$work/again"
-  # The stored folder loads as q8_0 by itself, to exactly the model --quantize q8_0 makes at load.
-  expect_ok logits --model "$q8" --tokens 1,2,3 --out "$work/stored.npy" || return
-  expect_ok logits --model "$model" --quantize q8_0 --tokens 1,2,3 --out "$work/at_load.npy" || return
-  cmp -s "$work/stored.npy" "$work/at_load.npy" || fail "quantize: the stored folder's logits differ from --quantize q8_0"
-  expect_ok info --model "$q8" || return
-  grep -q "matrices quantized to q8_0" "$work/stdout" || fail "info on a q8_0 folder: not named in the architecture line"
-  expect_error "is stored as Q8_0" logits --model "$q8" --quantize none --tokens 1 --out "$work/x.npy"
-  echo "    ok: quantize, logits, info"
+  expect_error "option --quantize: 'q4' cannot be written (tfx quantize writes: q8_0, q4_0)" quantize --model "$model" --out "$work/q" --quantize q4
+  quantize_folder q8_0 || return
+  quantize_folder q4_0 || return
+  echo "    ok: quantize, logits, info (q8_0, q4_0)"
 }
 
 # ------------------------------------------------------------------------------------------------------------
