@@ -11,7 +11,9 @@ gives the median tokens/s of each program, the ratio of the medians, and the ran
 Needs: build/release/tools/tfx (cmake --preset release && cmake --build --preset release --target tfx), the
 llama.cpp peer and its GGUF files (../shared/tools/llama-cpp-peer.sh build && ... models), and the Hugging Face
 folders of the same shapes (python3 tools/peer/make_random_hf.py /tmp/qwen3-0.6b-shape-{bf16,f32} {bf16,f32}),
-made on the first run if missing. q8_0 runs tfx on the bf16 folder with --quantize q8_0. --torch adds Hugging
+made on the first run if missing. q8_0 and q4_0 run tfx on the bf16 folder with --quantize q8_0 / q4_0; llama.cpp's
+Q4_0 GGUF is its bf16 GGUF through `llama-quantize --pure` (every matrix Q4_0, as tfx does; built and made on the
+first run if missing). --torch adds Hugging
 Face transformers on PyTorch (pip: torch transformers) for prefill (llama.cpp's and tfx's prompt, eager attention,
 torch.inference_mode, the same thread count), F32 and BF16 only.
 """
@@ -33,7 +35,7 @@ def peer_dir():
 
 
 def hf_dir(kind):
-    base = "bf16" if kind in ("bf16", "q8_0") else kind
+    base = "bf16" if kind in ("bf16", "q8_0", "q4_0") else kind
     d = "/tmp/qwen3-0.6b-shape-" + base
     if not os.path.exists(os.path.join(d, "model.safetensors")):
         subprocess.run([sys.executable, os.path.join(ROOT, "tools/peer/make_random_hf.py"), d, base], check=True)
@@ -43,18 +45,29 @@ def hf_dir(kind):
 def run_tfx(kind, a):
     cmd = [TFX, "bench", "--model", hf_dir(kind), "--threads", str(a.threads), "--repetitions", str(a.reps),
            "--prompt-tokens", str(a.prompt), "--gen-tokens", str(a.gen), "--depth", str(a.depth), "--json"]
-    if kind == "q8_0":
-        cmd += ["--quantize", "q8_0"]
+    if kind in ("q8_0", "q4_0"):
+        cmd += ["--quantize", kind]
     cmd += ["--kv-dtype", a.kv_dtype]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return {("pp" if t["n_prompt"] else "tg"): t["avg_ts"] for t in json.loads(out)}
+
+
+def llama_model(kind):
+    d = peer_dir()
+    path = os.path.join(d, "models/qwen3-0.6b-shape-%s.gguf" % kind)
+    if kind == "q4_0" and not os.path.exists(path):
+        subprocess.run(["cmake", "--build", os.path.join(d, "llama.cpp/build"), "--target", "llama-quantize"], check=True,
+                       capture_output=True)
+        subprocess.run([os.path.join(d, "llama.cpp/build/bin/llama-quantize"), "--pure", llama_model("bf16"), path,
+                        "Q4_0"], check=True, capture_output=True)
+    return path
 
 
 def run_llama(kind, a):
     d = peer_dir()
     best = {}
     for fa in ("0", "1"):  # llama.cpp's best of flash attention off and on
-        cmd = [os.path.join(d, "llama.cpp/build/bin/llama-bench"), "-m", os.path.join(d, "models/qwen3-0.6b-shape-%s.gguf" % kind),
+        cmd = [os.path.join(d, "llama.cpp/build/bin/llama-bench"), "-m", llama_model(kind),
                "-t", str(a.threads), "-p", str(a.prompt), "-n", str(a.gen), "-r", str(a.reps), "-fa", fa, "-o", "json"]
         if a.depth:
             cmd += ["-d", str(a.depth)]

@@ -2,7 +2,7 @@
 //   tfx_f32        tfx's packed AVX-512 f32 kernel (backend/cpu/simd/gemm.hpp)
 //   tfx_bf16       the same with bf16 weights and bf16 dot products (Precision::fast)
 //   tfx_bf16_exact bf16 weights widened to f32 while packing (Precision::exact)
-//   tfx_q8_0       Q8_0 weights; fast: activations quantized to Q8_0, int8 dot products (AVX512-VNNI);
+//   tfx_quantized  Q8_0 / Q4_0 weights; fast: activations quantized to Q8_0, int8 dot products (AVX512-VNNI);
 //                  exact: weights dequantized to f32 while packing
 //   eigen_f32      Eigen 3.4's GEMM, output columns split over the threads (what tfx used before)
 //   openblas_f32   OpenBLAS cblas_sgemm (Debian libopenblas-pthread-dev), when found at build time
@@ -70,21 +70,21 @@ void BM_tfx(benchmark::State& s) {
   finish(s, sh, std::is_same_v<T, float> ? "tfx f32" : Pr == cpu::Precision::fast ? "tfx bf16 (fast)" : "tfx bf16 (exact)");
 }
 
-template <cpu::Precision Pr>
-void BM_tfx_q8_0(benchmark::State& s) {
+template <class Q, cpu::Precision Pr>
+void BM_tfx_quantized(benchmark::State& s) {
   const Shape sh = shape_of(s);
   Operands<float> o(sh);
-  std::vector<std::int8_t> q(static_cast<std::size_t>(sh.n * Q8_0::padded(sh.k)));
-  std::vector<float> d(q.size() / Q8_0::block);
-  const Q8_0 w = quantize_q8_0(Dense<float>(Rows<const float>(o.w.data(), sh.n, sh.k)), q.data(), d.data());
+  std::vector<typename Q::value_type> q(static_cast<std::size_t>(sh.n * Q::padded(sh.k) / Q::code::per_unit));
+  std::vector<typename Q::scale_type> d(static_cast<std::size_t>(sh.n * Q::padded(sh.k) / Q::block));
+  const Q w = quantize_to<Q>(Dense<float>(Rows<const float>(o.w.data(), sh.n, sh.k)), q.data(), d.data());
   cpu::Context ctx(bench::threads());
   ctx.precision = Pr;
-  const Linear<Q8_0, bench::Simd> lin(w);
+  const Linear<Q, bench::Simd> lin(w);
   for (auto _ : s) {
     lin.forward(ctx, Rows<const float>(o.x.data(), sh.m, sh.k), Rows<float>(o.y.data(), sh.m, sh.n));
     benchmark::DoNotOptimize(o.y.data());
   }
-  finish(s, sh, Pr == cpu::Precision::fast ? "tfx q8_0 (fast: int8)" : "tfx q8_0 (exact: f32)");
+  finish(s, sh, (std::string("tfx ") + std::string(Q::name) + (Pr == cpu::Precision::fast ? " (fast: int8)" : " (exact: f32)")).c_str());
 }
 
 void BM_eigen_f32(benchmark::State& s) {
@@ -158,5 +158,6 @@ BENCHMARK(BM_blis_f32)->Apply(shapes);
 #endif
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::fast)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::exact)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_tfx_q8_0, cpu::Precision::fast)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_tfx_quantized, Q8_0, cpu::Precision::fast)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_tfx_quantized, Q4_0, cpu::Precision::fast)->Apply(shapes);
 BENCHMARK_MAIN();

@@ -29,24 +29,26 @@ BENCHMARK_TEMPLATE(BM_linear, bench::Simd, bf16)->Args({1, 1024, 1024})->Args({1
 template <class W>
 static void BM_linear_decode_dram(benchmark::State& s) {
   const Index in = s.range(0), out = s.range(1);
-  using T = std::conditional_t<std::is_same_v<W, Q8_0>, float, W>;
+  using T = std::conditional_t<BlockQuantized<W>, float, W>;
   const Index count = std::max<Index>(2, (Index{256} << 20) / (in * out * static_cast<Index>(sizeof(T))));
   const auto w = bench::random_vector<T>(static_cast<std::size_t>(count * in * out), 1, 0.05f);
   const auto x = bench::random_vector(static_cast<std::size_t>(in), 2);
   std::vector<float> y(static_cast<std::size_t>(out));
   cpu::Context ctx(bench::threads());
   std::vector<Linear<W, bench::Simd>> layers;
-  std::vector<std::int8_t> q;
-  std::vector<float> d;
-  if constexpr (std::is_same_v<W, Q8_0>) {
-    q.resize(static_cast<std::size_t>(count * out * Q8_0::padded(in)));
-    d.resize(q.size() / Q8_0::block);
+  // Block-quantized formats: values and scales of every matrix (unused for dense formats).
+  using Q = std::conditional_t<BlockQuantized<W>, W, Q8_0>;
+  std::vector<typename Q::value_type> q;
+  std::vector<typename Q::scale_type> d;
+  const Index units = out * Q::padded(in) / Q::code::per_unit, scales = out * Q::padded(in) / Q::block;
+  if constexpr (BlockQuantized<W>) {
+    q.resize(static_cast<std::size_t>(count * units));
+    d.resize(static_cast<std::size_t>(count * scales));
   }
   for (Index i = 0; i < count; ++i) {
     const Rows<const T> m(w.data() + i * in * out, out, in);
-    if constexpr (std::is_same_v<W, Q8_0>)
-      layers.emplace_back(quantize_q8_0(Dense<float>(m), q.data() + i * out * Q8_0::padded(in),
-                                        d.data() + i * out * Q8_0::padded(in) / Q8_0::block));
+    if constexpr (BlockQuantized<W>)
+      layers.emplace_back(quantize_to<W>(Dense<float>(m), q.data() + i * units, d.data() + i * scales));
     else
       layers.emplace_back(m);
   }
@@ -56,11 +58,12 @@ static void BM_linear_decode_dram(benchmark::State& s) {
     benchmark::DoNotOptimize(y.data());
     i = (i + 1) % count;
   }
-  const double bytes = std::is_same_v<W, Q8_0> ? static_cast<double>(Q8_0::bytes(out, in)) : static_cast<double>(in * out * sizeof(T));
+  const double bytes = BlockQuantized<W> ? static_cast<double>(Q::bytes(out, in)) : static_cast<double>(in * out * sizeof(T));
   bench::set_bytes_rate(s, bytes);
   bench::label<bench::Simd>(s);
 }
 BENCHMARK_TEMPLATE(BM_linear_decode_dram, float)->Args({1024, 3072})->Args({3072, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_linear_decode_dram, bf16)->Args({1024, 3072})->Args({3072, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_linear_decode_dram, Q8_0)->Args({1024, 3072})->Args({3072, 1024})->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_linear_decode_dram, Q4_0)->Args({1024, 3072})->Args({3072, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();

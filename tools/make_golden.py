@@ -513,7 +513,7 @@ def gen_linear_quantized(layer, quantize, group):
     cases = []
     specs = [  # name, rows, in, out, bias, seed
         ("decode_odd_blocks", 3, 70, 37, True, 21),
-        ("decode_one_row", 1, 256, 64, False, 22),
+        ("decode_one_row", 1, 1100, 64, False, 22),  # Q4_0: two super-groups of 512 and a tail
         ("prefill", 19, 600, 290, True, 23),
     ]
     for name, rows, fin, fout, bias, s0 in specs:

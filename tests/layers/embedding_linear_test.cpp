@@ -103,7 +103,7 @@ void check_quantized_golden(const std::string& layer) {
         std::vector<int> values;
         std::vector<float> scales;
         for (Index o = 0; o < out; ++o) {
-          for (Index i = 0; i < qw.row_stride; ++i) values.push_back(Q::code::value(qw.row(o), i));
+          for (Index i = 0; i < qw.row_stride; ++i) values.push_back(qw.value(o, i));
           for (Index k = 0; k < qw.blocks_per_row(); ++k) scales.push_back(qw.scale(o, k));
         }
         CHECK(c["q"].values<int>() == values);

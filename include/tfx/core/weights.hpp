@@ -15,6 +15,7 @@
 #include <concepts>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tfx/core/dtype.hpp"
@@ -71,14 +72,16 @@ struct BlockQuant {
   const value_type* row(Index o) const { return q + o * units_per_row(); }
   const scale_type* scales(Index o) const { return d + o * blocks_per_row(); }
   float scale(Index o, Index b) const { return to_float(scales(o)[b]); }
-  float at(Index o, Index i) const { return static_cast<float>(Code::value(row(o), i)) * scale(o, i / block); }
+  /// Value i of row o as stored (int8, or the nibble - 8), and the weight it stands for.
+  int value(Index o, Index i) const { return Code::value(row(o), i, row_stride); }
+  float at(Index o, Index i) const { return static_cast<float>(value(o, i)) * scale(o, i / block); }
   /// out[i - i0] = at(o, i) for i in [i0, i0 + n), one scale per block.
   void dequantize(Index o, Index i0, Index n, float* out) const {
     const value_type* r = row(o);
     for (Index i = i0; i < i0 + n;) {
       const Index end = std::min(i0 + n, (i / block + 1) * block);
       const float s = scale(o, i / block);
-      for (; i < end; ++i) out[i - i0] = static_cast<float>(Code::value(r, i)) * s;
+      for (; i < end; ++i) out[i - i0] = static_cast<float>(Code::value(r, i, row_stride)) * s;
     }
   }
   /// Bytes of quantized values and scales for an [out, in] matrix.
@@ -106,32 +109,50 @@ struct q8_0_code {
   static constexpr std::string_view name = "q8_0";
   using value_type = std::int8_t;
   using scale_type = float;
-  // per_unit: values per stored unit; group: rows are padded to a multiple of it; chunk: values per
-  // quantize_chunk call (x has n of them, the rest are zeros).
-  static constexpr Index per_unit = 1, group = 64, chunk = 32;
-  static int value(const std::int8_t* row, Index i) { return row[i]; }
-  static void quantize_chunk(const float* x, Index n, std::int8_t* q, float* d) {
-    d[0] = quantize_block_q8(x, n, q);
-    for (Index i = n; i < 32; ++i) q[i] = 0;
+  // per_unit: values per stored unit; group: rows are padded to a multiple of it.
+  static constexpr Index per_unit = 1, group = 64;
+  static int value(const std::int8_t* row, Index i, Index /*stride*/) { return row[i]; }
+  /// n values x quantized into `stride` (a multiple of 32) values q and stride / 32 scales d, zero-padded.
+  static void quantize_row(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
+    for (Index i0 = 0; i0 < stride; i0 += 32) {
+      const Index len = std::clamp<Index>(n - i0, 0, 32);
+      d[i0 / 32] = quantize_block_q8(x + i0, len, q + i0);
+      for (Index i = len; i < 32; ++i) q[i0 + i] = 0;
+    }
   }
 };
 
 /// 4-bit values: llama.cpp's Q4_0 rounding (d = the value of largest magnitude / -8, q = min(15, trunc(x / d +
-/// 8.5)), w = (q - 8) * d) with the scale stored as f16. The nibbles are laid out for the int8 kernels, in groups
-/// of 128 values (four blocks) in 64 bytes: byte j of a group holds value j in its low nibble and value j + 64 in
-/// its high nibble, so a 64-byte load masked with 0x0f is blocks 0-1 and shifted right by 4 is blocks 2-3.
+/// 8.5)), w = (q - 8) * d) with the scale stored as f16. The nibbles are laid out for the int8 kernels (q4_0 in
+/// docs/models.md):
+///  - a row's first (row_stride / 512) * 512 values are super-groups of 16 blocks in 256 bytes: byte
+///    64 k + 4 j + t (k < 4, j < 16, t < 4) holds value 8 k + t of block j in its low nibble and value 8 k + 4 + t
+///    in its high nibble, so each 64-byte load, masked with 0x0f or shifted right by 4, gives every block's next
+///    4 values in the 32-bit lane of that block: eight vpdpbusd sum 16 whole blocks, one lane each;
+///  - the rest (a multiple of 128 values) are groups of 4 blocks in 64 bytes: byte j holds value j in its low
+///    nibble and value j + 64 in its high nibble.
 struct q4_0_code {
   static constexpr std::string_view name = "q4_0";
   using value_type = std::uint8_t;
   using scale_type = f16;
-  static constexpr Index per_unit = 2, group = 128, chunk = 128;
-  static int value(const std::uint8_t* row, Index i) {
-    const std::uint8_t byte = row[i / 128 * 64 + i % 64];
-    return (i % 128 < 64 ? byte & 0x0f : byte >> 4) - 8;
+  static constexpr Index per_unit = 2, group = 128, super = 512;
+  /// Where value i of a row of `stride` values lives: its byte, and whether it is the high nibble.
+  static constexpr std::pair<Index, bool> place(Index i, Index stride) {
+    const Index full = stride / super * super;
+    if (i < full) {
+      const Index j = i % super / 32, v = i % 32;
+      return {i / super * (super / 2) + v / 8 * 64 + 4 * j + v % 4, v % 8 >= 4};
+    }
+    const Index r = i - full;
+    return {full / 2 + r / 128 * 64 + r % 64, r % 128 >= 64};
   }
-  static void quantize_chunk(const float* x, Index n, std::uint8_t* q, f16* d) {
-    std::uint8_t nib[128];
-    for (Index b = 0; b < 4; ++b) {
+  static int value(const std::uint8_t* row, Index i, Index stride) {
+    const auto [byte, high] = place(i, stride);
+    return (high ? row[byte] >> 4 : row[byte] & 0x0f) - 8;
+  }
+  static void quantize_row(const float* x, Index n, Index stride, std::uint8_t* q, f16* d) {
+    std::vector<std::uint8_t> nib(static_cast<std::size_t>(stride));
+    for (Index b = 0; b < stride / 32; ++b) {
       const Index len = std::clamp<Index>(n - b * 32, 0, 32);
       float amax = 0.f, max = 0.f;
       for (Index i = 0; i < len; ++i)
@@ -140,10 +161,15 @@ struct q4_0_code {
       d[b] = to_f16(s);
       for (Index i = 0; i < 32; ++i) {
         const float v = i < len ? x[b * 32 + i] * id : 0.f;
-        nib[b * 32 + i] = static_cast<std::uint8_t>(std::min(15, static_cast<int>(static_cast<std::int8_t>(v + 8.5f))));
+        nib[static_cast<std::size_t>(b * 32 + i)] =
+            static_cast<std::uint8_t>(std::min(15, static_cast<int>(static_cast<std::int8_t>(v + 8.5f))));
       }
     }
-    for (Index j = 0; j < 64; ++j) q[j] = static_cast<std::uint8_t>(nib[j] | (nib[j + 64] << 4));
+    for (Index i = 0; i < stride / 2; ++i) q[i] = 0;
+    for (Index i = 0; i < stride; ++i) {
+      const auto [byte, high] = place(i, stride);
+      q[byte] = static_cast<std::uint8_t>(q[byte] | (nib[static_cast<std::size_t>(i)] << (high ? 4 : 0)));
+    }
   }
 };
 
@@ -158,14 +184,12 @@ inline constexpr bool is_block_quantized<BlockQuant<Code>> = true;
 template <class W>
 concept BlockQuantized = is_block_quantized<W>;
 
-/// One row of n values quantized to blocks of Q and zero-padded to `stride` (a multiple of Q's chunk): q
-/// [stride / per_unit], d [stride / 32]. Q8_0 weights at load and activations in the int8 kernels use the same
-/// rounding.
+/// One row of n values quantized to blocks of Q and zero-padded to `stride` (Q8_0: a multiple of 32; Q4_0:
+/// Q4_0::padded of the row): q [stride / per_unit], d [stride / 32]. Q8_0 weights at load and activations in the
+/// int8 kernels use the same rounding.
 template <BlockQuantized Q>
 void quantize_row(const float* x, Index n, Index stride, typename Q::value_type* q, typename Q::scale_type* d) {
-  using C = typename Q::code;
-  for (Index g = 0; g < stride; g += C::chunk)
-    C::quantize_chunk(x + g, std::clamp<Index>(n - g, 0, C::chunk), q + g / C::per_unit, d + g / Q::block);
+  Q::code::quantize_row(x, n, stride, q, d);
 }
 inline void quantize_row_q8_0(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
   quantize_row<Q8_0>(x, n, stride, q, d);

@@ -1,5 +1,6 @@
 #pragma once
 #include <array>
+#include <cstring>
 #include <vector>
 
 #include "tfx/backend/cpu/eigen/gemm.hpp"
@@ -90,48 +91,88 @@ inline float dot_q8(const std::int8_t* qx, const float* dx, const std::int8_t* q
   return s;
 #endif
 }
-/// The layout dot_q4 reads an activation row in, besides its Q8_0 blocks: per pair of blocks, 16 i32 with
-/// -8 * sum(qx) of the first block in lane 0 and of the second in lane 8 (the rest 0), and 16 f32 with each
-/// block's scale dx repeated 8 times (the lanes vpdpbusd sums that block into).
-inline void prepare_q4_activations(const std::int8_t* qx, const float* dx, Index blocks, std::int32_t* corr, float* dxv) {
-  for (Index b = 0; b < blocks; ++b) {
-    std::int32_t sum = 0;
-    for (Index i = 0; i < Q8_0::block; ++i) sum += qx[b * Q8_0::block + i];
-    for (Index l = 0; l < 8; ++l) corr[b * 8 + l] = l == 0 ? -8 * sum : 0, dxv[b * 8 + l] = dx[b];
+/// An activation row as dot_q4 reads it, made once per row from its Q8_0 blocks (qx, dx over Q4_0::padded(n)
+/// values): xi, the int8 values with each super-group of 512 reordered to q4_0_code's layout (the 4 values of
+/// block j that a weight lane meets sit in lane j) and the tail as is; corr, -8 * sum(qx) per block (the weights'
+/// nibbles are q + 8); and for the tail's groups of 4 blocks, corr8 (-8 * sum in lane 0 of each block's 8 lanes)
+/// and dxv8 (each block's dx in its 8 lanes).
+struct Q4Activations {
+  Index stride = 0, blocks = 0, full_blocks = 0;  // full_blocks: the blocks of whole super-groups
+  std::int8_t* xi = nullptr;
+  const std::int8_t* qx = nullptr;  // the Q8_0 values in order
+  const float* dx = nullptr;
+  std::int32_t *corr = nullptr, *corr8 = nullptr;
+  float* dxv8 = nullptr;
+  void prepare() const {
+    for (Index b = 0; b < blocks; ++b) {
+      std::int32_t sum = 0;
+      for (Index i = 0; i < Q8_0::block; ++i) sum += qx[b * Q8_0::block + i];
+      corr[b] = -8 * sum;
+      if (b >= full_blocks)
+        for (Index l = 0; l < 8; ++l) {
+          corr8[(b - full_blocks) * 8 + l] = l == 0 ? -8 * sum : 0;
+          dxv8[(b - full_blocks) * 8 + l] = dx[b];
+        }
+    }
+    for (Index g = 0; g < full_blocks * 32; g += q4_0_code::super)
+      for (Index c = 0; c < 8; ++c)
+        for (Index j = 0; j < 16; ++j) std::memcpy(xi + g + c * 64 + 4 * j, qx + g + j * 32 + 4 * c, 4);
+    std::memcpy(xi + full_blocks * 32, qx + full_blocks * 32, static_cast<std::size_t>((blocks - full_blocks) * 32));
   }
-}
+};
 
-/// sum over blocks b of dx[b] * dw[b] * (qx_b . (qw_b - 8)) for Q4_0 weights (q4_0_code's layout; a multiple of
-/// four blocks) and Q8_0 activations. With AVX512-VNNI four blocks per step: one 64-byte load of nibbles, masked
-/// (blocks 0-1) and shifted (blocks 2-3), is the unsigned operand of vpdpbusd against the signed activations; the
-/// excess 8 * sum(qx) starts each block's i32 sum at its negative (prepare_q4_activations).
-inline float dot_q4(const std::int8_t* qx, const float* dx, const std::int32_t* corr, const float* dxv,
-                    const std::uint8_t* qw, const f16* dw, Index blocks) {
+/// sum over blocks b of dx[b] * dw[b] * (qx_b . (qw_b - 8)) for a Q4_0 weight row and an activation row prepared
+/// as Q4Activations. With AVX512-VNNI: per super-group of 16 blocks, four 64-byte loads of nibbles, masked and
+/// shifted, are the unsigned operands of eight vpdpbusd against the signed activations, lane j summing block j
+/// (started at its -8 * sum(qx)); one conversion, one multiply by dx * dw and one FMA scale all 16 blocks. The
+/// tail's groups of 4 blocks: one load, two vpdpbusd, each block's sum in 8 lanes.
+inline float dot_q4(const Q4Activations& a, const std::uint8_t* qw, const f16* dw) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
-  (void)dx;
   const __m512i low = _mm512_set1_epi8(0x0f);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  Index b = 0;
+  for (; b < a.full_blocks; b += 16) {
+    const std::uint8_t* w = qw + b * 16;
+    const std::int8_t* x = a.xi + b * 32;
+    const auto nib = [&](int c) {
+      const __m512i l = _mm512_loadu_si512(w + c / 2 * 64);
+      return _mm512_and_si512(c % 2 ? _mm512_srli_epi16(l, 4) : l, low);
+    };
+    const auto xs = [&](int c) { return _mm512_loadu_si512(x + c * 64); };
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(a.corr + b), nib(0), xs(0));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nib(1), xs(1));
+    __m512i s2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nib(2), xs(2));
+    __m512i s3 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nib(3), xs(3));
+    s0 = _mm512_dpbusd_epi32(s0, nib(4), xs(4));
+    s1 = _mm512_dpbusd_epi32(s1, nib(5), xs(5));
+    s2 = _mm512_dpbusd_epi32(s2, nib(6), xs(6));
+    s3 = _mm512_dpbusd_epi32(s3, nib(7), xs(7));
+    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
+    const __m512 scale = _mm512_mul_ps(_mm512_loadu_ps(a.dx + b),
+                                       _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dw + b))));
+    acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc0);
+  }
   const __m512i idx0 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i idx1 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  for (Index b = 0; b < blocks; b += 4) {
+  for (; b < a.blocks; b += 4) {
+    const Index t = (b - a.full_blocks) * 8;
     const __m512i w = _mm512_loadu_si512(qw + b * 16);
     const __m512i w01 = _mm512_and_si512(w, low), w23 = _mm512_and_si512(_mm512_srli_epi16(w, 4), low);
-    const __m512i i01 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr + b * 8), w01, _mm512_loadu_si512(qx + b * 32));
-    const __m512i i23 = _mm512_dpbusd_epi32(_mm512_loadu_si512(corr + b * 8 + 16), w23, _mm512_loadu_si512(qx + b * 32 + 64));
+    const __m512i i01 = _mm512_dpbusd_epi32(_mm512_loadu_si512(a.corr8 + t), w01, _mm512_loadu_si512(a.xi + b * 32));
+    const __m512i i23 = _mm512_dpbusd_epi32(_mm512_loadu_si512(a.corr8 + t + 16), w23, _mm512_loadu_si512(a.xi + b * 32 + 64));
     const __m512 d4 = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(dw + b))));
-    const __m512 s01 = _mm512_mul_ps(_mm512_permutexvar_ps(idx0, d4), _mm512_loadu_ps(dxv + b * 8));
-    const __m512 s23 = _mm512_mul_ps(_mm512_permutexvar_ps(idx1, d4), _mm512_loadu_ps(dxv + b * 8 + 16));
+    const __m512 s01 = _mm512_mul_ps(_mm512_permutexvar_ps(idx0, d4), _mm512_loadu_ps(a.dxv8 + t));
+    const __m512 s23 = _mm512_mul_ps(_mm512_permutexvar_ps(idx1, d4), _mm512_loadu_ps(a.dxv8 + t + 16));
     acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i01), s01, acc0);
     acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i23), s23, acc1);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 #else
-  (void)corr, (void)dxv;
   float s = 0.f;
-  for (Index b = 0; b < blocks; ++b) {
+  for (Index b = 0; b < a.blocks; ++b) {
     std::int32_t sum = 0;
-    for (Index i = b * Q4_0::block; i < (b + 1) * Q4_0::block; ++i) sum += qx[i] * q4_0_code::value(qw, i);
-    s += dx[b] * to_float(dw[b]) * static_cast<float>(sum);
+    for (Index i = b * Q4_0::block; i < (b + 1) * Q4_0::block; ++i) sum += a.qx[i] * q4_0_code::value(qw, i, a.stride);
+    s += a.dx[b] * to_float(dw[b]) * static_cast<float>(sum);
   }
   return s;
 #endif
@@ -194,6 +235,9 @@ bool packed_product(Context& ctx, Rows<const float> x, const W& w, std::span<con
   return packed_product(ctx, x, std::span<const LinearPart<W>>(&part, 1));
 }
 
+/// Products of at most this many rows run as decode (RowDecoder); more go through the packed GEMM.
+inline constexpr Index max_decode_rows = 4;
+
 template <class A, class W>
 struct RowDecoder;
 
@@ -248,8 +292,7 @@ struct RowDecoder<A, BlockQuant<Code>> {
   Index stride = 0, blocks = 0;
   std::int8_t* qx = nullptr;
   float* dx = nullptr;
-  std::int32_t* corr = nullptr;  // Q4_0: prepare_q4_activations' layout
-  float* dxv = nullptr;
+  std::array<vec::Q4Activations, max_decode_rows> q4x{};  // Q4_0: per input row
   float* rows = nullptr;  // exact: [slots][in] dequantized weight rows
   RowDecoder(ScratchScope& scratch, const Context& ctx, Rows<const float> in, int slots)
       : x(in), integer(ctx.precision == Precision::fast) {
@@ -259,10 +302,18 @@ struct RowDecoder<A, BlockQuant<Code>> {
       dx = scratch.floats(static_cast<std::size_t>(x.rows * blocks)).data();
       for (Index r = 0; r < x.rows; ++r) gemm::quantize_activations_q8_0(x.row(r), x.cols, stride, qx + r * stride, dx + r * blocks);
       if constexpr (q4) {
-        corr = scratch.take<std::int32_t>(static_cast<std::size_t>(x.rows * blocks * 8)).data();
-        dxv = scratch.floats(static_cast<std::size_t>(x.rows * blocks * 8)).data();
-        for (Index r = 0; r < x.rows; ++r)
-          vec::prepare_q4_activations(qx + r * stride, dx + r * blocks, blocks, corr + r * blocks * 8, dxv + r * blocks * 8);
+        const Index full = stride / q4_0_code::super * q4_0_code::super / Q::block, tail = blocks - full;
+        for (Index r = 0; r < x.rows; ++r) {
+          vec::Q4Activations a;
+          a.stride = stride, a.blocks = blocks, a.full_blocks = full;
+          a.xi = scratch.take<std::int8_t>(static_cast<std::size_t>(stride)).data();
+          a.qx = qx + r * stride, a.dx = dx + r * blocks;
+          a.corr = scratch.take<std::int32_t>(static_cast<std::size_t>(blocks)).data();
+          a.corr8 = scratch.take<std::int32_t>(static_cast<std::size_t>(tail * 8)).data();
+          a.dxv8 = scratch.floats(static_cast<std::size_t>(tail * 8)).data();
+          a.prepare();
+          q4x[static_cast<std::size_t>(r)] = a;
+        }
       }
     } else {
       rows = scratch.floats(static_cast<std::size_t>(slots * x.cols)).data();
@@ -272,8 +323,7 @@ struct RowDecoder<A, BlockQuant<Code>> {
     if (integer) {
       for (Index r = 0; r < x.rows; ++r) {
         if constexpr (q4)
-          out[r] = vec::dot_q4(qx + r * stride, dx + r * blocks, corr + r * blocks * 8, dxv + r * blocks * 8, w.row(o),
-                               w.scales(o), blocks);
+          out[r] = vec::dot_q4(q4x[static_cast<std::size_t>(r)], w.row(o), w.scales(o));
         else
           out[r] = vec::dot_q8(qx + r * stride, dx + r * blocks, w.row(o), w.scales(o), blocks);
       }
@@ -284,8 +334,6 @@ struct RowDecoder<A, BlockQuant<Code>> {
     }
   }
 };
-
-inline constexpr Index max_decode_rows = 4;
 
 /// Decode of a group of products that read the same input: one parallel loop over all their output rows (one
 /// OpenMP region instead of one per matrix; q/k/v and gate/up are such groups), the input prepared once.
