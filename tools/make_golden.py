@@ -265,6 +265,23 @@ def sdpa_ref(q, k, v, n_heads, n_kv_heads, head_dim, scale, causal, q_offset,
     return out.reshape(q_len, n_heads * head_dim), weights, entropy
 
 
+def sdpa_bf16_ref(q, k, v, n_heads, n_kv_heads, head_dim, scale, causal, q_offset, window, mask, kp, slopes):
+    """Attention with bf16 operands and f32 softmax (a bf16 KV cache under Precision::fast, as PyTorch's bf16
+    attention): scale * q, k and v rounded to bf16; the probabilities before normalisation, exp(s - max) in (0, 1],
+    rounded to bf16 for the product with v; the sum that normalises them is not rounded."""
+    qs = round_dtype(q.to(F32) * torch.tensor(scale, dtype=F32), "bf16")
+    _, w, _ = sdpa_ref(qs, round_dtype(k, "bf16"), v, n_heads, n_kv_heads, head_dim, 1.0, causal, q_offset, window,
+                       mask, kp, slopes)
+    wmax = w.amax(dim=2, keepdim=True)
+    p = round_dtype((w / torch.where(wmax > 0, wmax, torch.ones_like(wmax))).to(F32), "bf16").to(F64) * wmax
+    vb = d(round_dtype(v, "bf16"))
+    q_len, group = q.shape[0], n_heads // n_kv_heads
+    out = torch.zeros(q_len, n_heads, head_dim, dtype=F64)
+    for h in range(n_heads):
+        out[:, h, :] = p[h] @ vb[h // group]
+    return out.reshape(q_len, n_heads * head_dim)
+
+
 def rope_default_inv_freq(base, dim):
     return 1.0 / (base ** (torch.arange(0, dim, 2, dtype=F64) / dim))
 
@@ -514,7 +531,9 @@ def gen_linear_quantized(layer, quantize, group):
     specs = [  # name, rows, in, out, bias, seed
         ("decode_odd_blocks", 3, 70, 37, True, 21),
         ("decode_one_row", 1, 1100, 64, False, 22),  # Q4_0: two super-groups of 512 and a tail
+        ("decode_no_tail", 2, 1024, 40, True, 24),  # Q4_0: two super-groups, no tail
         ("prefill", 19, 600, 290, True, 23),
+        ("prefill_no_tail", 9, 1024, 70, False, 25),
     ]
     for name, rows, fin, fout, bias, s0 in specs:
         x, xj = hashed_values(s0 * 10 + 1, (rows, fin), 2.0)
@@ -907,6 +926,8 @@ def gen_sdpa():
             o, _, _ = sdpa_ref(q, round_dtype(k, kv_dtype), round_dtype(v, kv_dtype), H, KVH, D, scale, causal,
                                q_offset, window, mask, kp, slopes)
             t["out_kv_" + kv_dtype] = T9(o)
+        t["out_bf16_attention"] = T9(sdpa_bf16_ref(q, k, v, H, KVH, D, scale, causal, q_offset, window, mask, kp,
+                                                   slopes))
         params = {"n_heads": H, "n_kv_heads": KVH, "head_dim": D, "q_len": ql, "kv_len": kvl,
                   "scale": scale, "default_scale": True, "causal": causal,
                   "q_offset": q_offset, "sliding_window": window, "has_mask": mask is not None,

@@ -48,7 +48,8 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
       test::require_close(out2, c["out"], test::tol_f32, c.name + " out (output only)");
 
       // Keys and values stored as bf16 / f16 (KvCache's narrow types): the kernels read them as stored. Both the
-      // row kernel (weights requested) and the tiled one (output only).
+      // row kernel (weights requested) and the tiled one (output only), under Precision::exact.
+      ctx.precision = cpu::Precision::exact;
       for (const char* kvt : {"bf16", "f16"}) {
         if (!c.has(std::string("out_kv_") + kvt)) continue;
         test::with_dtype(kvt, [&]<class T>(T) {
@@ -64,6 +65,23 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
           sdpa.forward(ctx, q.view(), kv16, out2.view(), x);
           test::require_close(out2, c[std::string("out_kv_") + kvt], test::tol_f32, what);
         });
+      }
+      // A bf16 cache under Precision::fast: the tiled kernel (cpu::simd with AVX512-BF16, 8 or more query rows)
+      // multiplies bf16 operands (the scaled Q, K, P per tile, V) with f32 softmax and accumulation, against
+      // PyTorch with the same roundings; P is rounded against the running maximum rather than the final one,
+      // hence a tolerance (2e-3; passes at 1e-3, and swapping a V pair fails it). Elsewhere the exact f32 result.
+      ctx.precision = cpu::Precision::fast;
+      if (c.has("out_bf16_attention")) {
+        std::vector<bf16> k16, v16;
+        for (const float e : k) k16.push_back(to_bf16(e));
+        for (const float e : v) v16.push_back(to_bf16(e));
+        const KvView kv16{k16.data(), v16.data(), kv_len, kv_len * o.head_dim, o.kv_heads, o.head_dim, dtype::bf16};
+        sdpa.forward(ctx, q.view(), kv16, out2.view(), x);
+        const bool bf16_kernel = std::is_same_v<TestType, cpu::simd<>> && cpu::gemm::available_bf16 && q_len >= 8;
+        if (bf16_kernel)
+          test::require_close(out2, c["out_bf16_attention"], test::Tolerance{2e-3, 2e-3}, c.name + " out, bf16 attention");
+        else
+          test::require_close(out2, c["out_kv_bf16"], test::tol_f32, c.name + " out, bf16 K/V (fast)");
       }
     }
   }

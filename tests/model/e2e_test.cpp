@@ -70,6 +70,13 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
               require_logits(d16, ref.at("logits_decode"), 1e-2 * scale,
                              name + " decode, " + std::string(dtype_name(kv)) + " KV cache");
             }
+            // A bf16 KV cache under Precision::fast: prefill attention multiplies bf16 operands (vdpbf16ps), within
+            // Precision::fast's bound.
+            auto sb = model.new_session(n, 2, dtype::bf16);
+            Matrix<float> pb(n, vocab);
+            model.forward(sb, tokens, pb.view());
+            require_logits(pb, ref.at("logits_prefill"), 2e-2 * logit_scale(ref.at("logits_prefill")),
+                           name + " prefill, bf16 KV cache, Precision::fast");
           },
           any);
     }

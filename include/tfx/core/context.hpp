@@ -107,10 +107,12 @@ namespace cpu {
 using Arena = BasicArena<host_space>;
 using ScratchScope = tfx::ScratchScope<host_space>;
 
-/// How a matrix product with bf16 or int8 weights treats its f32 activations.
+/// How a matrix product with bf16 or quantized weights (and attention over a bf16 KV cache) treats its f32
+/// activations.
 ///   fast   rounds them to bf16 once per product and multiplies with bf16 dot products accumulated in f32 (bf16
-///          weights, on CPUs with AVX512-BF16), or quantizes them to int8 blocks and multiplies with integer dot
-///          products (Q8_0 weights, with AVX512-VNNI), as PyTorch and llama.cpp do; elsewhere the same as exact.
+///          weights, on CPUs with AVX512-BF16; prefill attention over a bf16 KV cache), or quantizes them to int8
+///          blocks and multiplies with integer dot products (Q8_0 and Q4_0 weights, with AVX512-VNNI), as PyTorch
+///          and llama.cpp do; elsewhere the same as exact.
 ///   exact  keeps them in f32 and widens (dequantizes) the weights.
 enum class Precision { fast, exact };
 

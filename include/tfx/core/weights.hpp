@@ -46,6 +46,11 @@ struct Dense {
   constexpr bool empty() const { return m.data == nullptr; }
 };
 
+/// a + b with `a` already rounded to f32: a call the compiler may not inline, so the product that computed `a`
+/// is not fused with the sum (GCC contracts a * x + b into one FMA across statements by default, which rounds once
+/// instead of twice and moves values on a rounding boundary away from llama.cpp's and PyTorch's).
+[[gnu::noinline]] inline float add_rounded(float a, float b) { return a + b; }
+
 /// Block-quantized weights, [out, in] whatever the checkpoint's layout: w[o, i] = q[o, i] * d[o, i / 32], blocks
 /// of 32 values along `in`, one scale each. `Code` says how a block's values and scale are stored (q8_0_code:
 /// int8 values, f32 scale; q4_0_code: 4-bit values, f16 scale). Rows are padded with zero blocks to a multiple of
@@ -77,11 +82,12 @@ struct BlockQuant {
   float at(Index o, Index i) const { return static_cast<float>(value(o, i)) * scale(o, i / block); }
   /// out[i - i0] = at(o, i) for i in [i0, i0 + n), one scale per block.
   void dequantize(Index o, Index i0, Index n, float* out) const {
-    const value_type* r = row(o);
-    for (Index i = i0; i < i0 + n;) {
-      const Index end = std::min(i0 + n, (i / block + 1) * block);
-      const float s = scale(o, i / block);
-      for (; i < end; ++i) out[i - i0] = static_cast<float>(Code::value(r, i, row_stride)) * s;
+    int v[block];
+    for (Index b = i0 / block; b * block < i0 + n; ++b) {
+      Code::unpack_block(row(o), b, row_stride, v);
+      const float s = scale(o, b);
+      for (Index i = std::max(i0, b * block); i < std::min(i0 + n, (b + 1) * block); ++i)
+        out[i - i0] = static_cast<float>(v[i - b * block]) * s;
     }
   }
   /// Bytes of quantized values and scales for an [out, in] matrix.
@@ -112,6 +118,9 @@ struct q8_0_code {
   // per_unit: values per stored unit; group: rows are padded to a multiple of it.
   static constexpr Index per_unit = 1, group = 64;
   static int value(const std::int8_t* row, Index i, Index /*stride*/) { return row[i]; }
+  static void unpack_block(const std::int8_t* row, Index b, Index /*stride*/, int* out) {
+    for (Index i = 0; i < 32; ++i) out[i] = row[b * 32 + i];
+  }
   /// n values x quantized into `stride` (a multiple of 32) values q and stride / 32 scales d, zero-padded.
   static void quantize_row(const float* x, Index n, Index stride, std::int8_t* q, float* d) {
     for (Index i0 = 0; i0 < stride; i0 += 32) {
@@ -150,6 +159,19 @@ struct q4_0_code {
     const auto [byte, high] = place(i, stride);
     return (high ? row[byte] >> 4 : row[byte] & 0x0f) - 8;
   }
+  /// The 32 values of block b (nibble - 8), without a division per value.
+  static void unpack_block(const std::uint8_t* row, Index b, Index stride, int* out) {
+    const Index full = stride / super * super / 32;
+    if (b < full) {  // 4 bytes in each of the super-group's 4 lines: values 8k..8k+3 low, 8k+4..8k+7 high
+      const std::uint8_t* g = row + b / 16 * (super / 2) + 4 * (b % 16);
+      for (Index k = 0; k < 4; ++k)
+        for (Index t = 0; t < 4; ++t) out[8 * k + t] = (g[64 * k + t] & 0x0f) - 8, out[8 * k + 4 + t] = (g[64 * k + t] >> 4) - 8;
+    } else {  // a group of 4 blocks in 64 bytes: blocks 0-1 low nibbles, 2-3 high
+      const Index r = b - full;
+      const std::uint8_t* g = row + full * 16 + r / 4 * 64 + (r % 2) * 32;
+      for (Index i = 0; i < 32; ++i) out[i] = (r % 4 < 2 ? g[i] & 0x0f : g[i] >> 4) - 8;
+    }
+  }
   static void quantize_row(const float* x, Index n, Index stride, std::uint8_t* q, f16* d) {
     std::vector<std::uint8_t> nib(static_cast<std::size_t>(stride));
     for (Index b = 0; b < stride / 32; ++b) {
@@ -159,10 +181,9 @@ struct q4_0_code {
         if (std::abs(x[b * 32 + i]) > amax) amax = std::abs(x[b * 32 + i]), max = x[b * 32 + i];
       const float s = max / -8.f, id = s != 0.f ? 1.f / s : 0.f;
       d[b] = to_f16(s);
-      for (Index i = 0; i < 32; ++i) {
-        const float v = i < len ? x[b * 32 + i] * id : 0.f;
-        nib[static_cast<std::size_t>(b * 32 + i)] =
-            static_cast<std::uint8_t>(std::min(15, static_cast<int>(static_cast<std::int8_t>(v + 8.5f))));
+      for (Index i = 0; i < 32; ++i) {  // min(15, trunc(v + 8.5)), with NaN (from NaN or inf weights) as 0
+        const float t = add_rounded(i < len ? x[b * 32 + i] * id : 0.f, 8.5f);
+        nib[static_cast<std::size_t>(b * 32 + i)] = static_cast<std::uint8_t>(t >= 15.f ? 15 : t > 0.f ? static_cast<int>(t) : 0);
       }
     }
     for (Index i = 0; i < stride / 2; ++i) q[i] = 0;

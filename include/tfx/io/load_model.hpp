@@ -119,8 +119,8 @@ inline std::pair<ModelSpec, Counts> describe(const HfConfig& c) {
 }
 
 /// Loads any supported Hugging Face model folder; matrices stay in the file's dtype (the widest, if they differ),
-/// or with Q = q8_0_weights the matrices of the blocks and the head are quantized to Q8_0 at load (the embedding
-/// table, norms and biases stay as stored).
+/// or with Q = q8_0_weights / q4_0_weights the matrices of the blocks and the head are quantized to Q8_0 / Q4_0 at
+/// load, or mapped as stored by save_quantized (the embedding table, norms and biases stay as stored).
 template <ExecutionPolicy P = cpu::simd<>, WeightScheme Q = dense_weights>
 AnyModel<P, Q> load_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;

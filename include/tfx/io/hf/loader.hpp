@@ -153,7 +153,7 @@ class Loader {
         weight_bytes_ += t.bytes.size() + d.bytes.size();
         Format w;
         w.q = reinterpret_cast<const typename Format::value_type*>(t.bytes.data());
-        w.d = reinterpret_cast<const typename Format::scale_type*>(d.bytes.data());
+        w.d = io::matrix<typename Format::scale_type>(d).data;  // checks the alignment
         w.out = out, w.in = in, w.row_stride = stride;
         quantized_.push_back(record(name, w));
         return w;

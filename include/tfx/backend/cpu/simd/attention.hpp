@@ -15,10 +15,17 @@ namespace tfx::cpu {
 /// sum l per row; O rescaled when m grows) and O += P V with the same register tile. Memory per thread is a few
 /// tiles whatever the sequence length; only key tiles inside the block's causal / sliding-window range are read.
 /// Semantics are those of the row kernel below (fully masked rows give zeros).
-template <class A, class KT>
+/// Kd = kind::bf16 (a bf16 KV cache under Precision::fast): both products take bf16 operands two per 32-bit word
+/// with vdpbf16ps, f32 accumulation, as PyTorch's bf16 attention does: the scaled Q rounded once, K pairs along
+/// head_dim as stored, P rounded per tile and V pairs along keys; the softmax itself stays f32.
+template <class A, class KT, gemm::kind Kd = gemm::kind::f32>
 void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   using gemm::MR;
   using gemm::NR;
+  constexpr bool bf = Kd == gemm::kind::bf16;
+  const auto pair = [](float lo, float hi) {
+    return static_cast<std::uint32_t>(to_bf16(lo).bits) | (static_cast<std::uint32_t>(to_bf16(hi).bits) << 16);
+  };
   using B = vec::fbatch<A>;
   constexpr Index BQ = 2 * MR, BK = 2 * NR;  // query rows per block (two register tiles), keys per tile
   constexpr float ninf = -std::numeric_limits<float>::infinity();
@@ -26,6 +33,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   const int group = a.heads / a.kv.kv_heads;
   const Index R = group * BQ;                       // score rows of a block: BQ per query head
   const Index dpan = (d + NR - 1) / NR;             // output panels of NR columns
+  const Index ds = bf ? (d + 1) / 2 : d;            // steps of S = Q K^T: values of head_dim, or pairs
   const Index blocks = (tq + BQ - 1) / BQ, items = a.kv.kv_heads * blocks;
   const int nt = vec::threads_for(ctx, items);
   // Per thread: packed Q (R rows as tiles, [d][MR]), K^T tile ([2][d][NR]), V tile ([dpan][BK][NR]), scores
@@ -48,9 +56,15 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
       for (Index t = 0; t < 2; ++t)
         for (Index ii = 0; ii < MR; ++ii) {
           const Index i = i0 + t * MR + ii;
-          float* dst = qp + (r * 2 + t) * d * MR + ii;
+          float* dst = qp + (r * 2 + t) * ds * MR + ii;
           const float* src = a.q.row(std::min(i, tq - 1)) + static_cast<Index>(g * group + r) * d;
-          for (Index k = 0; k < d; ++k) dst[k * MR] = i < tq ? src[k] * a.scale : 0.f;
+          if constexpr (bf) {
+            auto* w = reinterpret_cast<std::uint32_t*>(dst);
+            for (Index k = 0; k < ds; ++k)
+              w[k * MR] = i < tq ? pair(src[2 * k] * a.scale, 2 * k + 1 < d ? src[2 * k + 1] * a.scale : 0.f) : 0u;
+          } else {
+            for (Index k = 0; k < d; ++k) dst[k * MR] = i < tq ? src[k] * a.scale : 0.f;
+          }
         }
     std::fill(o, o + o_sz, 0.f);
     std::fill(m, m + R, ninf);
@@ -60,28 +74,49 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     const Index j_begin = a.window > 0 ? std::min(j_end, std::max<Index>(0, p_first - a.window + 1)) : 0;
     for (Index j0 = j_begin; j0 < j_end; j0 += BK) {
       const Index bk = std::min(BK, j_end - j0);
-      for (Index c = 0; c < 2; ++c)  // K^T: [d][NR] per panel of keys
+      for (Index c = 0; c < 2; ++c)  // K^T: [ds][NR] per panel of keys
         for (Index jj = 0; jj < NR; ++jj) {
           const Index j = c * NR + jj;
-          float* dst = kp + c * d * NR + jj;
-          if (j < bk) {
+          float* dst = kp + c * ds * NR + jj;
+          if constexpr (bf) {  // a k pair of a bf16 key row is already the word vdpbf16ps multiplies
+            auto* w = reinterpret_cast<std::uint32_t*>(dst);
+            const auto* src = reinterpret_cast<const std::uint16_t*>(K + (j0 + j) * rs);
+            for (Index k = 0; k < ds; ++k)
+              w[k * NR] = j >= bk ? 0u : gemm::detail::pair_bits(src[2 * k], 2 * k + 1 < d ? src[2 * k + 1] : std::uint16_t{0});
+          } else if (j < bk) {
             const KT* src = K + (j0 + j) * rs;
             for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
           } else {
             for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
           }
         }
-      for (Index c = 0; c < dpan; ++c)  // V: [BK][NR] per panel of output columns
-        for (Index j = 0; j < BK; ++j) {
-          float* dst = vp + (c * BK + j) * NR;
-          const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
-          vec::to_f32(V + (j0 + j) * rs + c * NR, dst, w);
-          std::fill(dst + w, dst + NR, 0.f);
+      for (Index c = 0; c < dpan; ++c) {  // V: [BK][NR] (bf16: [BK / 2][NR] key pairs) per panel of output columns
+        if constexpr (bf) {
+          auto* w = reinterpret_cast<std::uint32_t*>(vp + c * BK / 2 * NR);
+          const Index cols = std::min(NR, d - c * NR);
+          for (Index j = 0; j < BK; j += 2) {
+            std::uint32_t* row = w + j / 2 * NR;
+            if (j >= bk) {
+              std::fill(row, row + NR, 0u);
+              continue;
+            }
+            const auto* v0 = reinterpret_cast<const std::uint16_t*>(V + (j0 + j) * rs + c * NR);
+            const auto* v1 = j + 1 < bk ? reinterpret_cast<const std::uint16_t*>(V + (j0 + j + 1) * rs + c * NR) : nullptr;
+            for (Index col = 0; col < NR; ++col)
+              row[col] = col >= cols ? 0u : gemm::detail::pair_bits(v0[col], v1 ? v1[col] : std::uint16_t{0});
+          }
+        } else {
+          for (Index j = 0; j < BK; ++j) {
+            float* dst = vp + (c * BK + j) * NR;
+            const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
+            vec::to_f32(V + (j0 + j) * rs + c * NR, dst, w);
+            std::fill(dst + w, dst + NR, 0.f);
+          }
         }
+      }
       for (Index t = 0; t < 2 * group; ++t)  // S = (scale Q) K^T
         for (Index c = 0; c < 2; ++c)
-          gemm::detail::micro<gemm::kind::f32>(d, qp + t * d * MR, kp + c * d * NR, sc + t * MR * BK + c * NR, BK, MR,
-                                               NR, false);
+          gemm::detail::micro<Kd>(ds, qp + t * ds * MR, kp + c * ds * NR, sc + t * MR * BK + c * NR, BK, MR, NR, false);
       for (Index rr = 0; rr < R; ++rr) {  // masks, online softmax, P packed as register tiles
         const int r = static_cast<int>(rr / BQ);
         const Index ii = rr % BQ, i = i0 + ii, pos = a.q_offset + i;
@@ -107,8 +142,12 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         const float tmax = vec::reduce_max<A>(vmax);
         const float m_new = std::max(m[rr], tmax);
         float* prow = pp + (rr / MR) * BK * MR + rr % MR;
+        auto* pw = reinterpret_cast<std::uint32_t*>(pp + (rr / MR) * BK / 2 * MR + rr % MR);  // bf16: key pairs
         if (m_new == ninf) {  // nothing visible yet in this row
-          for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = 0.f;
+          if constexpr (bf)
+            for (Index jj = 0; jj < BK / 2; ++jj) pw[jj * MR] = 0u;
+          else
+            for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = 0.f;
           continue;
         }
         const float alpha = std::exp(m[rr] - m_new);  // 0 when m was -inf
@@ -120,17 +159,21 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           vsum += e;
         }
         const float sum = vec::reduce_sum<A>(vsum);
-        for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = srow[jj];
+        if constexpr (bf)
+          for (Index jj = 0; jj < BK / 2; ++jj) pw[jj * MR] = pair(srow[2 * jj], srow[2 * jj + 1]);
+        else
+          for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = srow[jj];
         l[rr] = l[rr] * alpha + sum;
         if (alpha != 1.f) {
           float* orow = o + rr * dpan * NR;
           for (Index k = 0; k < dpan * NR; ++k) orow[k] *= alpha;
         }
       }
+      constexpr Index pv = bf ? BK / 2 : BK;  // steps of O += P V: keys, or key pairs
       for (Index t = 0; t < 2 * group; ++t)  // O += P V
         for (Index c = 0; c < dpan; ++c)
-          gemm::detail::micro<gemm::kind::f32>(BK, pp + t * BK * MR, vp + c * BK * NR, o + t * MR * dpan * NR + c * NR,
-                                               dpan * NR, MR, NR, true);
+          gemm::detail::micro<Kd>(pv, pp + t * pv * MR, vp + c * pv * NR, o + t * MR * dpan * NR + c * NR, dpan * NR, MR,
+                                  NR, true);
     }
     for (Index rr = 0; rr < R; ++rr) {
       const Index ii = rr % BQ;
@@ -240,7 +283,11 @@ template <class A>
 void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
   with_storage_type(a.kv.type, [&]<class KT>(KT) {
 #if defined(__AVX512F__)
-    if (a.q.rows >= 8 && !a.weights && !a.entropy) return sdpa_tiled<A, KT>(ctx, a);
+    if (a.q.rows >= 8 && !a.weights && !a.entropy) {
+      if constexpr (std::is_same_v<KT, bf16> && gemm::available_bf16)
+        if (ctx.precision == Precision::fast) return sdpa_tiled<A, KT, gemm::kind::bf16>(ctx, a);
+      return sdpa_tiled<A, KT>(ctx, a);
+    }
 #endif
     sdpa_rows<A, KT>(ctx, a);
   });

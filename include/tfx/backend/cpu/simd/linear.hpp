@@ -13,7 +13,7 @@ TFX_VECTOR_CODE_BEGIN
 namespace tfx::cpu {
 
 /// y = x . W^T + b. Up to four rows (decode) use dot products that stream W once (RowDecoder: f32 FMA; bf16 with
-/// vdpbf16ps under Precision::fast, else split into f32 pairs; Q8_0 with vpdpbusd under fast). More rows (prefill)
+/// vdpbf16ps under Precision::fast, else split into f32 pairs; Q8_0 and Q4_0 with vpdpbusd under fast). More rows (prefill)
 /// use the packed AVX-512 GEMM (gemm.hpp: bf16 / int8 dot products under Precision::fast); without
 /// AVX-512, output columns are split into blocks over the threads and each block is one Eigen product (bf16/f16
 /// weights widened block by block into per-thread scratch, so the whole matrix is never copied).
@@ -212,11 +212,14 @@ template <class W>
 bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
 #if defined(__AVX512F__)
   if (x.rows > 4) {
-    if constexpr (BlockQuantized<W> && gemm::available_q8)
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)  // product_q8 exists only then (a qualified name is looked
+                                                     // up even in a discarded if constexpr branch)
+    if constexpr (BlockQuantized<W>)
       if (ctx.precision == Precision::fast) {
         gemm::product_q8(ctx, x, parts);
         return true;
       }
+#endif
     if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
         gemm::product<gemm::kind::bf16>(ctx, x, parts);
