@@ -16,25 +16,31 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# bench/peak_bench.cpp, 2 threads (GFLOP/s; GB/s). Bandwidth drifts on this machine: the range seen in one session.
-CEILINGS = {"f32 FMA": 461.0, "bf16 dot (vdpbf16ps)": 902.0}
-BANDWIDTH = (40.0, 68.0)
+# bench/peak_bench.cpp, 2 threads (GFLOP/s, or GOP/s for int8; GB/s). Bandwidth drifts on this machine: the range
+# seen in one session. AMD EPYC Zen 4, 2026-12-05.
+CEILINGS = {"f32 FMA": 233.0, "bf16 dot (vdpbf16ps)": 465.0, "int8 dot (vpdpbusd)": 929.0}
+BANDWIDTH = (30.0, 60.0)
 
-# name, FLOP per byte, achieved GFLOP/s (label offsets are set in LABEL_OFFSET)
+AI_GEMM_F32 = 2 * 512 * 1024 * 3072 / ((1024 * 3072 + 512 * 1024 + 512 * 3072) * 4)
+# name, FLOP (or int8 OP) per byte, achieved GFLOP/s (label offsets are set in LABEL_OFFSET)
 KERNELS = [
-    ("GEMM f32 512x1024x3072", 2 * 512 * 1024 * 3072 / ((1024 * 3072 + 512 * 1024 + 512 * 3072) * 4), 412.0),
-    ("GEMM bf16 (fast) 512x1024x3072", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 2 + (512 * 1024 + 512 * 3072) * 4), 790.0),
-    ("Eigen f32 GEMM (same shape)", 2 * 512 * 1024 * 3072 / ((1024 * 3072 + 512 * 1024 + 512 * 3072) * 4), 297.0),
-    ("attention prefill 2048 (tiled)", 2048 / 8.0, 236.0),
-    ("decode Linear f32", 2 / 4.0, 2 / 4.0 * 45.0),
-    ("decode Linear bf16", 2 / 2.0, 2 / 2.0 * 44.0),
-    ("decode Linear q8_0 (VNNI)", 2 / 1.0625, 2 / 1.0625 * 48.0),
-    ("decode attention, 4096 keys f32", 1.0, 55.0),
+    ("GEMM f32 512x1024x3072", AI_GEMM_F32, 163.0),
+    ("Eigen f32 GEMM (same shape)", AI_GEMM_F32, 167.0),
+    ("GEMM bf16 (fast)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 2 + (512 * 1024 + 512 * 3072) * 4), 315.0),
+    ("GEMM q8_0 (int8)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 1.125 + (512 * 1024 + 512 * 3072) * 4), 519.0),
+    ("GEMM q4_0 (int8)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 0.5625 + (512 * 1024 + 512 * 3072) * 4), 500.0),
+    ("attention prefill 2048, f32", 2048 / 8.0, 142.0),
+    ("decode Linear f32", 2 / 4.0, 2 / 4.0 * 28.0),
+    ("decode Linear bf16", 2 / 2.0, 2 / 2.0 * 31.0),
+    ("decode Linear q8_0", 2 / 1.125, 2 / 1.125 * 34.0),
+    ("decode Linear q4_0", 2 / 0.5625, 2 / 0.5625 * 35.0),
+    ("decode attention, 4096 keys f32", 1.0, 32.0),
 ]
 
 
-LABEL_OFFSET = {"Eigen f32 GEMM (same shape)": (-150, -4), "attention prefill 2048 (tiled)": (-60, -14),
-                "GEMM f32 512x1024x3072": (-150, 6)}
+LABEL_OFFSET = {"Eigen f32 GEMM (same shape)": (-150, 4), "GEMM f32 512x1024x3072": (-140, -10),
+                "GEMM q4_0 (int8)": (5, -10), "GEMM q8_0 (int8)": (-100, 4), "attention prefill 2048, f32": (-60, -14),
+                "decode attention, 4096 keys f32": (5, -10)}
 
 
 def main():
@@ -43,9 +49,9 @@ def main():
     xs = [2 ** (i / 4) for i in range(-8, 41)]
     for bw, style in zip(BANDWIDTH, (":", "-")):
         for name, peak in CEILINGS.items():
-            ax.plot(xs, [min(peak, bw * x) for x in xs], style, color="grey" if "f32" in name else "black", lw=1)
+            ax.plot(xs, [min(peak, bw * x) for x in xs], style, color="grey" if "f32" in name else "tab:green" if "int8" in name else "black", lw=1)
     for name, peak in CEILINGS.items():
-        ax.text(xs[-1], peak * 1.05, name + " %.0f GFLOP/s" % peak, ha="right", va="bottom", fontsize=8)
+        ax.text(xs[-1], peak * 1.05, name + (" %.0f GOP/s" if "int8" in name else " %.0f GFLOP/s") % peak, ha="right", va="bottom", fontsize=8)
     ax.text(0.3, 0.3 * BANDWIDTH[1] * 1.15, "read %.0f-%.0f GB/s" % BANDWIDTH, rotation=33, fontsize=8)
     for name, ai, perf in KERNELS:
         ax.plot([ai], [perf], "o", color="tab:red" if "Eigen" in name else "tab:blue")
@@ -53,8 +59,8 @@ def main():
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xlabel("arithmetic intensity (FLOP / byte of memory traffic)")
-    ax.set_ylabel("GFLOP/s (2 threads)")
-    ax.set_title("tfx kernels on this machine's roofline (AMD EPYC, 2 cores, AVX-512)")
+    ax.set_ylabel("GFLOP/s, int8: GOP/s (2 threads)")
+    ax.set_title("tfx kernels on this machine's roofline (AMD EPYC Zen 4, 2 cores, 2026-12-05)")
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
