@@ -82,7 +82,7 @@ struct BlockQuant {
   float at(Index o, Index i) const { return static_cast<float>(value(o, i)) * scale(o, i / block); }
   /// out[i - i0] = at(o, i) for i in [i0, i0 + n), one scale per block.
   void dequantize(Index o, Index i0, Index n, float* out) const {
-    int v[block];
+    std::int8_t v[block];
     for (Index b = i0 / block; b * block < i0 + n; ++b) {
       Code::unpack_block(row(o), b, row_stride, v);
       const float s = scale(o, b);
@@ -115,10 +115,11 @@ struct q8_0_code {
   static constexpr std::string_view name = "q8_0";
   using value_type = std::int8_t;
   using scale_type = float;
+  static constexpr std::string_view values_dtype = "I8", scales_dtype = "F32";  // as stored in safetensors
   // per_unit: values per stored unit; group: rows are padded to a multiple of it.
   static constexpr Index per_unit = 1, group = 64;
   static int value(const std::int8_t* row, Index i, Index /*stride*/) { return row[i]; }
-  static void unpack_block(const std::int8_t* row, Index b, Index /*stride*/, int* out) {
+  static void unpack_block(const std::int8_t* row, Index b, Index /*stride*/, std::int8_t* out) {
     for (Index i = 0; i < 32; ++i) out[i] = row[b * 32 + i];
   }
   /// n values x quantized into `stride` (a multiple of 32) values q and stride / 32 scales d, zero-padded.
@@ -144,6 +145,7 @@ struct q4_0_code {
   static constexpr std::string_view name = "q4_0";
   using value_type = std::uint8_t;
   using scale_type = f16;
+  static constexpr std::string_view values_dtype = "U8", scales_dtype = "F16";  // as stored in safetensors
   static constexpr Index per_unit = 2, group = 128, super = 512;
   /// Where value i of a row of `stride` values lives: its byte, and whether it is the high nibble.
   static constexpr std::pair<Index, bool> place(Index i, Index stride) {
@@ -160,16 +162,18 @@ struct q4_0_code {
     return (high ? row[byte] >> 4 : row[byte] & 0x0f) - 8;
   }
   /// The 32 values of block b (nibble - 8), without a division per value.
-  static void unpack_block(const std::uint8_t* row, Index b, Index stride, int* out) {
+  static void unpack_block(const std::uint8_t* row, Index b, Index stride, std::int8_t* out) {
+    const auto v = [](int nibble) { return static_cast<std::int8_t>(nibble - 8); };
     const Index full = stride / super * super / 32;
     if (b < full) {  // 4 bytes in each of the super-group's 4 lines: values 8k..8k+3 low, 8k+4..8k+7 high
       const std::uint8_t* g = row + b / 16 * (super / 2) + 4 * (b % 16);
       for (Index k = 0; k < 4; ++k)
-        for (Index t = 0; t < 4; ++t) out[8 * k + t] = (g[64 * k + t] & 0x0f) - 8, out[8 * k + 4 + t] = (g[64 * k + t] >> 4) - 8;
+        for (Index t = 0; t < 4; ++t) out[8 * k + t] = v(g[64 * k + t] & 0x0f), out[8 * k + 4 + t] = v(g[64 * k + t] >> 4);
     } else {  // a group of 4 blocks in 64 bytes: blocks 0-1 low nibbles, 2-3 high
       const Index r = b - full;
       const std::uint8_t* g = row + full * 16 + r / 4 * 64 + (r % 2) * 32;
-      for (Index i = 0; i < 32; ++i) out[i] = (r % 4 < 2 ? g[i] & 0x0f : g[i] >> 4) - 8;
+      const int shift = r % 4 < 2 ? 0 : 4;
+      for (Index i = 0; i < 32; ++i) out[i] = v((g[i] >> shift) & 0x0f);
     }
   }
   static void quantize_row(const float* x, Index n, Index stride, std::uint8_t* q, f16* d) {

@@ -21,18 +21,14 @@ namespace tfx::io::hf {
 /// A block-quantized matrix `name` (Q8_0, Q4_0) is stored as its values `name` beside its scales `name` + this
 /// suffix: Q8_0 as I8 [out, padded(in)] with F32 scales, Q4_0 as U8 [out, padded(in) / 2] with F16 scales.
 inline constexpr std::string_view q8_0_scale_suffix = "_scale";
-/// The safetensors dtypes of a stored format's values and scales.
-template <BlockQuantized Q>
-inline constexpr std::string_view values_dtype = std::is_same_v<Q, Q8_0> ? "I8" : "U8";
-template <BlockQuantized Q>
-inline constexpr std::string_view scales_dtype = std::is_same_v<Q, Q8_0> ? "F32" : "F16";
 /// The name of the block-quantized format tensor `name` is stored in ("q8_0", "q4_0"), or "" if it is not the
-/// values of one (an I8 or U8 tensor with a `name`_scale beside it).
+/// values of one (a tensor of a format's values dtype with a `name`_scale beside it).
 inline std::string_view stored_format(const Checkpoint& ckpt, std::string_view name) {
   const auto* t = ckpt.find(name);
-  if (t == nullptr || (t->dtype_str != "I8" && t->dtype_str != "U8")) return "";
-  if (!ckpt.contains(std::string(name) + std::string(q8_0_scale_suffix))) return "";
-  return t->dtype_str == "I8" ? Q8_0::name : Q4_0::name;
+  if (t == nullptr || !ckpt.contains(std::string(name) + std::string(q8_0_scale_suffix))) return "";
+  for (const auto& [format, values] : {std::pair{Q8_0::name, q8_0_code::values_dtype}, std::pair{Q4_0::name, q4_0_code::values_dtype}})
+    if (t->dtype_str == values) return format;
+  return "";
 }
 /// Whether `name` holds the scales of a stored block-quantized matrix.
 inline bool is_q8_0_scale(const Checkpoint& ckpt, std::string_view name) {
@@ -148,8 +144,8 @@ class Loader {
         const TensorInfo& d = checkpoint().at(scale);
         used_.insert(scale);
         check_shape(d, {out, stride / Format::block});
-        TFX_CHECK(d.dtype_str == scales_dtype<Format>, "tensor '", scale, "' in ", d.file, ": ", stored,
-                  " scales must be ", scales_dtype<Format>, ", found ", d.dtype_str);
+        TFX_CHECK(d.dtype_str == Format::code::scales_dtype, "tensor '", scale, "' in ", d.file, ": ", stored,
+                  " scales must be ", Format::code::scales_dtype, ", found ", d.dtype_str);
         weight_bytes_ += t.bytes.size() + d.bytes.size();
         Format w;
         w.q = reinterpret_cast<const typename Format::value_type*>(t.bytes.data());
@@ -166,7 +162,7 @@ class Loader {
   /// A quantized matrix as its two stored tensors.
   struct Quantized {
     std::string name;
-    std::string_view format, values_dtype, scales_dtype;
+    std::string_view values_dtype, scales_dtype;
     std::vector<std::int64_t> values_shape, scales_shape;
     std::span<const std::byte> values, scales;
   };
@@ -236,7 +232,7 @@ class Loader {
   template <BlockQuantized Q>
   static Quantized record(const std::string& name, const Q& w) {
     const auto units = static_cast<std::size_t>(w.out * w.units_per_row()), scales = static_cast<std::size_t>(w.out * w.blocks_per_row());
-    return {name, Q::name, values_dtype<Q>, scales_dtype<Q>, {w.out, w.units_per_row()}, {w.out, w.blocks_per_row()},
+    return {name, Q::code::values_dtype, Q::code::scales_dtype, {w.out, w.units_per_row()}, {w.out, w.blocks_per_row()},
             std::as_bytes(std::span(w.q, units)), std::as_bytes(std::span(w.d, scales))};
   }
 };

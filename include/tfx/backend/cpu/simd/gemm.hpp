@@ -392,24 +392,7 @@ inline void pack_a_tile_q8(Rows<const float> x, Index r0, Index stride, std::uin
 /// q - 8 into tmp.
 inline const std::int8_t* block_int8(const Q8_0& w, Index n, Index b, std::int8_t*) { return w.row(n) + b * QB; }
 inline const std::int8_t* block_int8(const Q4_0& w, Index n, Index b, std::int8_t* tmp) {
-  const Index full = w.row_stride / q4_0_code::super * q4_0_code::super / QB;  // blocks in whole super-groups
-  __m256i nib;
-  if (b < full) {  // four 32-bit words, 64 bytes apart: values 8k..8k+3 low, 8k+4..8k+7 high
-    const std::uint8_t* g = w.row(n) + b / 16 * 256 + 4 * (b % 16);
-    std::uint32_t words[8];
-    for (int k = 0; k < 4; ++k) {
-      std::uint32_t v;
-      std::memcpy(&v, g + 64 * k, 4);
-      words[2 * k] = v & 0x0f0f0f0fu, words[2 * k + 1] = (v >> 4) & 0x0f0f0f0fu;
-    }
-    nib = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(words));
-  } else {  // a group of 4 blocks in 64 bytes: blocks 0-1 low nibbles, 2-3 high
-    const Index r = b - full;
-    const std::uint8_t* g = w.row(n) + full * 16 + r / 4 * 64 + (r % 2) * 32;
-    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g));
-    nib = _mm256_and_si256(r % 4 < 2 ? bytes : _mm256_srli_epi16(bytes, 4), _mm256_set1_epi8(0x0f));
-  }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(tmp), _mm256_sub_epi8(nib, _mm256_set1_epi8(8)));
+  q4_0_code::unpack_block(w.row(n), b, w.row_stride, tmp);
   return tmp;
 }
 
