@@ -23,11 +23,8 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   using gemm::MR;
   using gemm::NR;
   constexpr bool bf = Kd == gemm::kind::bf16;
-  const auto pair = [](float lo, float hi) {
-    return static_cast<std::uint32_t>(to_bf16(lo).bits) | (static_cast<std::uint32_t>(to_bf16(hi).bits) << 16);
-  };
   using B = vec::fbatch<A>;
-  constexpr Index BQ = 2 * MR, BK = 2 * NR;  // query rows per block (two register tiles), keys per tile
+  constexpr Index BQ = 2 * MR, BK = 2 * NR, KP = BK / NR;  // query rows per block (two register tiles), keys per tile
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
@@ -36,36 +33,29 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   const Index ds = bf ? (d + 1) / 2 : d;            // steps of S = Q K^T: values of head_dim, or pairs
   const Index blocks = (tq + BQ - 1) / BQ, items = a.kv.kv_heads * blocks;
   const int nt = vec::threads_for(ctx, items);
-  // Per thread: packed Q (R rows as tiles, [d][MR]), K^T tile ([2][d][NR]), V tile ([dpan][BK][NR]), scores
+  // Per thread: packed Q (R rows as tiles, [d][MR]), K^T tile ([KP][d][NR]), V tile ([dpan][BK][NR]), scores
   // [R][BK], packed P ([R / MR][BK][MR]), O [R][dpan * NR], running max and sum [R].
   // Every part starts on a 64-byte boundary: the micro-kernel loads its weight operand with aligned loads.
   const auto up = [](Index floats) { return (floats + 15) / 16 * 16; };
-  const Index q_sz = up(R * d), k_sz = up(2 * d * NR), v_sz = up(dpan * BK * NR), s_sz = up(R * BK), p_sz = up(R * BK),
-              o_sz = up(R * dpan * NR), per = q_sz + k_sz + v_sz + s_sz + p_sz + o_sz + up(2 * R);
+  const Index st_sz = 16 * gemm::detail::staged_words(ds);  // pack_a_tile's staging rows for Q
+  const Index q_sz = up(R * d), k_sz = up(KP * d * NR), v_sz = up(dpan * BK * NR), s_sz = up(R * BK), p_sz = up(R * BK),
+              o_sz = up(R * dpan * NR), per = q_sz + k_sz + v_sz + s_sz + p_sz + o_sz + up(2 * R) + up(st_sz);
   ScratchScope scratch(ctx.scratch);
   float* buf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
   vec::parallel_for(nt, items, [&](Index it) {
     float* qp = buf + omp_get_thread_num() * per;
     float *kp = qp + q_sz, *vp = kp + k_sz, *sc = vp + v_sz, *pp = sc + s_sz, *o = pp + p_sz, *m = o + o_sz, *l = m + R;
+    auto* stage = reinterpret_cast<std::uint32_t*>(m + up(2 * R));
     const int g = static_cast<int>(it / blocks);
     const Index i0 = (it % blocks) * BQ, rows = std::min(BQ, tq - i0);
     const KT* K = a.kv.keys<KT>(g);
     const KT* V = a.kv.values<KT>(g);
     // Q rows of every head of the group, scaled, as register tiles (zero rows past the block's end).
-    for (int r = 0; r < group; ++r)
+    for (int r = 0; r < group; ++r) {
+      const Rows<const float> qh(a.q.row(0) + static_cast<Index>(g * group + r) * d, tq, d, a.q.ld);
       for (Index t = 0; t < 2; ++t)
-        for (Index ii = 0; ii < MR; ++ii) {
-          const Index i = i0 + t * MR + ii;
-          float* dst = qp + (r * 2 + t) * ds * MR + ii;
-          const float* src = a.q.row(std::min(i, tq - 1)) + static_cast<Index>(g * group + r) * d;
-          if constexpr (bf) {
-            auto* w = reinterpret_cast<std::uint32_t*>(dst);
-            for (Index k = 0; k < ds; ++k)
-              w[k * MR] = i < tq ? pair(src[2 * k] * a.scale, 2 * k + 1 < d ? src[2 * k + 1] * a.scale : 0.f) : 0u;
-          } else {
-            for (Index k = 0; k < d; ++k) dst[k * MR] = i < tq ? src[k] * a.scale : 0.f;
-          }
-        }
+        gemm::detail::pack_a_tile<Kd>(qh, i0 + t * MR, ds, qp + (r * 2 + t) * ds * MR, stage, a.scale);
+    }
     std::fill(o, o + o_sz, 0.f);
     std::fill(m, m + R, ninf);
     std::fill(l, l + R, 0.f);
@@ -74,20 +64,30 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     const Index j_begin = a.window > 0 ? std::min(j_end, std::max<Index>(0, p_first - a.window + 1)) : 0;
     for (Index j0 = j_begin; j0 < j_end; j0 += BK) {
       const Index bk = std::min(BK, j_end - j0);
-      for (Index c = 0; c < 2; ++c)  // K^T: [ds][NR] per panel of keys
-        for (Index jj = 0; jj < NR; ++jj) {
-          const Index j = c * NR + jj;
-          float* dst = kp + c * ds * NR + jj;
-          if constexpr (bf) {  // a k pair of a bf16 key row is already the word vdpbf16ps multiplies
-            auto* w = reinterpret_cast<std::uint32_t*>(dst);
-            const auto* src = reinterpret_cast<const std::uint16_t*>(K + (j0 + j) * rs);
-            for (Index k = 0; k < ds; ++k)
-              w[k * NR] = j >= bk ? 0u : gemm::detail::pair_bits(src[2 * k], 2 * k + 1 < d ? src[2 * k + 1] : std::uint16_t{0});
-          } else if (j < bk) {
-            const KT* src = K + (j0 + j) * rs;
-            for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
-          } else {
-            for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
+      for (Index c = 0; c < KP; ++c)  // K^T: [ds][NR] per panel of keys, 16 keys at a time
+        for (Index j16 = c * NR; j16 < c * NR + NR; j16 += 16) {
+          float* dst16 = kp + c * ds * NR + (j16 - c * NR);
+          // Whole groups of 16 keys are 16 x 16 transposes of 32-bit words: f32 values, or the k pairs of bf16
+          // key rows, already the words vdpbf16ps multiplies (rows an even number of values apart).
+          if (j16 + 16 <= bk && ds % 16 == 0 && (bf ? rs % 2 == 0 && d % 2 == 0 : std::is_same_v<KT, float>)) {
+            const auto* src = reinterpret_cast<const float*>(K + (j0 + j16) * rs);
+            for (Index k = 0; k < ds; k += 16)
+              gemm::detail::transpose16(src + k, bf ? rs / 2 : rs, dst16 + k * NR, NR);
+            continue;
+          }
+          for (Index j = j16; j < j16 + 16; ++j) {
+            float* dst = dst16 + (j - j16);
+            if constexpr (bf) {
+              auto* w = reinterpret_cast<std::uint32_t*>(dst);
+              const auto* src = reinterpret_cast<const std::uint16_t*>(K + (j0 + j) * rs);
+              for (Index k = 0; k < ds; ++k)
+                w[k * NR] = j >= bk ? 0u : gemm::detail::pair_bits(src[2 * k], 2 * k + 1 < d ? src[2 * k + 1] : std::uint16_t{0});
+            } else if (j < bk) {
+              const KT* src = K + (j0 + j) * rs;
+              for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
+            } else {
+              for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
+            }
           }
         }
       for (Index c = 0; c < dpan; ++c) {  // V: [BK][NR] (bf16: [BK / 2][NR] key pairs) per panel of output columns
@@ -102,7 +102,14 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
             }
             const auto* v0 = reinterpret_cast<const std::uint16_t*>(V + (j0 + j) * rs + c * NR);
             const auto* v1 = j + 1 < bk ? reinterpret_cast<const std::uint16_t*>(V + (j0 + j + 1) * rs + c * NR) : nullptr;
-            for (Index col = 0; col < NR; ++col)
+            Index col = 0;
+            for (; col + 16 <= cols; col += 16) {  // the word of a column: key j's value low, key j + 1's high
+              const __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v0 + col)));
+              const __m512i hi = v1 ? _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v1 + col)))
+                                    : _mm512_setzero_si512();
+              _mm512_storeu_si512(row + col, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+            }
+            for (; col < NR; ++col)
               row[col] = col >= cols ? 0u : gemm::detail::pair_bits(v0[col], v1 ? v1[col] : std::uint16_t{0});
           }
         } else {
@@ -115,7 +122,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         }
       }
       for (Index t = 0; t < 2 * group; ++t)  // S = (scale Q) K^T
-        for (Index c = 0; c < 2; ++c)
+        for (Index c = 0; c < KP; ++c)
           gemm::detail::micro<Kd>(ds, qp + t * ds * MR, kp + c * ds * NR, sc + t * MR * BK + c * NR, BK, MR, NR, false);
       for (Index rr = 0; rr < R; ++rr) {  // masks, online softmax, P packed as register tiles
         const int r = static_cast<int>(rr / BQ);
@@ -159,9 +166,11 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           vsum += e;
         }
         const float sum = vec::reduce_sum<A>(vsum);
-        if constexpr (bf)
-          for (Index jj = 0; jj < BK / 2; ++jj) pw[jj * MR] = pair(srow[2 * jj], srow[2 * jj + 1]);
-        else
+        if constexpr (bf) {
+          alignas(64) std::uint16_t rounded[BK];
+          gemm::detail::round_bf16(srow, BK, rounded);
+          for (Index jj = 0; jj < BK / 2; ++jj) std::memcpy(pw + jj * MR, rounded + 2 * jj, sizeof(std::uint32_t));
+        } else
           for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = srow[jj];
         l[rr] = l[rr] * alpha + sum;
         if (alpha != 1.f) {

@@ -87,35 +87,34 @@ namespace detail {
 inline std::uint32_t pair_bits(std::uint16_t lo, std::uint16_t hi) {
   return static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16);
 }
-/// Packs rows [r0, r0 + MR) of x (zero rows past the end) into [steps][MR]; a step is one k (f32) or a k pair
-/// (bf16, rounded to nearest even as PyTorch's .to(bfloat16)).
-template <kind Kd>
-inline void pack_a_tile(Rows<const float> x, Index r0, Index steps, void* dst, std::uint16_t* row_buf) {
-  for (Index m = 0; m < MR; ++m) {
-    const Index r = r0 + m;
-    if constexpr (Kd == kind::f32) {
-      float* d = static_cast<float*>(dst);
-      if (r < x.rows) {
-        const float* src = x.row(r);
-        for (Index k = 0; k < x.cols; ++k) d[k * MR + m] = src[k];
-      } else {
-        for (Index k = 0; k < steps; ++k) d[k * MR + m] = 0.f;
-      }
+/// dst[i] = to_bf16(src[i] * scale).bits for i < n, then a zero when n is odd (the pad of the last k pair):
+/// to_bf16's integer rounding (nearest even, NaN to the canonical quiet NaN), 16 values per step, so every path
+/// that rounds an operand to bf16 gives the same bits. Words of dst are then the k pairs the bf16 kernel multiplies.
+inline void round_bf16(const float* src, Index n, std::uint16_t* dst, float scale = 1.f) {
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000),
+                qnan = _mm512_set1_epi32(0x7fc00000), bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  for (Index i = 0; i < n; i += 16) {
+    const Index left = std::min<Index>(16, n - i);
+    const __mmask16 live = static_cast<__mmask16>((1u << left) - 1u);
+    // A whole vector by a plain load: a masked load is not forwarded from the stores that just wrote src.
+    const __m512 x = left == 16 ? _mm512_loadu_ps(src + i) : _mm512_maskz_loadu_ps(live, src + i);
+    const __m512i u = _mm512_castps_si512(_mm512_mul_ps(x, _mm512_set1_ps(scale)));
+    const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    const __m256i h = _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_mask_mov_epi32(r, nan, qnan), 16));
+    if (left == 16) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
     } else {
-      auto* d = static_cast<std::uint32_t*>(dst);
-      if (r < x.rows) {
-        for (Index k = 0; k < x.cols; ++k) row_buf[k] = to_bf16(x(r, k)).bits;
-        row_buf[x.cols] = 0;  // odd K: the pad element multiplies a zero weight
-        for (Index p = 0; p < steps; ++p) d[p * MR + m] = pair_bits(row_buf[2 * p], row_buf[2 * p + 1]);
-      } else {
-        for (Index p = 0; p < steps; ++p) d[p * MR + m] = 0;
-      }
+      alignas(32) std::uint16_t part[16];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(part), h);
+      std::memcpy(dst + i, part, static_cast<std::size_t>(left) * sizeof(std::uint16_t));
     }
   }
+  if (n % 2) dst[n] = 0;
 }
-
-/// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of floats (three rounds of AVX-512 shuffles).
-inline void transpose16(const float* src, Index lds, float* dst, Index ldd) {
+/// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of floats (three rounds of AVX-512 shuffles); only the
+/// columns r of dst set in `keep` are written.
+inline void transpose16(const float* src, Index lds, float* dst, Index ldd, __mmask16 keep = 0xffff) {
   __m512 r[16], t[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
   for (int i = 0; i < 8; ++i) {  // per 128-bit lane: rows 2i, 2i+1 interleaved
@@ -137,10 +136,47 @@ inline void transpose16(const float* src, Index lds, float* dst, Index ldd) {
   for (int c = 0; c < 4; ++c) {  // column 4L + c gathers lane L of r[c], r[4 + c], r[8 + c], r[12 + c]
     const __m512 x0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), x1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
     const __m512 y0 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), y1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-    _mm512_storeu_ps(dst + (0 + c) * ldd, _mm512_shuffle_f32x4(x0, y0, 0x88));
-    _mm512_storeu_ps(dst + (4 + c) * ldd, _mm512_shuffle_f32x4(x0, y0, 0xDD));
-    _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(x1, y1, 0x88));
-    _mm512_storeu_ps(dst + (12 + c) * ldd, _mm512_shuffle_f32x4(x1, y1, 0xDD));
+    _mm512_mask_storeu_ps(dst + (0 + c) * ldd, keep, _mm512_shuffle_f32x4(x0, y0, 0x88));
+    _mm512_mask_storeu_ps(dst + (4 + c) * ldd, keep, _mm512_shuffle_f32x4(x0, y0, 0xDD));
+    _mm512_mask_storeu_ps(dst + (8 + c) * ldd, keep, _mm512_shuffle_f32x4(x1, y1, 0x88));
+    _mm512_mask_storeu_ps(dst + (12 + c) * ldd, keep, _mm512_shuffle_f32x4(x1, y1, 0xDD));
+  }
+}
+
+/// Words per staged row of pack_a_tile: the packed steps rounded up to whole 16 x 16 transposes.
+inline Index staged_words(Index steps) { return (steps + 15) / 16 * 16; }
+
+/// Packs rows [r0, r0 + MR) of x, times `scale` (zero rows past the end), into [steps][MR]; a step is one k (f32)
+/// or a k pair (bf16, rounded to nearest even as PyTorch's .to(bfloat16)). The rows are staged as 16 rows of words
+/// (f32 values or bf16 pairs, zero padded; stage holds 16 * staged_words(steps)), then turned k-major by 16 x 16
+/// transposes, so the packed tile is written in order rather than one word every MR.
+template <kind Kd>
+inline void pack_a_tile(Rows<const float> x, Index r0, Index steps, void* dst, std::uint32_t* stage, float scale = 1.f) {
+  const Index ld = staged_words(steps);
+  for (Index m = 0; m < 16; ++m) {
+    std::uint32_t* row = stage + m * ld;
+    Index filled = 0;
+    if (m < MR && r0 + m < x.rows) {
+      const float* src = x.row(r0 + m);
+      if constexpr (Kd == kind::f32) {
+        auto* f = reinterpret_cast<float*>(row);
+        if (scale == 1.f) std::memcpy(f, src, static_cast<std::size_t>(x.cols) * sizeof(float));
+        else for (Index k = 0; k < x.cols; ++k) f[k] = src[k] * scale;
+      } else {
+        round_bf16(src, x.cols, reinterpret_cast<std::uint16_t*>(row), scale);  // odd K: a zero pad value
+      }
+      filled = steps;
+    }
+    std::fill(row + filled, row + ld, 0u);
+  }
+  float* d = static_cast<float*>(dst);
+  constexpr auto rows = static_cast<__mmask16>((1u << MR) - 1u);
+  Index s0 = 0;
+  for (; s0 + 16 <= steps; s0 += 16) transpose16(reinterpret_cast<const float*>(stage + s0), ld, d + s0 * MR, MR, rows);
+  if (s0 < steps) {  // the last steps through a buffer: the packed tile ends there
+    alignas(64) float t[16 * 16];
+    transpose16(reinterpret_cast<const float*>(stage + s0), ld, t, 16);
+    for (Index i = 0; i < steps - s0; ++i) std::memcpy(d + (s0 + i) * MR, t + i * 16, MR * sizeof(float));
   }
 }
 
@@ -326,11 +362,12 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
   ScratchScope scratch(ctx.scratch);
   // Both packed types are 4 bytes: f32 values, or bf16 pairs.
   auto* a_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(tiles * a_steps * MR)).data();
-  auto* row_buf = scratch.take<std::uint16_t>(static_cast<std::size_t>(vec::threads_for(ctx, tiles) * (K + 2))).data();
+  const Index stage_sz = 16 * detail::staged_words(a_steps);
+  auto* stage = scratch.take<std::uint32_t>(static_cast<std::size_t>(vec::threads_for(ctx, tiles) * stage_sz)).data();
   auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * KC)).data();
 
   vec::parallel_for(vec::threads_for(ctx, tiles), tiles, [&](Index t) {
-    detail::pack_a_tile<Kd>(x, t * MR, a_steps, a_pack + t * a_steps * MR, row_buf + omp_get_thread_num() * (K + 2));
+    detail::pack_a_tile<Kd>(x, t * MR, a_steps, a_pack + t * a_steps * MR, stage + omp_get_thread_num() * stage_sz);
   });
   vec::parallel_for(nt, blocks.total(), [&](Index gb) {
     const std::size_t p = blocks.part_of(gb);
