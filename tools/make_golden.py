@@ -28,6 +28,7 @@ import json
 import math
 import os
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -897,6 +898,11 @@ def gen_sdpa():
         ("tiled_prefill_d128", 2, 1, 128, 40, 40, True, 0, {}, 34),
         ("tiled_head_dim6", 3, 3, 6, 9, 9, True, 0, {}, 35),
         ("decode_long_cache_split", 4, 1, 64, 2, 700, True, 0, {"alibi": True}, 36),
+        # Decode kernel (fewer than 8 query rows, head_dim a multiple of 16): a group of 3 (two heads, then one),
+        # head_dim 144 (a second column pass of one vector), a window starting inside a block of 16 keys, padded
+        # keys inside it, a mask and ALiBi; then plain bidirectional MHA.
+        ("decode_gqa3_d144_window_padding_mask", 6, 2, 144, 3, 37, True, 33, {"pad": 3, "mask": True, "alibi": True}, 37),
+        ("decode_mha_d64_bidirectional", 2, 2, 64, 1, 50, False, 0, {}, 38),
     ]
     for name, H, KVH, D, ql, kvl, causal, window, ex, s0 in tiled:
         scale = 1.0 / math.sqrt(D)
@@ -909,8 +915,10 @@ def gen_sdpa():
         if ex.get("mask"):
             mask, _ = hashed_values(s0 * 10 + 4, (ql, kvl), 1.0)
             mask[:, 5:9] = -math.inf
-            mask[3, :] = -math.inf  # a row with no key left: zeros
-            mask[7, 40:] = -math.inf
+            if ql > 3:
+                mask[3, :] = -math.inf  # a row with no key left: zeros
+            if ql > 7:
+                mask[7, 40:] = -math.inf
             t["mask"] = T(mask)
         kp = None
         if "pad" in ex:
@@ -1246,6 +1254,11 @@ def gen_decoder_block():
 
 
 def main():
+    only = sys.argv[1:]  # generator names (e.g. gen_sdpa) to run only those
+    if only:
+        for name in only:
+            globals()[name]()
+        return
     gen_dtype()
     gen_attention_batch()
     gen_cross_attention()

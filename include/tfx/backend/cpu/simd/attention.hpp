@@ -194,6 +194,110 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     }
   }, true);
 }
+
+namespace detail {
+/// 16 values of a K or V row as f32: f32 as stored, bf16 and f16 widened.
+template <class KT>
+inline __m512 load16(const KT* p) {
+  if constexpr (std::is_same_v<KT, float>)
+    return _mm512_loadu_ps(p);
+  else if constexpr (std::is_same_v<KT, bf16>)
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+  else
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+/// Lane j of the result is the sum of the 16 lanes of v[j]: interleaved adds of pairs, then of 128-bit lanes.
+inline __m512 sum16(const __m512 (&v)[16]) {
+  __m512 w[8], x[4];
+  for (int i = 0; i < 8; ++i)  // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] of a = v[2i], b = v[2i + 1]
+    w[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 4; ++i) {  // per 128-bit lane: that lane's sums of v[4i .. 4i + 3]
+    const __m512d a = _mm512_castps_pd(w[2 * i]), b = _mm512_castps_pd(w[2 * i + 1]);
+    x[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  const __m512 y0 = _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88), _mm512_shuffle_f32x4(x[0], x[1], 0xDD));
+  const __m512 y1 = _mm512_add_ps(_mm512_shuffle_f32x4(x[2], x[3], 0x88), _mm512_shuffle_f32x4(x[2], x[3], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(y0, y1, 0x88), _mm512_shuffle_f32x4(y0, y1, 0xDD));
+}
+}  // namespace detail
+
+/// Attention for a few query rows (decode), head_dim a multiple of 16, f32 arithmetic over a KV cache of any
+/// storage type (bf16 and f16 widened as read): one work item is (kv head, query row), the `group` query heads that
+/// share the kv head read each key and value row once between them. Scores of 16 keys at a time: one accumulator
+/// per key over head_dim, then a 16-way transpose-add, so no key pays a horizontal sum of its own. O = P V keeps
+/// two heads' outputs (128 columns at a time) in registers across the keys instead of reading and writing them
+/// per key. Same semantics as sdpa_rows (masks, ALiBi, key padding, windows; fully masked rows give zeros).
+template <class A, class KT>
+void sdpa_decode(Context& ctx, const SdpaArgs& a) {
+  const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
+  const int group = a.heads / a.kv.kv_heads;
+  const Index items = static_cast<Index>(a.kv.kv_heads) * tq, chunks = d / 16, stride = n + 16;
+  const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
+  constexpr float ninf = -std::numeric_limits<float>::infinity();
+  ScratchScope scratch(ctx.scratch);
+  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * group * stride)).data();
+  vec::parallel_for(nt, items, [&](Index it) {
+    const int g = static_cast<int>(it / tq);
+    const Index i = it % tq, pos = a.q_offset + i;
+    float* s = sbuf + omp_get_thread_num() * group * stride;  // [group][stride]: scores, then probabilities
+    const KT* K = a.kv.keys<KT>(g);
+    const KT* V = a.kv.values<KT>(g);
+    const Index j_end = a.causal ? std::min(n, pos + 1) : n;
+    const Index j_begin = std::min(j_end, a.window > 0 ? std::max<Index>(0, pos - a.window + 1) : Index{0});
+    const bool masked = !a.key_padding.empty() || !a.mask.empty() || !a.alibi_slopes.empty();
+    for (int r = 0; r < group; ++r) {  // S = scale q K^T, 16 keys at a time
+      const int h = g * group + r;
+      const float* q = a.q.row(i) + static_cast<Index>(h) * d;
+      float* sr = s + r * stride;
+      for (Index j0 = j_begin; j0 < j_end; j0 += 16) {
+        const KT* rows[16];  // keys past the end repeat the last one; their lanes are never read
+        for (int jj = 0; jj < 16; ++jj) rows[jj] = K + std::min(j0 + jj, j_end - 1) * rs;
+        __m512 acc[16];
+        for (auto& v : acc) v = _mm512_setzero_ps();
+        for (Index c = 0; c < chunks; ++c) {
+          const __m512 qv = _mm512_loadu_ps(q + 16 * c);
+#pragma GCC unroll 16
+          for (int jj = 0; jj < 16; ++jj) acc[jj] = _mm512_fmadd_ps(qv, detail::load16(rows[jj] + 16 * c), acc[jj]);
+        }
+        _mm512_storeu_ps(sr + j0, _mm512_mul_ps(detail::sum16(acc), _mm512_set1_ps(a.scale)));
+      }
+      if (masked)
+        for (Index j = j_begin; j < j_end; ++j) {
+          if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) {
+            sr[j] = ninf;
+            continue;
+          }
+          if (!a.mask.empty()) sr[j] += a.mask(i, j);
+          if (!a.alibi_slopes.empty()) sr[j] += a.alibi_slopes[static_cast<std::size_t>(h)] * static_cast<float>(j - pos);
+        }
+      vec::softmax_row<A>(sr + j_begin, j_end - j_begin, 1.f);
+    }
+    for (int r = 0; r < group; r += 2) {  // O = P V, two heads and 128 columns at a time
+      const float* p0 = s + r * stride;
+      const float* p1 = r + 1 < group ? p0 + stride : p0;
+      for (Index c0 = 0; c0 < d; c0 += 128) {
+        const Index nc = std::min<Index>(8, (d - c0) / 16);
+        __m512 o0[8], o1[8];
+        for (int c = 0; c < 8; ++c) o0[c] = o1[c] = _mm512_setzero_ps();
+        for (Index j = j_begin; j < j_end; ++j) {
+          const __m512 b0 = _mm512_set1_ps(p0[j]), b1 = _mm512_set1_ps(p1[j]);
+          const KT* v = V + j * rs + c0;
+#pragma GCC unroll 8
+          for (int c = 0; c < 8; ++c)
+            if (c < nc) {
+              const __m512 x = detail::load16(v + 16 * c);
+              o0[c] = _mm512_fmadd_ps(b0, x, o0[c]);
+              o1[c] = _mm512_fmadd_ps(b1, x, o1[c]);
+            }
+        }
+        float* out0 = a.out.row(i) + static_cast<Index>(g * group + r) * d + c0;
+        for (int c = 0; c < nc; ++c) _mm512_storeu_ps(out0 + 16 * c, o0[c]);
+        if (r + 1 < group)
+          for (int c = 0; c < nc; ++c) _mm512_storeu_ps(out0 + d + 16 * c, o1[c]);
+      }
+    }
+  }, true);
+}
 #endif
 
 /// One (kv head, query row) pair per work item: the `group` query heads that share a kv head are scored together,
@@ -292,10 +396,13 @@ template <class A>
 void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
   with_storage_type(a.kv.type, [&]<class KT>(KT) {
 #if defined(__AVX512F__)
-    if (a.q.rows >= 8 && !a.weights && !a.entropy) {
-      if constexpr (std::is_same_v<KT, bf16> && gemm::available_bf16)
-        if (ctx.precision == Precision::fast) return sdpa_tiled<A, KT, gemm::kind::bf16>(ctx, a);
-      return sdpa_tiled<A, KT>(ctx, a);
+    if (!a.weights && !a.entropy) {
+      if (a.q.rows >= 8) {
+        if constexpr (std::is_same_v<KT, bf16> && gemm::available_bf16)
+          if (ctx.precision == Precision::fast) return sdpa_tiled<A, KT, gemm::kind::bf16>(ctx, a);
+        return sdpa_tiled<A, KT>(ctx, a);
+      }
+      if (a.kv.head_dim % 16 == 0) return sdpa_decode<A, KT>(ctx, a);
     }
 #endif
     sdpa_rows<A, KT>(ctx, a);
