@@ -34,5 +34,5 @@ static void BM_sdpa(benchmark::State& s) {
 }
 BENCHMARK_TEMPLATE(BM_sdpa, bench::Scalar)->Args({1, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd)->Args({1, 1024})->Args({1, 4096})->Args({128, 128})->Args({512, 512})->Args({2048, 2048})->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd, bf16)->Args({1, 4096})->Args({512, 512})->Args({2048, 2048})->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd, bf16)->Args({1, 4096})->Args({1, 32768})->Args({512, 512})->Args({2048, 2048})->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();
