@@ -50,6 +50,29 @@ TEST_CASE("Every e2e checkpoint reproduces Hugging Face logits, prefill and deco
               s.ctx.precision = cpu::Precision::exact;
             }
 
+            // Only the last position's logits (as generation asks for them): the last layer runs attention and
+            // its MLP for that row alone. It still caches every position's keys and values: after such a prefill
+            // of n - 1 tokens the next token decodes as it does after a full one.
+            s.reset();
+            Matrix<float> last(1, vocab);
+            model.forward(s, tokens, last.view());
+            require_logits(last, nlohmann::json::array({ref.at("logits_prefill").at(static_cast<std::size_t>(n - 1))}),
+                           1e-4, name + " prefill, last position only");
+            if (n >= 3) {
+              const std::span<const std::int32_t> head(tokens.data(), static_cast<std::size_t>(n - 1));
+              const std::span<const std::int32_t> next(&tokens[static_cast<std::size_t>(n - 1)], 1);
+              Matrix<float> all(n - 1, vocab), after_all(1, vocab), after_last(1, vocab);
+              s.reset();
+              model.forward(s, head, all.view());
+              model.forward(s, next, after_all.view());
+              s.reset();
+              model.forward(s, head, last.view());
+              model.forward(s, next, after_last.view());
+              nlohmann::json want = nlohmann::json::array({nlohmann::json::array()});
+              for (tfx::Index c = 0; c < vocab; ++c) want[0].push_back(after_all(0, c));
+              require_logits(after_last, want, 1e-4, name + " decode after a last-position-only prefill");
+            }
+
             s.reset();
             Matrix<float> decode(n, vocab);
             for (tfx::Index t = 0; t < n; ++t)

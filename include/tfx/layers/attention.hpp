@@ -41,6 +41,10 @@ template <class Space = host_space>
 struct BasicStep {
   Index start = 0;
   const BasicRopeTable<Space>* rope = nullptr;
+  /// Only the last `keep` rows of the output are wanted (0: all): every row's keys and values still enter the
+  /// cache, but attention, the output projection and what follows them run for those rows only (a prompt's last
+  /// layer, when only the last position's logits are asked for).
+  Index keep = 0;
 };
 using Step = BasicStep<host_space>;
 
@@ -144,12 +148,16 @@ class Attention {
   void forward(context_t<P>& ctx, Rows<const float, space> x, Index start_pos, Cache& cache, Rows<float, space> out) const {
     forward(ctx, x, BasicStep<space>{start_pos}, cache, out);
   }
-  /// The same, with the forward pass's rotary table when the model made one.
+  /// The same, with the forward pass's rotary table when the model made one; out has step.keep rows when it is set
+  /// (the outputs of the last step.keep positions).
   void forward(context_t<P>& ctx, Rows<const float, space> x, const BasicStep<space>& step, Cache& cache,
                Rows<float, space> out) const {
     const Index T_ = x.rows, start_pos = step.start;
-    TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == T_, "Attention: input [", x.rows, ", ", x.cols,
-              "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden);
+    TFX_CHECK(step.keep >= 0 && step.keep <= T_, "Attention: keep ", step.keep, " of ", T_, " rows");
+    const Index kept = step.keep > 0 ? step.keep : T_;
+    TFX_CHECK(x.cols == c_.hidden && out.cols == c_.hidden && out.rows == kept, "Attention: input [", x.rows, ", ",
+              x.cols, "] / output [", out.rows, ", ", out.cols, "] do not match hidden ", c_.hidden, " and ", kept,
+              " rows kept");
     TFX_CHECK(cache.size() == start_pos, "Attention: the KV cache holds ", cache.size(), " positions but start_pos is ",
               start_pos);
     ScratchScope scratch(ctx.scratch);
@@ -160,10 +168,10 @@ class Attention {
       rope_->apply(ctx, k, c_.kv_heads, table);
     }
     cache.append(P{}, ctx, Rows<const float, space>(k), Rows<const float, space>(v));
-    Rows<float, space> attn = scratch.rows(T_, q.cols);
+    Rows<float, space> attn = scratch.rows(kept, q.cols);
     BasicSdpaExtras<space> extras;
-    extras.q_offset = start_pos;
-    sdpa_.forward(ctx, q, cache.view(), attn, extras);
+    extras.q_offset = start_pos + T_ - kept;
+    sdpa_.forward(ctx, q.slice_rows(T_ - kept, kept), cache.view(), attn, extras);
     w_.o_proj.forward(ctx, attn, out);
   }
 

@@ -167,7 +167,11 @@ class Model {
       rope = r->table(ctx, scratch, s.position_, n);
       step.rope = &rope;
     }
-    for (std::size_t l = 0; l < layers_.blocks.size(); ++l) layers_.blocks[l].forward(ctx, x, step, s.caches_[l]);
+    for (std::size_t l = 0; l < layers_.blocks.size(); ++l) {
+      // Only the last position's logits: the last layer runs attention and its MLP for that row alone.
+      if (l + 1 == layers_.blocks.size() && logits.rows == 1) step.keep = 1;
+      layers_.blocks[l].forward(ctx, x, step, s.caches_[l]);
+    }
     const Rows<float, space> rows = logits.rows == n ? x : x.slice_rows(n - 1, 1);
     layers_.final_norm.forward(ctx, rows, rows);
     layers_.lm_head.forward(ctx, rows, logits);
