@@ -917,6 +917,8 @@ def gen_sdpa():
             mask[:, 5:9] = -math.inf
             if ql > 3:
                 mask[3, :] = -math.inf  # a row with no key left: zeros
+            else:
+                mask[ql - 1, :] = -math.inf
             if ql > 7:
                 mask[7, 40:] = -math.inf
             t["mask"] = T(mask)

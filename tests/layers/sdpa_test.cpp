@@ -42,13 +42,14 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
         x.weights = nullptr;
         x.entropy = nullptr;
       }
-      // Output only: cpu::simd takes its tiled online-softmax kernel from 8 query rows on.
+      // Output only: cpu::simd takes its tiled online-softmax kernel from 8 query rows on, and below that its
+      // decode kernel when head_dim is a multiple of 16.
       Matrix<float> out2(q_len, static_cast<tfx::Index>(o.heads) * o.head_dim, -1.f);
       sdpa.forward(ctx, q.view(), kv, out2.view(), x);
       test::require_close(out2, c["out"], test::tol_f32, c.name + " out (output only)");
 
       // Keys and values stored as bf16 / f16 (KvCache's narrow types): the kernels read them as stored. Both the
-      // row kernel (weights requested) and the tiled one (output only), under Precision::exact.
+      // row kernel (weights requested) and the tiled or decode one (output only), under Precision::exact.
       ctx.precision = cpu::Precision::exact;
       for (const char* kvt : {"bf16", "f16"}) {
         if (!c.has(std::string("out_kv_") + kvt)) continue;

@@ -234,7 +234,8 @@ inline __m512 sum16(const __m512 (&v)[16]) {
 /// share the kv head read each key and value row once between them. Scores of 16 keys at a time: one accumulator
 /// per key over head_dim, then a 16-way transpose-add, so no key pays a horizontal sum of its own. O = P V keeps
 /// two heads' outputs (128 columns at a time) in registers across the keys instead of reading and writing them
-/// per key. Same semantics as sdpa_rows (masks, ALiBi, key padding, windows; fully masked rows give zeros).
+/// per key. Same semantics as sdpa_rows (masks, ALiBi, key padding, windows; fully masked rows give zeros, and
+/// keys masked out in every head of a pass are not read).
 template <class A, class KT>
 void sdpa_decode(Context& ctx, const SdpaArgs& a) {
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
@@ -243,11 +244,13 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
   const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   ScratchScope scratch(ctx.scratch);
-  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * group * stride)).data();
+  const Index per = group * stride + group;
+  float* sbuf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
   vec::parallel_for(nt, items, [&](Index it) {
     const int g = static_cast<int>(it / tq);
     const Index i = it % tq, pos = a.q_offset + i;
-    float* s = sbuf + omp_get_thread_num() * group * stride;  // [group][stride]: scores, then probabilities
+    float* s = sbuf + omp_get_thread_num() * per;  // [group][stride]: scores, then probabilities
+    float* live = s + group * stride;             // per head: 1 when some key is visible
     const KT* K = a.kv.keys<KT>(g);
     const KT* V = a.kv.values<KT>(g);
     const Index j_end = a.causal ? std::min(n, pos + 1) : n;
@@ -279,33 +282,41 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
           if (!a.mask.empty()) sr[j] += a.mask(i, j);
           if (!a.alibi_slopes.empty()) sr[j] += a.alibi_slopes[static_cast<std::size_t>(h)] * static_cast<float>(j - pos);
         }
-      vec::softmax_row<A>(sr + j_begin, j_end - j_begin, 1.f);
+      live[r] = vec::softmax_row<A>(sr + j_begin, j_end - j_begin, 1.f) ? 1.f : 0.f;
     }
-    for (int r = 0; r < group; r += 2) {  // O = P V, two heads and 128 columns at a time
+    // O = P V, 128 columns of one head (Two: of two) at a time. Keys whose probability is 0 in every head of the
+    // pass are skipped where masks can make them so, and a head with no visible key writes zeros, as sdpa_rows does
+    // (so values that are not finite behind a mask do not reach the output).
+    const auto pv = [&]<bool Two>(int r) {
       const float* p0 = s + r * stride;
-      const float* p1 = r + 1 < group ? p0 + stride : p0;
+      const float* p1 = Two ? p0 + stride : p0;
+      float* out0 = a.out.row(i) + static_cast<Index>(g * group + r) * d;
       for (Index c0 = 0; c0 < d; c0 += 128) {
         const Index nc = std::min<Index>(8, (d - c0) / 16);
         __m512 o0[8], o1[8];
         for (int c = 0; c < 8; ++c) o0[c] = o1[c] = _mm512_setzero_ps();
         for (Index j = j_begin; j < j_end; ++j) {
-          const __m512 b0 = _mm512_set1_ps(p0[j]), b1 = _mm512_set1_ps(p1[j]);
           const KT* v = V + j * rs + c0;
           if (j + 16 < j_end) detail::prefetch_rows(v + 16 * rs, std::min<Index>(128, d - c0));
+          if (masked && p0[j] == 0.f && p1[j] == 0.f) continue;
+          const __m512 b0 = _mm512_set1_ps(p0[j]), b1 = _mm512_set1_ps(p1[j]);
 #pragma GCC unroll 8
           for (int c = 0; c < 8; ++c)
             if (c < nc) {
               const __m512 x = detail::load16(v + 16 * c);
               o0[c] = _mm512_fmadd_ps(b0, x, o0[c]);
-              o1[c] = _mm512_fmadd_ps(b1, x, o1[c]);
+              if constexpr (Two) o1[c] = _mm512_fmadd_ps(b1, x, o1[c]);
             }
         }
-        float* out0 = a.out.row(i) + static_cast<Index>(g * group + r) * d + c0;
-        for (int c = 0; c < nc; ++c) _mm512_storeu_ps(out0 + 16 * c, o0[c]);
-        if (r + 1 < group)
-          for (int c = 0; c < nc; ++c) _mm512_storeu_ps(out0 + d + 16 * c, o1[c]);
+        for (int c = 0; c < nc; ++c) _mm512_storeu_ps(out0 + c0 + 16 * c, live[r] != 0.f ? o0[c] : _mm512_setzero_ps());
+        if constexpr (Two)
+          for (int c = 0; c < nc; ++c)
+            _mm512_storeu_ps(out0 + d + c0 + 16 * c, live[r + 1] != 0.f ? o1[c] : _mm512_setzero_ps());
       }
-    }
+    };
+    int r = 0;
+    for (; r + 1 < group; r += 2) pv.template operator()<true>(r);
+    if (r < group) pv.template operator()<false>(r);
   }, true);
 }
 #endif
