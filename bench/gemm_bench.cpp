@@ -1,6 +1,7 @@
 // Prefill matrix products Y[M, N] = X[M, K] . W^T at the shapes of a Qwen3-0.6B-sized layer, side by side:
 //   tfx_f32        tfx's packed AVX-512 f32 kernel (backend/cpu/simd/gemm.hpp)
-//   tfx_bf16       the same with bf16 weights and bf16 dot products (Precision::fast)
+//   tfx_bf16       the same with bf16 weights and bf16 dot products (Precision::fast): AMX tiles where the CPU
+//                  has AMX-BF16, else AVX512-BF16; the <..., false> case is the AVX-512 kernel on any CPU
 //   tfx_bf16_exact bf16 weights widened to f32 while packing (Precision::exact)
 //   tfx_quantized  Q8_0 / Q4_0 weights; fast: activations quantized to Q8_0, int8 dot products (AVX512-VNNI);
 //                  exact: weights dequantized to f32 while packing
@@ -56,18 +57,22 @@ void finish(benchmark::State& s, Shape sh, const char* what) {
   s.SetLabel(std::string(what) + ", " + std::to_string(bench::threads()) + " threads");
 }
 
-template <class T, cpu::Precision Pr>
+template <class T, cpu::Precision Pr, bool Amx = true>
 void BM_tfx(benchmark::State& s) {
   const Shape sh = shape_of(s);
   Operands<T> o(sh);
   cpu::Context ctx(bench::threads());
   ctx.precision = Pr;
+  ctx.amx = Amx;
   const Linear<T, bench::Simd> lin(Rows<const T>(o.w.data(), sh.n, sh.k));
   for (auto _ : s) {
     lin.forward(ctx, Rows<const float>(o.x.data(), sh.m, sh.k), Rows<float>(o.y.data(), sh.m, sh.n));
     benchmark::DoNotOptimize(o.y.data());
   }
-  finish(s, sh, std::is_same_v<T, float> ? "tfx f32" : Pr == cpu::Precision::fast ? "tfx bf16 (fast)" : "tfx bf16 (exact)");
+  finish(s, sh, std::is_same_v<T, float>      ? "tfx f32"
+                : Pr == cpu::Precision::exact ? "tfx bf16 (exact)"
+                : Amx && cpu::gemm::available_amx ? "tfx bf16 (fast, AMX where the OS allows)"
+                                                  : "tfx bf16 (fast, AVX512-BF16)");
 }
 
 template <class Q, cpu::Precision Pr>
@@ -157,6 +162,7 @@ BENCHMARK(BM_openblas_f32)->Apply(shapes);
 BENCHMARK(BM_blis_f32)->Apply(shapes);
 #endif
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::fast)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::fast, false)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::exact)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx_quantized, Q8_0, cpu::Precision::fast)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx_quantized, Q4_0, cpu::Precision::fast)->Apply(shapes);

@@ -459,6 +459,10 @@ def gen_linear():
         # bf16 [out, in] panels packed by 16 x 16 word transposes: even K with a 36-value last block (18 pairs:
         # one transpose and a 2-pair tail), three whole panels and a partial one
         ("packed_bf16_even_k", 17, 1060, 100, True, "bf16", 17),
+        # AMX blocks of 32 rows: two whole blocks (stored in place, reloaded for the second and third k blocks) and a
+        # partial one; three k blocks of 512, 512 and 76 (38 pairs in tiles of 16: a zero-padded last tile); three
+        # whole panels of 32 columns
+        ("packed_bf16_row_blocks", 70, 1100, 96, True, "bf16", 18),
         # decode (up to 4 rows) with bf16 weights: 16-pair vector steps, a masked tail and an odd last element
         ("decode_bf16_odd_k", 3, 1031, 70, True, "bf16", 15),
         ("decode_bf16_one_row", 1, 64, 33, False, "bf16", 16),

@@ -53,12 +53,21 @@ TEMPLATE_LIST_TEST_CASE("Linear matches PyTorch goldens for f32, bf16 and f16 we
 
         // Precision::fast rounds the activations of a bf16 product to bf16 where the CPU has bf16 dot products
         // (y_bf16_activations): [out, in] weights in prefill and decode, [in, out] weights in prefill only;
-        // Precision::exact, and the scalar policy, never do.
+        // Precision::exact, and the scalar policy, never do. On a CPU with AMX-BF16 the fast prefill runs on AMX
+        // tiles, and with Context::amx off on the AVX-512 kernel: both are checked.
         const bool rounds = std::is_same_v<TestType, cpu::simd<>> && cpu::gemm::available_bf16 && std::is_same_v<T, bf16>;
-        for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact}) {
+        struct Run {
+          cpu::Precision precision;
+          bool amx;
+          const char* name;
+        };
+        for (const auto [precision, amx, name] : {Run{cpu::Precision::fast, true, " (fast)"},
+                                                  Run{cpu::Precision::fast, false, " (fast, AMX off)"},
+                                                  Run{cpu::Precision::exact, true, " (exact)"}}) {
           ctx.precision = precision;
+          ctx.amx = amx;
           const bool fast = precision == cpu::Precision::fast && rounds;
-          const std::string what = c.name + (precision == cpu::Precision::fast ? " (fast)" : " (exact)");
+          const std::string what = c.name + name;
           Matrix<float> y(x.rows(), w.rows());
           Linear<T, TestType>(w.view(), b).forward(ctx, x.view(), y.view());
           test::require_close(y, fast ? c["y_bf16_activations"] : c["y"], test::tol_f32, what);

@@ -120,6 +120,9 @@ struct Context {
   using memory_space = host_space;
   int threads = 1;
   Precision precision = Precision::fast;
+  /// Fast bf16 products on AMX tiles where the CPU has AMX-BF16 and the OS lets the process use them (false: the
+  /// AVX-512 kernels, to compare or test them on such a CPU).
+  bool amx = true;
   Arena scratch{};
 
   Context() = default;

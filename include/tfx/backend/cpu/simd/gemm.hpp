@@ -22,6 +22,11 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "tfx/backend/cpu/simd/common.hpp"
 #include "tfx/core/weights.hpp"
 
@@ -199,9 +204,10 @@ inline const float* column_f32(const Q& w, Index n, Index k0, Index kc, float* b
 
 /// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each (columns
 /// past n0 + nb are zeros). Two formats take a shortcut: f32 [out, in] rows are transposed 16 x 16 in registers,
-/// and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies.
+/// and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies. bf16 panels may be
+/// given more steps than the block has (`panel_steps`, the AMX kernel's whole tiles): the extra steps are zeros.
 template <kind Kd, class W>
-inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst) {
+inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst, Index panel_steps = 0) {
   const Index panels = (nb + NR - 1) / NR;
   float buf[2 * KC];  // one column's values as f32 (kc <= 2 * KC)
   if constexpr (Kd == kind::f32) {
@@ -233,9 +239,10 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
     }
   } else {
     auto* d = static_cast<std::uint32_t*>(dst);
-    const Index steps = (kc + 1) / 2, full = kc / 2;
+    const Index steps = (kc + 1) / 2, full = kc / 2, stride = std::max(steps, panel_steps);
     for (Index p = 0; p < panels; ++p) {
-      std::uint32_t* panel = d + p * steps * NR;
+      std::uint32_t* panel = d + p * stride * NR;
+      std::fill(panel + steps * NR, panel + stride * NR, 0u);
       if constexpr (std::is_same_v<W, Dense<bf16, weight_layout::out_in>>) {
         // Whole panels (rows an even number of values apart): the k-pair words of 16 rows are a 16 x 16 matrix of
         // 32-bit words, which transpose16 (on the same bits, viewed as floats) turns into 16 steps of the panel.
@@ -335,6 +342,33 @@ template <kind Kd>
   store_tile(acc, c, ldc, mv, nv, accumulate);
 }
 
+/// The column blocks of a group of products, one loop over all of them: at most NB columns each, as many per
+/// product as a multiple of the threads where that keeps them at least NR wide (384 columns on 2 threads are
+/// 2 x 192, not 256 + 128: a thread idle for a third of the product).
+template <class W>
+struct ColumnBlocks {
+  struct Block {
+    std::size_t part;
+    Index n0, nb;
+  };
+  std::span<const LinearPart<W>> parts;
+  std::array<Index, vec::PartRanges::max_parts> width{};
+  vec::PartRanges ranges;
+  ColumnBlocks(const Context& ctx, std::span<const LinearPart<W>> parts_)
+      : parts(parts_), ranges(parts_.size(), [&](std::size_t p) {
+          const Index team = vec::threads_for(ctx, std::numeric_limits<Index>::max());
+          const Index N = parts_[p].w->out_features(), base = (N + NB - 1) / NB, count = (base + team - 1) / team * team;
+          width[p] = std::max(NR, ((N + count - 1) / count + NR - 1) / NR * NR);
+          return (N + width[p] - 1) / width[p];
+        }) {}
+  Index total() const { return ranges.total(); }
+  Block block(Index i) const {
+    const std::size_t p = ranges.part_of(i);
+    const Index n0 = (i - ranges.first[p]) * width[p];
+    return {p, n0, std::min(width[p], parts[p].w->out_features() - n0)};
+  }
+};
+
 }  // namespace detail
 
 /// y_p = X . W_p^T (+ b_p) for every part p of a group that reads X (one product is a group of one), W a Dense
@@ -348,15 +382,7 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
   const Index kc_max = KC * per_step;
   const Index a_steps = (K + per_step - 1) / per_step;
   const Index tiles = (M + MR - 1) / MR;
-  // Column blocks of at most NB, as many per product as a multiple of the threads where that keeps them at least
-  // NR wide: 384 columns on 2 threads are 2 x 192, not 256 + 128 (a thread idle for a third of the product).
-  const Index team = vec::threads_for(ctx, std::numeric_limits<Index>::max());
-  std::array<Index, vec::PartRanges::max_parts> width{};
-  const vec::PartRanges blocks(parts.size(), [&](std::size_t p) {
-    const Index N = parts[p].w->out_features(), base = (N + NB - 1) / NB, count = (base + team - 1) / team * team;
-    width[p] = std::max(NR, ((N + count - 1) / count + NR - 1) / NR * NR);
-    return (N + width[p] - 1) / width[p];
-  });
+  const detail::ColumnBlocks<W> blocks(ctx, parts);
   const int nt = vec::threads_for(ctx, blocks.total());
 
   ScratchScope scratch(ctx.scratch);
@@ -370,10 +396,9 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
     detail::pack_a_tile<Kd>(x, t * MR, a_steps, a_pack + t * a_steps * MR, stage + omp_get_thread_num() * stage_sz);
   });
   vec::parallel_for(nt, blocks.total(), [&](Index gb) {
-    const std::size_t p = blocks.part_of(gb);
+    const auto [p, n0, nb] = blocks.block(gb);
     const W& w = *parts[p].w;
     const Rows<float> y = parts[p].y;
-    const Index N = w.out_features(), n0 = (gb - blocks.first[p]) * width[p], nb = std::min(width[p], N - n0);
     std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * KC;
     for (Index k0 = 0; k0 < K; k0 += kc_max) {
       const Index kc = std::min(kc_max, K - k0);
@@ -389,6 +414,129 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
     detail::add_bias(parts[p].bias, y, n0, nb);
   }, true);
 }
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__linux__)
+inline constexpr bool available_amx = true;
+namespace detail {
+inline constexpr Index AM = 32;  // rows of an AMX block: two A tiles of 16 rows
+inline constexpr Index AK = 32;  // k per tile step: an A tile row is 32 bf16, a B tile 16 k pairs
+
+/// Linux gives a process AMX tile state only once it asks (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, for the
+/// whole process); asked once. False where the kernel refuses: the AVX-512 kernels run instead.
+inline bool amx_permitted() {
+  static const bool ok = [] {
+    constexpr long req_xcomp_perm = 0x1023, xtiledata = 18;
+    return syscall(SYS_arch_prctl, req_xcomp_perm, xtiledata) == 0;
+  }();
+  return ok;
+}
+
+/// Palette 1, eight tiles of 16 rows x 64 bytes: 0-3 the 2 x 2 f32 accumulators (16 x 16 each), 4-5 A (16 rows x 32
+/// bf16), 6-7 B (16 k pairs x 16 columns). Tile state is per thread: each worker configures it.
+inline void amx_configure() {
+  struct alignas(64) Config {
+    std::uint8_t palette, start_row, reserved[14];
+    std::uint16_t colsb[16];
+    std::uint8_t rows[16];
+  } cfg{};
+  static_assert(sizeof(Config) == 64);
+  cfg.palette = 1;
+  for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+  _tile_loadconfig(&cfg);
+}
+
+/// C[mv, nv] (+)= A . B-panel for a block of AM rows and NR columns: A rows of bf16 (k-contiguous, `lda` bytes
+/// apart, zero padded), the panel [steps][NR] k-pair words, steps a multiple of 16. A partial block (mv < AM or
+/// nv < NR) goes through a buffer.
+[[gnu::noinline]] inline void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b,
+                                        float* c, Index ldc, Index mv, Index nv, bool accumulate) {
+  alignas(64) float part[AM * NR];
+  const bool whole = mv == AM && nv == NR;
+  float* cc = c;
+  Index ldcc = ldc;
+  if (!whole) {
+    for (Index m = 0; m < AM; ++m)
+      for (Index n = 0; n < NR; ++n) part[m * NR + n] = accumulate && m < mv && n < nv ? c[m * ldc + n] : 0.f;
+    cc = part, ldcc = NR;
+  }
+  const auto cs = static_cast<int>(ldcc * sizeof(float));
+  if (accumulate || !whole) {
+    _tile_loadd(0, cc, cs);
+    _tile_loadd(1, cc + 16, cs);
+    _tile_loadd(2, cc + 16 * ldcc, cs);
+    _tile_loadd(3, cc + 16 * ldcc + 16, cs);
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  const auto* a0 = reinterpret_cast<const char*>(a);
+  const char* a1 = a0 + 16 * lda;
+  for (Index s = 0; s < steps; s += 16) {
+    _tile_loadd(4, a0 + 4 * s, static_cast<int>(lda));
+    _tile_loadd(5, a1 + 4 * s, static_cast<int>(lda));
+    _tile_loadd(6, b + s * NR, NR * 4);
+    _tile_loadd(7, b + s * NR + 16, NR * 4);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, cc, cs);
+  _tile_stored(1, cc + 16, cs);
+  _tile_stored(2, cc + 16 * ldcc, cs);
+  _tile_stored(3, cc + 16 * ldcc + 16, cs);
+  if (!whole)
+    for (Index m = 0; m < mv; ++m) std::memcpy(c + m * ldc, part + m * NR, static_cast<std::size_t>(nv) * sizeof(float));
+}
+}  // namespace detail
+
+/// product<kind::bf16> on AMX tiles (the same operands: activations rounded to bf16 once, bf16 weights, f32
+/// sums): X is rounded into rows of bf16 padded to whole tiles, weight blocks are packed into the bf16 panels of
+/// product() (whole tiles of 16 k pairs, zero padded), and each 32 x 32 block of Y is four tile accumulators fed by
+/// tdpbf16ps (16 x 16 x 32 products an instruction). Blocks of KC k pairs: Y is loaded back into the tiles after the
+/// first. Needs amx_permitted().
+template <class W>
+void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
+  using namespace detail;
+  const Index M = x.rows, K = x.cols;
+  const Index Kp = (K + AK - 1) / AK * AK, blocks_m = (M + AM - 1) / AM, kc_max = 2 * KC;
+  const ColumnBlocks<W> blocks(ctx, parts);
+  const int nt = vec::threads_for(ctx, blocks.total());
+
+  ScratchScope scratch(ctx.scratch);
+  auto* a_pack = scratch.take<std::uint16_t>(static_cast<std::size_t>(blocks_m * AM * Kp)).data();
+  auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * KC)).data();
+  vec::parallel_for(vec::threads_for(ctx, blocks_m), blocks_m * AM, [&](Index r) {
+    std::uint16_t* row = a_pack + r * Kp;
+    if (r < M) {
+      round_bf16(x.row(r), K, row);
+      std::fill(row + K, row + Kp, std::uint16_t{0});
+    } else {
+      std::fill(row, row + Kp, std::uint16_t{0});
+    }
+  });
+  vec::parallel_for(nt, blocks.total(), [&](Index gb) {
+    amx_configure();
+    const auto [p, n0, nb] = blocks.block(gb);
+    const Rows<float> y = parts[p].y;
+    std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * KC;
+    for (Index k0 = 0; k0 < K; k0 += kc_max) {
+      const Index kc = std::min(kc_max, K - k0), steps = ((kc + 1) / 2 + 15) / 16 * 16;
+      pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp, steps);
+      for (Index t = 0; t < blocks_m; ++t)
+        for (Index j = 0; j < nb; j += NR)
+          micro_amx(steps, a_pack + t * AM * Kp + k0, Kp * 2, bp + (j / NR) * steps * NR, &y(t * AM, n0 + j), y.ld,
+                    std::min(AM, M - t * AM), std::min(NR, nb - j), k0 > 0);
+    }
+    add_bias(parts[p].bias, y, n0, nb);
+    _tile_release();
+  }, true);
+}
+#else
+inline constexpr bool available_amx = false;
+#endif
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 namespace detail {
