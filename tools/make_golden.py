@@ -901,6 +901,9 @@ def gen_sdpa():
         ("tiled_mask_bidirectional", 2, 2, 32, 20, 70, False, 0, {"mask": True}, 33),
         ("tiled_prefill_d128", 2, 1, 128, 40, 40, True, 0, {}, 34),
         ("tiled_head_dim6", 3, 3, 6, 9, 9, True, 0, {}, 35),
+        # 70 query rows (AMX blocks of 32: two whole and a partial one) of a group of 3, head_dim 64, a chunk after
+        # 80 cached positions, a window of 100 that starts inside key tiles, padded keys and a mask
+        ("tiled_gqa3_d64_window_padding_mask", 6, 2, 64, 70, 150, True, 100, {"pad": 3, "mask": True}, 39),
         ("decode_long_cache_split", 4, 1, 64, 2, 700, True, 0, {"alibi": True}, 36),
         # Decode kernel (fewer than 8 query rows, head_dim a multiple of 16): a group of 3 (two heads, then one),
         # head_dim 144 (a second column pass of one vector), a window starting inside a block of 16 keys, padded

@@ -77,12 +77,19 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
         for (const float e : k) k16.push_back(to_bf16(e));
         for (const float e : v) v16.push_back(to_bf16(e));
         const KvView kv16{k16.data(), v16.data(), kv_len, kv_len * o.head_dim, o.kv_heads, o.head_dim, dtype::bf16};
-        sdpa.forward(ctx, q.view(), kv16, out2.view(), x);
-        const bool bf16_kernel = std::is_same_v<TestType, cpu::simd<>> && cpu::gemm::available_bf16 && q_len >= 8;
-        if (bf16_kernel)
-          test::require_close(out2, c["out_bf16_attention"], test::Tolerance{2e-3, 2e-3}, c.name + " out, bf16 attention");
-        else
-          test::require_close(out2, c["out_kv_bf16"], test::tol_f32, c.name + " out, bf16 K/V (fast)");
+        // On a CPU with AMX-BF16 (head_dim a multiple of 32) the tiled kernel runs on AMX tiles, and with
+        // Context::amx off on AVX512-BF16: both are checked.
+        for (const bool amx : {true, false}) {
+          ctx.amx = amx;
+          sdpa.forward(ctx, q.view(), kv16, out2.view(), x);
+          const bool bf16_kernel = std::is_same_v<TestType, cpu::simd<>> && cpu::gemm::available_bf16 && q_len >= 8;
+          const std::string what = c.name + (amx ? " out" : " out (AMX off)");
+          if (bf16_kernel)
+            test::require_close(out2, c["out_bf16_attention"], test::Tolerance{2e-3, 2e-3}, what + ", bf16 attention");
+          else
+            test::require_close(out2, c["out_kv_bf16"], test::tol_f32, what + ", bf16 K/V (fast)");
+        }
+        ctx.amx = true;
       }
     }
   }

@@ -18,13 +18,17 @@ namespace tfx::cpu {
 /// Kd = kind::bf16 (a bf16 KV cache under Precision::fast): both products take bf16 operands two per 32-bit word
 /// with vdpbf16ps, f32 accumulation, as PyTorch's bf16 attention does: the scaled Q rounded once, K pairs along
 /// head_dim as stored, P rounded per tile and V pairs along keys; the softmax itself stays f32.
-template <class A, class KT, gemm::kind Kd = gemm::kind::f32>
+/// Amx (with Kd = kind::bf16, head_dim a multiple of 32): the same operands and roundings on AMX tiles: blocks of
+/// 32 query rows, Q and P as rows of bf16 (A tiles), the packed K^T and V pairs as B tiles, gemm's micro_amx.
+template <class A, class KT, gemm::kind Kd = gemm::kind::f32, bool Amx = false>
 void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   using gemm::MR;
   using gemm::NR;
   constexpr bool bf = Kd == gemm::kind::bf16;
+  static_assert(!Amx || (bf && gemm::available_amx));
   using B = vec::fbatch<A>;
-  constexpr Index BQ = 2 * MR, BK = 2 * NR, KP = BK / NR;  // query rows per block (two register tiles), keys per tile
+  // Query rows per block (two register tiles, or two AMX tiles of 16 rows), keys per tile.
+  constexpr Index BQ = Amx ? 32 : 2 * MR, BK = 2 * NR, KP = BK / NR;
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
@@ -46,15 +50,24 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     float* qp = buf + omp_get_thread_num() * per;
     float *kp = qp + q_sz, *vp = kp + k_sz, *sc = vp + v_sz, *pp = sc + s_sz, *o = pp + p_sz, *m = o + o_sz, *l = m + R;
     auto* stage = reinterpret_cast<std::uint32_t*>(m + up(2 * R));
+    if constexpr (Amx) gemm::detail::amx_configure();
     const int g = static_cast<int>(it / blocks);
     const Index i0 = (it % blocks) * BQ, rows = std::min(BQ, tq - i0);
     const KT* K = a.kv.keys<KT>(g);
     const KT* V = a.kv.values<KT>(g);
-    // Q rows of every head of the group, scaled, as register tiles (zero rows past the block's end).
+    // Q rows of every head of the group, scaled, as register tiles (AMX: rows of bf16), zero rows past the block's end.
     for (int r = 0; r < group; ++r) {
       const Rows<const float> qh(a.q.row(0) + static_cast<Index>(g * group + r) * d, tq, d, a.q.ld);
-      for (Index t = 0; t < 2; ++t)
-        gemm::detail::pack_a_tile<Kd>(qh, i0 + t * MR, ds, qp + (r * 2 + t) * ds * MR, stage, a.scale);
+      if constexpr (Amx) {
+        for (Index ii = 0; ii < BQ; ++ii) {
+          auto* row = reinterpret_cast<std::uint16_t*>(qp) + (r * BQ + ii) * d;
+          if (i0 + ii < tq) gemm::detail::round_bf16(qh.row(i0 + ii), d, row, a.scale);
+          else std::fill(row, row + d, std::uint16_t{0});
+        }
+      } else {
+        for (Index t = 0; t < 2; ++t)
+          gemm::detail::pack_a_tile<Kd>(qh, i0 + t * MR, ds, qp + (r * 2 + t) * ds * MR, stage, a.scale);
+      }
     }
     std::fill(o, o + o_sz, 0.f);
     std::fill(m, m + R, ninf);
@@ -121,9 +134,17 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           }
         }
       }
-      for (Index t = 0; t < 2 * group; ++t)  // S = (scale Q) K^T
-        for (Index c = 0; c < KP; ++c)
-          gemm::detail::micro<Kd>(ds, qp + t * ds * MR, kp + c * ds * NR, sc + t * MR * BK + c * NR, BK, MR, NR, false);
+      if constexpr (Amx) {  // S = (scale Q) K^T
+        for (int r = 0; r < group; ++r)
+          for (Index c = 0; c < KP; ++c)
+            gemm::detail::micro_amx(ds, reinterpret_cast<const std::uint16_t*>(qp) + r * BQ * d, d * 2,
+                                    reinterpret_cast<const std::uint32_t*>(kp) + c * ds * NR, sc + r * BQ * BK + c * NR,
+                                    BK, BQ, NR, false);
+      } else {
+        for (Index t = 0; t < 2 * group; ++t)
+          for (Index c = 0; c < KP; ++c)
+            gemm::detail::micro<Kd>(ds, qp + t * ds * MR, kp + c * ds * NR, sc + t * MR * BK + c * NR, BK, MR, NR, false);
+      }
       for (Index rr = 0; rr < R; ++rr) {  // masks, online softmax, P packed as register tiles
         const int r = static_cast<int>(rr / BQ);
         const Index ii = rr % BQ, i = i0 + ii, pos = a.q_offset + i;
@@ -150,8 +171,11 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         const float m_new = std::max(m[rr], tmax);
         float* prow = pp + (rr / MR) * BK * MR + rr % MR;
         auto* pw = reinterpret_cast<std::uint32_t*>(pp + (rr / MR) * BK / 2 * MR + rr % MR);  // bf16: key pairs
+        auto* prow16 = reinterpret_cast<std::uint16_t*>(pp) + rr * BK;                        // AMX: rows of bf16
         if (m_new == ninf) {  // nothing visible yet in this row
-          if constexpr (bf)
+          if constexpr (Amx)
+            std::fill(prow16, prow16 + BK, std::uint16_t{0});
+          else if constexpr (bf)
             for (Index jj = 0; jj < BK / 2; ++jj) pw[jj * MR] = 0u;
           else
             for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = 0.f;
@@ -166,7 +190,9 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           vsum += e;
         }
         const float sum = vec::reduce_sum<A>(vsum);
-        if constexpr (bf) {
+        if constexpr (Amx) {
+          gemm::detail::round_bf16(srow, BK, prow16);
+        } else if constexpr (bf) {
           alignas(64) std::uint16_t rounded[BK];
           gemm::detail::round_bf16(srow, BK, rounded);
           for (Index jj = 0; jj < BK / 2; ++jj) std::memcpy(pw + jj * MR, rounded + 2 * jj, sizeof(std::uint32_t));
@@ -179,10 +205,18 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         }
       }
       constexpr Index pv = bf ? BK / 2 : BK;  // steps of O += P V: keys, or key pairs
-      for (Index t = 0; t < 2 * group; ++t)  // O += P V
-        for (Index c = 0; c < dpan; ++c)
-          gemm::detail::micro<Kd>(pv, pp + t * pv * MR, vp + c * pv * NR, o + t * MR * dpan * NR + c * NR, dpan * NR, MR,
-                                  NR, true);
+      if constexpr (Amx) {  // O += P V
+        for (int r = 0; r < group; ++r)
+          for (Index c = 0; c < dpan; ++c)
+            gemm::detail::micro_amx(pv, reinterpret_cast<const std::uint16_t*>(pp) + r * BQ * BK, BK * 2,
+                                    reinterpret_cast<const std::uint32_t*>(vp) + c * pv * NR,
+                                    o + r * BQ * dpan * NR + c * NR, dpan * NR, BQ, NR, true);
+      } else {
+        for (Index t = 0; t < 2 * group; ++t)
+          for (Index c = 0; c < dpan; ++c)
+            gemm::detail::micro<Kd>(pv, pp + t * pv * MR, vp + c * pv * NR, o + t * MR * dpan * NR + c * NR, dpan * NR,
+                                    MR, NR, true);
+      }
     }
     for (Index rr = 0; rr < R; ++rr) {
       const Index ii = rr % BQ;
@@ -192,6 +226,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
       const float* orow = o + rr * dpan * NR;
       for (Index k = 0; k < d; ++k) dst[k] = orow[k] * inv;
     }
+    if constexpr (Amx) gemm::detail::amx_release();
   }, true);
 }
 
@@ -420,7 +455,12 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
     if (!a.weights && !a.entropy) {
       if (a.q.rows >= 8) {
         if constexpr (std::is_same_v<KT, bf16> && gemm::available_bf16)
-          if (ctx.precision == Precision::fast) return sdpa_tiled<A, KT, gemm::kind::bf16>(ctx, a);
+          if (ctx.precision == Precision::fast) {
+            if constexpr (gemm::available_amx)
+              if (ctx.amx && a.kv.head_dim % 32 == 0 && gemm::detail::amx_permitted())
+                return sdpa_tiled<A, KT, gemm::kind::bf16, true>(ctx, a);
+            return sdpa_tiled<A, KT, gemm::kind::bf16>(ctx, a);
+          }
         return sdpa_tiled<A, KT>(ctx, a);
       }
       if (a.kv.head_dim % 16 == 0) return sdpa_decode<A, KT>(ctx, a);

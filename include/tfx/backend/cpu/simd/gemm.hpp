@@ -444,6 +444,7 @@ inline void amx_configure() {
   for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
   _tile_loadconfig(&cfg);
 }
+inline void amx_release() { _tile_release(); }
 
 /// C[mv, nv] (+)= A . B-panel for a block of AM rows and NR columns: A rows of bf16 (k-contiguous, `lda` bytes
 /// apart, zero padded), the panel [steps][NR] k-pair words, steps a multiple of 16. A partial block (mv < AM or
@@ -531,11 +532,21 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
                     std::min(AM, M - t * AM), std::min(NR, nb - j), k0 > 0);
     }
     add_bias(parts[p].bias, y, n0, nb);
-    _tile_release();
+    amx_release();
   }, true);
 }
 #else
 inline constexpr bool available_amx = false;
+// Declared for calls in branches that are discarded where available_amx is false; never defined.
+namespace detail {
+bool amx_permitted();
+void amx_configure();
+void amx_release();
+void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b, float* c, Index ldc, Index mv,
+               Index nv, bool accumulate);
+}  // namespace detail
+template <class W>
+void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts);
 #endif
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)

@@ -222,12 +222,11 @@ bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPar
 #endif
     if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
-#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__linux__)
-        if (ctx.amx && gemm::detail::amx_permitted()) {
-          gemm::product_amx(ctx, x, parts);
-          return true;
-        }
-#endif
+        if constexpr (gemm::available_amx)
+          if (ctx.amx && gemm::detail::amx_permitted()) {
+            gemm::product_amx(ctx, x, parts);
+            return true;
+          }
         gemm::product<gemm::kind::bf16>(ctx, x, parts);
         return true;
       }
