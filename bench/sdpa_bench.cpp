@@ -1,11 +1,12 @@
 // Attention over a KV cache: decode (1 query against a long cache) and prefill (causal), GQA 16/8, head_dim 128.
-// GFLOP/s counts q.k and p.v multiply-adds of the keys each query may see.
+// GFLOP/s counts q.k and p.v multiply-adds of the keys each query may see. A bf16 cache's prefill runs on AMX
+// tiles where the CPU has AMX-BF16; the <..., bf16, false> cases run the AVX-512 kernel on any CPU.
 #include "bench_common.hpp"
 #include "tfx/layers/scaled_dot_product_attention.hpp"
 
 using namespace tfx;
 
-template <class P, class KT = float>
+template <class P, class KT = float, bool Amx = true>
 static void BM_sdpa(benchmark::State& s) {
   const Index q_len = s.range(0), kv_len = s.range(1);
   const int heads = 16, kv_heads = 8, d = 128;
@@ -20,6 +21,7 @@ static void BM_sdpa(benchmark::State& s) {
   for (std::size_t i = 0; i < k.size(); ++i) k[i] = store(k32[i]), v[i] = store(v32[i]);
   std::vector<float> out(q.size());
   cpu::Context ctx(bench::threads_for<P>());
+  ctx.amx = Amx;
   const ScaledDotProductAttention<P> sdpa(SdpaOptions{heads, kv_heads, d});
   const KvView kv{k.data(), v.data(), kv_len, kv_len * d, kv_heads, d, dtype_of<KT>()};
   for (auto _ : s) {
@@ -35,4 +37,5 @@ static void BM_sdpa(benchmark::State& s) {
 BENCHMARK_TEMPLATE(BM_sdpa, bench::Scalar)->Args({1, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd)->Args({1, 1024})->Args({1, 4096})->Args({128, 128})->Args({512, 512})->Args({2048, 2048})->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd, bf16)->Args({1, 4096})->Args({1, 32768})->Args({512, 512})->Args({2048, 2048})->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_sdpa, bench::Simd, bf16, false)->Args({512, 512})->Args({2048, 2048})->Unit(benchmark::kMicrosecond);
 BENCHMARK_MAIN();
