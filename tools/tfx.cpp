@@ -710,6 +710,9 @@ std::string isa_name() {
 #if defined(__AVX512VNNI__)
   s += "+vnni";
 #endif
+#if defined(__AVX512F__)
+  if (tfx::cpu::gemm::available_amx && tfx::cpu::gemm::detail::amx_permitted()) s += "+amx";
+#endif
   return s;
 }
 
