@@ -14,8 +14,8 @@ folders of the same shapes (python3 tools/peer/make_random_hf.py /tmp/qwen3-0.6b
 made on the first run if missing. q8_0 and q4_0 run tfx on the bf16 folder with --quantize q8_0 / q4_0; llama.cpp's
 Q4_0 GGUF is its bf16 GGUF through `llama-quantize --pure` (every matrix Q4_0, as tfx does; built and made on the
 first run if missing). --torch adds Hugging
-Face transformers on PyTorch (pip: torch transformers) for prefill (llama.cpp's and tfx's prompt, eager attention,
-torch.inference_mode, the same thread count), F32 and BF16 only.
+Face transformers on PyTorch (pip: torch transformers) for prefill (llama.cpp's and tfx's prompt, sdpa attention,
+torch.inference_mode, the same thread count), F32 and BF16 only. --llama-build picks another llama.cpp build folder.
 """
 import argparse
 import json
@@ -27,6 +27,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TFX = os.path.join(ROOT, "build/release/tools/tfx")
+LLAMA_BUILD = ["build"]  # --llama-build
 
 
 def peer_dir():
@@ -56,9 +57,9 @@ def llama_model(kind):
     d = peer_dir()
     path = os.path.join(d, "models/qwen3-0.6b-shape-%s.gguf" % kind)
     if kind == "q4_0" and not os.path.exists(path):
-        subprocess.run(["cmake", "--build", os.path.join(d, "llama.cpp/build"), "--target", "llama-quantize"], check=True,
-                       capture_output=True)
-        subprocess.run([os.path.join(d, "llama.cpp/build/bin/llama-quantize"), "--pure", llama_model("bf16"), path,
+        subprocess.run(["cmake", "--build", os.path.join(d, "llama.cpp", LLAMA_BUILD[0]), "--target", "llama-quantize"],
+                       check=True, capture_output=True)
+        subprocess.run([os.path.join(d, "llama.cpp", LLAMA_BUILD[0], "bin/llama-quantize"), "--pure", llama_model("bf16"), path,
                         "Q4_0"], check=True, capture_output=True)
     return path
 
@@ -67,7 +68,7 @@ def run_llama(kind, a):
     d = peer_dir()
     best = {}
     for fa in ("0", "1"):  # llama.cpp's best of flash attention off and on
-        cmd = [os.path.join(d, "llama.cpp/build/bin/llama-bench"), "-m", llama_model(kind),
+        cmd = [os.path.join(d, "llama.cpp", LLAMA_BUILD[0], "bin/llama-bench"), "-m", llama_model(kind),
                "-t", str(a.threads), "-p", str(a.prompt), "-n", str(a.gen), "-r", str(a.reps), "-fa", fa, "-o", "json"]
         if a.depth:
             cmd += ["-d", str(a.depth)]
@@ -113,8 +114,11 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--kv-dtype", default="bf16", help="tfx's KV cache (llama.cpp's default is f16)")
     p.add_argument("--torch", action="store_true")
+    p.add_argument("--llama-build", default="build",
+                   help="llama.cpp build folder under the peer's checkout (e.g. build-noamx: see docs/performance.md)")
     p.add_argument("--json")
     a = p.parse_args()
+    LLAMA_BUILD[0] = a.llama_build
     kinds = a.kinds.split(",")
     progs = [("tfx", run_tfx), ("llama.cpp", run_llama)] + ([("pytorch", run_torch)] if a.torch else [])
     samples = {}  # (kind, prog, test) -> [tokens/s per round]
