@@ -3,11 +3,15 @@
 //   tfx_bf16       the same with bf16 weights and bf16 dot products (Precision::fast): AMX tiles where the CPU
 //                  has AMX-BF16, else AVX512-BF16; the <..., false> case is the AVX-512 kernel on any CPU
 //   tfx_bf16_exact bf16 weights widened to f32 while packing (Precision::exact)
-//   tfx_quantized  Q8_0 / Q4_0 weights; fast: activations quantized to Q8_0, int8 dot products (AVX512-VNNI);
+//   tfx_quantized  Q8_0 / Q4_0 weights; fast: activations quantized to Q8_0, int8 dot products (AVX512-VNNI), or
+//                  on AMX tiles in bf16 where the CPU has AMX-BF16 (<..., false>: the int8 kernel on any CPU);
 //                  exact: weights dequantized to f32 while packing
 //   eigen_f32      Eigen 3.4's GEMM, output columns split over the threads (what tfx used before)
 //   openblas_f32   OpenBLAS cblas_sgemm (Debian libopenblas-pthread-dev), when found at build time
 //   blis_f32       BLIS bli_sgemm (Debian libblis-pthread-dev), when found at build time
+//   onednn_bf16    oneDNN's matmul (Debian libdnnl-dev, the library under PyTorch's CPU products), when found at
+//                  build time: the activations reordered to bf16 in the loop (as tfx rounds them per product), bf16
+//                  weights [out, in] as stored, f32 output
 // GFLOP/s = 2 M N K per second. All with the same thread count (TFX_BENCH_THREADS or all cores).
 #include <omp.h>
 
@@ -21,6 +25,9 @@ void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float a
                  const float* b, int ldb, float beta, float* c, int ldc);
 void openblas_set_num_threads(int n);
 }
+#endif
+#if defined(TFX_BENCH_DNNL)
+#include <oneapi/dnnl/dnnl.hpp>
 #endif
 #if defined(TFX_BENCH_BLIS)
 // BLIS's typed API, declared here: blis.h also declares cblas_sgemm, with types that clash with the one above.
@@ -75,7 +82,7 @@ void BM_tfx(benchmark::State& s) {
                                                   : "tfx bf16 (fast, AVX512-BF16)");
 }
 
-template <class Q, cpu::Precision Pr>
+template <class Q, cpu::Precision Pr, bool Amx = true>
 void BM_tfx_quantized(benchmark::State& s) {
   const Shape sh = shape_of(s);
   Operands<float> o(sh);
@@ -84,12 +91,14 @@ void BM_tfx_quantized(benchmark::State& s) {
   const Q w = quantize_to<Q>(Dense<float>(Rows<const float>(o.w.data(), sh.n, sh.k)), q.data(), d.data());
   cpu::Context ctx(bench::threads());
   ctx.precision = Pr;
+  ctx.amx = Amx;
   const Linear<Q, bench::Simd> lin(w);
   for (auto _ : s) {
     lin.forward(ctx, Rows<const float>(o.x.data(), sh.m, sh.k), Rows<float>(o.y.data(), sh.m, sh.n));
     benchmark::DoNotOptimize(o.y.data());
   }
-  finish(s, sh, (std::string("tfx ") + std::string(Q::name) + (Pr == cpu::Precision::fast ? " (fast: int8)" : " (exact: f32)")).c_str());
+  const char* how = Pr == cpu::Precision::exact ? " (exact: f32)" : cpu::gemm::amx_active(ctx) ? " (fast: AMX bf16)" : " (fast: int8)";
+  finish(s, sh, (std::string("tfx ") + std::string(Q::name) + how).c_str());
 }
 
 void BM_eigen_f32(benchmark::State& s) {
@@ -141,6 +150,30 @@ void BM_blis_f32(benchmark::State& s) {
 }
 #endif
 
+#if defined(TFX_BENCH_DNNL)
+void BM_onednn_bf16(benchmark::State& s) {
+  const Shape sh = shape_of(s);
+  Operands<bf16> o(sh);
+  omp_set_num_threads(bench::threads());
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const dnnl::memory::desc x32_md({sh.m, sh.k}, dt::f32, tag::ab), x16_md({sh.m, sh.k}, dt::bf16, tag::ab),
+      w_md({sh.k, sh.n}, dt::bf16, tag::ba), y_md({sh.m, sh.n}, dt::f32, tag::ab);
+  dnnl::memory x32(x32_md, eng, o.x.data()), x16(x16_md, eng), w(w_md, eng, o.w.data()), y(y_md, eng, o.y.data());
+  const dnnl::matmul mm(dnnl::matmul::primitive_desc(dnnl::matmul::desc(x16_md, w_md, y_md), eng));
+  const dnnl::reorder to_bf16(x32, x16);
+  for (auto _ : s) {
+    to_bf16.execute(strm, x32, x16);
+    mm.execute(strm, {{DNNL_ARG_SRC, x16}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
+    strm.wait();
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  finish(s, sh, "oneDNN bf16 matmul");
+}
+#endif
+
 // Qwen3-0.6B prefill of 512 tokens: q (1024 -> 2048), k/v (1024 -> 1024), o (2048 -> 1024), gate/up (1024 -> 3072),
 // down (3072 -> 1024); and a 64-token prompt. Then a MiniLM-L6-shaped encoder batch (32 texts of 136 tokens):
 // q/k/v (384 -> 1152), the FFN (384 -> 1536, 1536 -> 384): short K.
@@ -163,7 +196,12 @@ BENCHMARK(BM_blis_f32)->Apply(shapes);
 #endif
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::fast)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::fast, false)->Apply(shapes);
+#if defined(TFX_BENCH_DNNL)
+BENCHMARK(BM_onednn_bf16)->Apply(shapes);
+#endif
 BENCHMARK_TEMPLATE(BM_tfx, bf16, cpu::Precision::exact)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx_quantized, Q8_0, cpu::Precision::fast)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_tfx_quantized, Q4_0, cpu::Precision::fast)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_tfx_quantized, Q8_0, cpu::Precision::fast, false)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_tfx_quantized, Q4_0, cpu::Precision::fast, false)->Apply(shapes);
 BENCHMARK_MAIN();

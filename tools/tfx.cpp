@@ -711,7 +711,7 @@ std::string isa_name() {
   s += "+vnni";
 #endif
 #if defined(__AVX512F__)
-  if (tfx::cpu::gemm::available_amx && tfx::cpu::gemm::detail::amx_permitted()) s += "+amx";
+  if (tfx::cpu::gemm::amx_active(tfx::cpu::Context{})) s += "+amx";
 #endif
   return s;
 }

@@ -128,19 +128,27 @@ void check_quantized_golden(const std::string& layer) {
       CHECK(std::memcmp(d2.data(), d.data(), d.size() * sizeof(d[0])) == 0);
 
       // Precision::exact (and the scalar policy): f32 activations x dequantized weights. Precision::fast under
-      // cpu::simd: up to 4 rows quantize the activations to int8 blocks; more go through the packed GEMM, in
-      // int8 too where the CPU has AVX512-VNNI, else in bf16 (where it has AVX512-BF16), else in f32.
+      // cpu::simd: up to 4 rows quantize the activations to int8 blocks; more go through the packed GEMM: on AMX
+      // tiles in bf16 where the CPU has AMX-BF16 (Context::amx, on by default), else in int8 where it has
+      // AVX512-VNNI, else in bf16 (where it has AVX512-BF16), else in f32. With AMX both paths are checked.
       constexpr bool simd = std::is_same_v<Policy, cpu::simd<>>;
-      for (const auto precision : {cpu::Precision::fast, cpu::Precision::exact}) {
+      for (const auto& [precision, amx] : {std::pair{cpu::Precision::fast, true}, std::pair{cpu::Precision::fast, false},
+                                          std::pair{cpu::Precision::exact, true}}) {
         ctx.precision = precision;
+        ctx.amx = amx;
         const bool packed = cpu::gemm::available_f32 && x.rows() > 4;
+        const bool tiles = packed && cpu::gemm::amx_active(ctx);
         const char* want = "y";
         if (simd && precision == cpu::Precision::fast)
-          want = !packed || cpu::gemm::available_q8 ? "y_q8_activations" : cpu::gemm::available_bf16 ? "y_bf16_activations" : "y";
+          want = tiles ? "y_bf16_activations"
+                 : !packed || cpu::gemm::available_q8 ? "y_q8_activations"
+                 : cpu::gemm::available_bf16          ? "y_bf16_activations"
+                                                      : "y";
         Matrix<float> y(x.rows(), out);
         Linear<Q, Policy>(qw, b).forward(ctx, x.view(), y.view());
-        test::require_close(y, c[want], test::tol_f32, c.name + " vs " + want);
+        test::require_close(y, c[want], test::tol_f32, c.name + (amx ? " vs " : " (AMX off) vs ") + want);
       }
+      ctx.amx = true;
     }
   }
 }

@@ -46,9 +46,94 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
               o_sz = up(R * dpan * NR), per = q_sz + k_sz + v_sz + s_sz + p_sz + o_sz + up(2 * R) + up(st_sz);
   ScratchScope scratch(ctx.scratch);
   float* buf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
+  // K^T and V of the bk keys from j0 of one kv head, as the micro-kernel's B operands: kp [KP][ds][NR] (KP panels of
+  // NR keys), vp [dpan][BK][NR] (bf16: [dpan][BK / 2][NR] key pairs); keys past bk are zeros.
+  const auto pack_kv = [&](const KT* K, const KT* V, Index j0, Index bk, float* kp, float* vp) {
+    for (Index c = 0; c < KP; ++c)  // K^T: [ds][NR] per panel of keys, 16 keys at a time
+      for (Index j16 = c * NR; j16 < c * NR + NR; j16 += 16) {
+        float* dst16 = kp + c * ds * NR + (j16 - c * NR);
+        // Whole groups of 16 keys are 16 x 16 transposes of 32-bit words: f32 values, or the k pairs of bf16
+        // key rows, already the words vdpbf16ps multiplies (rows an even number of values apart).
+        if (j16 + 16 <= bk && ds % 16 == 0 && (bf ? rs % 2 == 0 && d % 2 == 0 : std::is_same_v<KT, float>)) {
+          const auto* src = reinterpret_cast<const float*>(K + (j0 + j16) * rs);
+          for (Index k = 0; k < ds; k += 16)
+            gemm::detail::transpose16(src + k, bf ? rs / 2 : rs, dst16 + k * NR, NR);
+          continue;
+        }
+        for (Index j = j16; j < j16 + 16; ++j) {
+          float* dst = dst16 + (j - j16);
+          if constexpr (bf) {
+            auto* w = reinterpret_cast<std::uint32_t*>(dst);
+            const auto* src = reinterpret_cast<const std::uint16_t*>(K + (j0 + j) * rs);
+            for (Index k = 0; k < ds; ++k)
+              w[k * NR] = j >= bk ? 0u : gemm::detail::pair_bits(src[2 * k], 2 * k + 1 < d ? src[2 * k + 1] : std::uint16_t{0});
+          } else if (j < bk) {
+            const KT* src = K + (j0 + j) * rs;
+            for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
+          } else {
+            for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
+          }
+        }
+      }
+    for (Index c = 0; c < dpan; ++c) {  // V: [BK][NR] (bf16: [BK / 2][NR] key pairs) per panel of output columns
+      if constexpr (bf) {
+        auto* w = reinterpret_cast<std::uint32_t*>(vp + c * BK / 2 * NR);
+        const Index cols = std::min(NR, d - c * NR);
+        for (Index j = 0; j < BK; j += 2) {
+          std::uint32_t* row = w + j / 2 * NR;
+          if (j >= bk) {
+            std::fill(row, row + NR, 0u);
+            continue;
+          }
+          const auto* v0 = reinterpret_cast<const std::uint16_t*>(V + (j0 + j) * rs + c * NR);
+          const auto* v1 = j + 1 < bk ? reinterpret_cast<const std::uint16_t*>(V + (j0 + j + 1) * rs + c * NR) : nullptr;
+          Index col = 0;
+          for (; col + 16 <= cols; col += 16) {  // the word of a column: key j's value low, key j + 1's high
+            const __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v0 + col)));
+            const __m512i hi = v1 ? _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v1 + col)))
+                                  : _mm512_setzero_si512();
+            _mm512_storeu_si512(row + col, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+          }
+          for (; col < NR; ++col)
+            row[col] = col >= cols ? 0u : gemm::detail::pair_bits(v0[col], v1 ? v1[col] : std::uint16_t{0});
+        }
+      } else {
+        for (Index j = 0; j < BK; ++j) {
+          float* dst = vp + (c * BK + j) * NR;
+          const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
+          vec::to_f32(V + (j0 + j) * rs + c * NR, dst, w);
+          std::fill(dst + w, dst + NR, 0.f);
+        }
+      }
+    }
+  };
+  // With several blocks of queries per kv head, each key tile is packed once for all of them (within a bound on
+  // the memory it takes) rather than once per block: tiles [first_tile, n / BK] of every kv head, whole (keys
+  // past a block's causal end are masked there, and multiply P = 0).
+  // Keys of the block of queries from row i0: [j_begin, j_end) (causal end, window start); both grow with i0.
+  const auto key_range = [&](Index i0) {
+    const Index p_first = a.q_offset + i0, p_last = p_first + std::min(BQ, tq - i0) - 1;
+    const Index j_end = a.causal ? std::min(n, p_last + 1) : n;
+    return std::pair<Index, Index>{a.window > 0 ? std::min(j_end, std::max<Index>(0, p_first - a.window + 1)) : 0, j_end};
+  };
+  const Index first_tile = key_range(0).first / BK;
+  const Index shared_tiles = std::max<Index>(0, (n + BK - 1) / BK - first_tile);
+  const Index kv_floats = a.kv.kv_heads * shared_tiles * (k_sz + v_sz);
+  float* kv_pack = nullptr;
+  if (blocks > 1 && kv_floats <= (Index{32} << 20)) {
+    kv_pack = scratch.floats(static_cast<std::size_t>(kv_floats)).data();
+    const Index tiles = a.kv.kv_heads * shared_tiles;
+    vec::parallel_for(vec::threads_for(ctx, tiles), tiles, [&](Index t) {
+      const int g = static_cast<int>(t / shared_tiles);
+      const Index j0 = (first_tile + t % shared_tiles) * BK;
+      float* kp = kv_pack + t * (k_sz + v_sz);
+      pack_kv(a.kv.keys<KT>(g), a.kv.values<KT>(g), j0, std::min(BK, n - j0), kp, kp + k_sz);
+    });
+  }
   vec::parallel_for(nt, items, [&](Index it) {
     float* qp = buf + omp_get_thread_num() * per;
-    float *kp = qp + q_sz, *vp = kp + k_sz, *sc = vp + v_sz, *pp = sc + s_sz, *o = pp + p_sz, *m = o + o_sz, *l = m + R;
+    float *kbuf = qp + q_sz, *vbuf = kbuf + k_sz, *sc = vbuf + v_sz, *pp = sc + s_sz, *o = pp + p_sz, *m = o + o_sz,
+          *l = m + R;
     auto* stage = reinterpret_cast<std::uint32_t*>(m + up(2 * R));
     if constexpr (Amx) gemm::detail::amx_configure();
     const int g = static_cast<int>(it / blocks);
@@ -72,67 +157,16 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     std::fill(o, o + o_sz, 0.f);
     std::fill(m, m + R, ninf);
     std::fill(l, l + R, 0.f);
-    const Index p_first = a.q_offset + i0, p_last = p_first + rows - 1;
-    const Index j_end = a.causal ? std::min(n, p_last + 1) : n;
-    const Index j_begin = a.window > 0 ? std::min(j_end, std::max<Index>(0, p_first - a.window + 1)) : 0;
-    for (Index j0 = j_begin; j0 < j_end; j0 += BK) {
+    const auto [j_begin, j_end] = key_range(i0);
+    // Key tiles start at multiples of BK (shared with the other blocks); keys before j_begin are masked below.
+    for (Index j0 = j_begin / BK * BK; j0 < j_end; j0 += BK) {
       const Index bk = std::min(BK, j_end - j0);
-      for (Index c = 0; c < KP; ++c)  // K^T: [ds][NR] per panel of keys, 16 keys at a time
-        for (Index j16 = c * NR; j16 < c * NR + NR; j16 += 16) {
-          float* dst16 = kp + c * ds * NR + (j16 - c * NR);
-          // Whole groups of 16 keys are 16 x 16 transposes of 32-bit words: f32 values, or the k pairs of bf16
-          // key rows, already the words vdpbf16ps multiplies (rows an even number of values apart).
-          if (j16 + 16 <= bk && ds % 16 == 0 && (bf ? rs % 2 == 0 && d % 2 == 0 : std::is_same_v<KT, float>)) {
-            const auto* src = reinterpret_cast<const float*>(K + (j0 + j16) * rs);
-            for (Index k = 0; k < ds; k += 16)
-              gemm::detail::transpose16(src + k, bf ? rs / 2 : rs, dst16 + k * NR, NR);
-            continue;
-          }
-          for (Index j = j16; j < j16 + 16; ++j) {
-            float* dst = dst16 + (j - j16);
-            if constexpr (bf) {
-              auto* w = reinterpret_cast<std::uint32_t*>(dst);
-              const auto* src = reinterpret_cast<const std::uint16_t*>(K + (j0 + j) * rs);
-              for (Index k = 0; k < ds; ++k)
-                w[k * NR] = j >= bk ? 0u : gemm::detail::pair_bits(src[2 * k], 2 * k + 1 < d ? src[2 * k + 1] : std::uint16_t{0});
-            } else if (j < bk) {
-              const KT* src = K + (j0 + j) * rs;
-              for (Index k = 0; k < d; ++k) dst[k * NR] = to_float(src[k]);
-            } else {
-              for (Index k = 0; k < d; ++k) dst[k * NR] = 0.f;
-            }
-          }
-        }
-      for (Index c = 0; c < dpan; ++c) {  // V: [BK][NR] (bf16: [BK / 2][NR] key pairs) per panel of output columns
-        if constexpr (bf) {
-          auto* w = reinterpret_cast<std::uint32_t*>(vp + c * BK / 2 * NR);
-          const Index cols = std::min(NR, d - c * NR);
-          for (Index j = 0; j < BK; j += 2) {
-            std::uint32_t* row = w + j / 2 * NR;
-            if (j >= bk) {
-              std::fill(row, row + NR, 0u);
-              continue;
-            }
-            const auto* v0 = reinterpret_cast<const std::uint16_t*>(V + (j0 + j) * rs + c * NR);
-            const auto* v1 = j + 1 < bk ? reinterpret_cast<const std::uint16_t*>(V + (j0 + j + 1) * rs + c * NR) : nullptr;
-            Index col = 0;
-            for (; col + 16 <= cols; col += 16) {  // the word of a column: key j's value low, key j + 1's high
-              const __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v0 + col)));
-              const __m512i hi = v1 ? _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v1 + col)))
-                                    : _mm512_setzero_si512();
-              _mm512_storeu_si512(row + col, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
-            }
-            for (; col < NR; ++col)
-              row[col] = col >= cols ? 0u : gemm::detail::pair_bits(v0[col], v1 ? v1[col] : std::uint16_t{0});
-          }
-        } else {
-          for (Index j = 0; j < BK; ++j) {
-            float* dst = vp + (c * BK + j) * NR;
-            const Index w = j < bk ? std::min(NR, d - c * NR) : 0;
-            vec::to_f32(V + (j0 + j) * rs + c * NR, dst, w);
-            std::fill(dst + w, dst + NR, 0.f);
-          }
-        }
+      float *kp = kbuf, *vp = vbuf;
+      if (kv_pack) {
+        kp = kv_pack + (g * shared_tiles + (j0 / BK - first_tile)) * (k_sz + v_sz);
+        vp = kp + k_sz;
+      } else {
+        pack_kv(K, V, j0, bk, kp, vp);
       }
       if constexpr (Amx) {  // S = (scale Q) K^T
         for (int r = 0; r < group; ++r)
@@ -457,7 +491,7 @@ void sdpa_impl(simd<A>, Context& ctx, const SdpaArgs& a) {
         if constexpr (std::is_same_v<KT, bf16> && gemm::available_bf16)
           if (ctx.precision == Precision::fast) {
             if constexpr (gemm::available_amx)
-              if (ctx.amx && a.kv.head_dim % 32 == 0 && gemm::detail::amx_permitted())
+              if (a.kv.head_dim % 32 == 0 && gemm::amx_active(ctx))
                 return sdpa_tiled<A, KT, gemm::kind::bf16, true>(ctx, a);
             return sdpa_tiled<A, KT, gemm::kind::bf16>(ctx, a);
           }

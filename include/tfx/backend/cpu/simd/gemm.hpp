@@ -243,6 +243,34 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
     for (Index p = 0; p < panels; ++p) {
       std::uint32_t* panel = d + p * stride * NR;
       std::fill(panel + steps * NR, panel + stride * NR, 0u);
+      if constexpr (BlockQuantized<W>) {
+        // Whole panels over whole blocks: a block of a column is dequantized 32 values at a time (q * d in f32, as
+        // dequantize() computes it), rounded to 16 bf16 pair words, and 16 columns of staged words become 16 steps
+        // of the panel by one transpose; the same bits as the column-by-column path below.
+        if (n0 + p * NR + NR <= n0 + nb && k0 % W::block == 0 && kc % W::block == 0) {
+          alignas(64) std::uint32_t stage[16 * 16];
+          alignas(64) float vals[W::block];
+          alignas(16) std::int8_t tmp[W::block];
+          for (Index j0 = 0; j0 < NR; j0 += 16)
+            for (Index b = k0 / W::block; b < (k0 + kc) / W::block; ++b) {
+              for (Index jj = 0; jj < 16; ++jj) {
+                const Index n = n0 + p * NR + j0 + jj;
+                const std::int8_t* q = tmp;
+                if constexpr (std::is_same_v<typename W::value_type, std::int8_t>) q = w.row(n) + b * W::block;
+                else W::code::unpack_block(w.row(n), b, w.row_stride, tmp);
+                const __m512 scale = _mm512_set1_ps(w.scale(n, b));
+                for (int h = 0; h < 2; ++h)
+                  _mm512_store_ps(vals + 16 * h, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                                                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16 * h)))),
+                                                               scale));
+                round_bf16(vals, W::block, reinterpret_cast<std::uint16_t*>(stage + jj * 16));
+              }
+              transpose16(reinterpret_cast<const float*>(stage), 16,
+                          reinterpret_cast<float*>(panel + (b * W::block - k0) / 2 * NR + j0), NR);
+            }
+          continue;
+        }
+      }
       if constexpr (std::is_same_v<W, Dense<bf16, weight_layout::out_in>>) {
         // Whole panels (rows an even number of values apart): the k-pair words of 16 rows are a 16 x 16 matrix of
         // 32-bit words, which transpose16 (on the same bits, viewed as floats) turns into 16 steps of the panel.
@@ -493,6 +521,10 @@ inline void amx_release() { _tile_release(); }
 }
 }  // namespace detail
 
+/// Whether fast bf16 products (and bf16 prefill attention) run on AMX tiles in this context: AMX-BF16 in the build,
+/// the tile state granted by the OS, and Context::amx on.
+inline bool amx_active(const Context& ctx) { return ctx.amx && detail::amx_permitted(); }
+
 /// product<kind::bf16> on AMX tiles (the same operands: activations rounded to bf16 once, bf16 weights, f32
 /// sums): X is rounded into rows of bf16 padded to whole tiles, weight blocks are packed into the bf16 panels of
 /// product() (whole tiles of 16 k pairs, zero padded), and each 32 x 32 block of Y is four tile accumulators fed by
@@ -539,7 +571,6 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
 inline constexpr bool available_amx = false;
 // Declared for calls in branches that are discarded where available_amx is false; never defined.
 namespace detail {
-bool amx_permitted();
 void amx_configure();
 void amx_release();
 void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b, float* c, Index ldc, Index mv,
@@ -547,6 +578,7 @@ void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32
 }  // namespace detail
 template <class W>
 void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts);
+inline bool amx_active(const Context&) { return false; }
 #endif
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)

@@ -216,6 +216,11 @@ bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPar
                                                      // up even in a discarded if constexpr branch)
     if constexpr (BlockQuantized<W>)
       if (ctx.precision == Precision::fast) {
+        if constexpr (gemm::available_amx)  // AMX tiles in bf16 outrun the int8 AVX-512 kernel
+          if (gemm::amx_active(ctx)) {
+            gemm::product_amx(ctx, x, parts);
+            return true;
+          }
         gemm::product_q8(ctx, x, parts);
         return true;
       }
@@ -223,7 +228,7 @@ bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPar
     if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
         if constexpr (gemm::available_amx)
-          if (ctx.amx && gemm::detail::amx_permitted()) {
+          if (gemm::amx_active(ctx)) {
             gemm::product_amx(ctx, x, parts);
             return true;
           }
