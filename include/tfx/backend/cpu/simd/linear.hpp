@@ -348,6 +348,27 @@ struct RowDecoder<A, BlockQuant<Code>> {
   }
 };
 
+/// Asks for the stored row o + ahead of a dense [out, in] weight (if there is one) to be brought into L2: each
+/// thread streams its share of rows, and requests made this far ahead keep more lines in flight than the hardware
+/// prefetcher does (BF16 decode +10-13%, F32 +2-4% on a 2-core Xeon). Not for block-quantized rows, where the
+/// same requests measured 4-7% slower.
+template <class W>
+inline void prefetch_row(const W& w, Index o, Index ahead) {
+#if defined(__AVX512F__)
+  if constexpr (!BlockQuantized<W>) {
+    if constexpr (W::layout == weight_layout::out_in) {
+      const Index r = o + ahead;
+      if (r >= w.out_features()) return;
+      const auto* p = reinterpret_cast<const char*>(w.m.row(r));
+      const Index bytes = w.m.cols * static_cast<Index>(sizeof(typename W::element_type));
+      for (Index b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
+    }
+  }
+#else
+  (void)w, (void)o, (void)ahead;
+#endif
+}
+
 /// Decode of a group of products that read the same input: one parallel loop over all their output rows (one
 /// OpenMP region instead of one per matrix; q/k/v and gate/up are such groups), the input prepared once.
 template <class A, class W>
@@ -361,6 +382,7 @@ void decode_rows(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
     const LinearPart<W>& part = parts[p];
     const Index o = i - ranges.first[p];
     float out[max_decode_rows];
+    prefetch_row(*part.w, o, 8);
     d.row(*part.w, o, out, omp_get_thread_num());
     const float b = part.bias.empty() ? 0.f : part.bias[static_cast<std::size_t>(o)];
     for (Index r = 0; r < x.rows; ++r) part.y(r, o) = out[r] + b;
