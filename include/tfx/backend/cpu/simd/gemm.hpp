@@ -744,6 +744,11 @@ void product_q8(Context& ctx, Rows<const float> x, std::span<const LinearPart<Q>
 
 #endif  // __AVX512F__
 
+#if !defined(__AVX512F__)
+inline constexpr bool available_amx = false;
+inline bool amx_active(const Context&) { return false; }
+#endif
+
 }  // namespace tfx::cpu::gemm
 
 TFX_VECTOR_CODE_END
