@@ -5,6 +5,9 @@
 //   bf16 kernel  activations rounded to bf16 once per product, bf16 weights, vdpbf16ps (AVX512-BF16: two
 //                products per f32 lane per instruction, accumulated in f32), 14 x 32 register tile. Used for
 //                bf16 weights when Context::precision is Precision::fast.
+//   AMX kernel   the bf16 kernel's operands on AMX tiles (tdpbf16ps), 32 x 32 blocks of four tile accumulators,
+//                where the CPU has AMX-BF16 and the OS grants the tile state (product_amx); also Q8_0 and Q4_0
+//                weights there, dequantized to bf16 while packing.
 //   int8 kernel  Q8_0 weights x activations quantized to Q8_0 blocks once per product, vpdpbusd (AVX512-VNNI:
 //                four byte products per i32 lane per instruction), 6 x 32 register tile; per block of 32 the i32
 //                sums are scaled by both blocks' scales into f32 accumulators (llama.cpp's q8_0 x q8_0 product,
