@@ -81,6 +81,8 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
         // Context::amx off on AVX512-BF16: both are checked.
         for (const bool amx : {true, false}) {
           ctx.amx = amx;
+          // Poisoned first: a kernel that skipped a row or a block would leave NaN rather than an earlier result.
+          std::fill(out2.data(), out2.data() + out2.rows() * out2.cols(), std::numeric_limits<float>::quiet_NaN());
           sdpa.forward(ctx, q.view(), kv16, out2.view(), x);
           const bool bf16_kernel = std::is_same_v<TestType, cpu::simd<>> && cpu::gemm::available_bf16 && q_len >= 8;
           const std::string what = c.name + (amx ? " out" : " out (AMX off)");
