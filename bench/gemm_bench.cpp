@@ -78,8 +78,8 @@ void BM_tfx(benchmark::State& s) {
   }
   finish(s, sh, std::is_same_v<T, float>      ? "tfx f32"
                 : Pr == cpu::Precision::exact ? "tfx bf16 (exact)"
-                : Amx && cpu::gemm::available_amx ? "tfx bf16 (fast, AMX where the OS allows)"
-                                                  : "tfx bf16 (fast, AVX512-BF16)");
+                : cpu::gemm::amx_active(ctx)  ? "tfx bf16 (fast, AMX)"
+                                              : "tfx bf16 (fast, AVX512-BF16)");
 }
 
 template <class Q, cpu::Precision Pr, bool Amx = true>

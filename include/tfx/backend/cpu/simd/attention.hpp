@@ -107,20 +107,21 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
       }
     }
   };
-  // With several blocks of queries per kv head, each key tile is packed once for all of them (within a bound on
-  // the memory it takes) rather than once per block: tiles [first_tile, n / BK] of every kv head, whole (keys
-  // past a block's causal end are masked there, and multiply P = 0).
   // Keys of the block of queries from row i0: [j_begin, j_end) (causal end, window start); both grow with i0.
   const auto key_range = [&](Index i0) {
     const Index p_first = a.q_offset + i0, p_last = p_first + std::min(BQ, tq - i0) - 1;
     const Index j_end = a.causal ? std::min(n, p_last + 1) : n;
     return std::pair<Index, Index>{a.window > 0 ? std::min(j_end, std::max<Index>(0, p_first - a.window + 1)) : 0, j_end};
   };
+  // With several blocks of queries per kv head, each key tile is packed once for all of them (within a bound on
+  // the memory it takes) rather than once per block: tiles [first_tile, n / BK] of every kv head, whole (keys
+  // past a block's causal end are masked there, and multiply P = 0).
+  constexpr Index max_shared_floats = Index{32} << 20;  // 128 MB
   const Index first_tile = key_range(0).first / BK;
   const Index shared_tiles = std::max<Index>(0, (n + BK - 1) / BK - first_tile);
   const Index kv_floats = a.kv.kv_heads * shared_tiles * (k_sz + v_sz);
   float* kv_pack = nullptr;
-  if (blocks > 1 && kv_floats <= (Index{32} << 20)) {
+  if (blocks > 1 && kv_floats <= max_shared_floats) {
     kv_pack = scratch.floats(static_cast<std::size_t>(kv_floats)).data();
     const Index tiles = a.kv.kv_heads * shared_tiles;
     vec::parallel_for(vec::threads_for(ctx, tiles), tiles, [&](Index t) {
@@ -144,11 +145,9 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
     for (int r = 0; r < group; ++r) {
       const Rows<const float> qh(a.q.row(0) + static_cast<Index>(g * group + r) * d, tq, d, a.q.ld);
       if constexpr (Amx) {
-        for (Index ii = 0; ii < BQ; ++ii) {
-          auto* row = reinterpret_cast<std::uint16_t*>(qp) + (r * BQ + ii) * d;
-          if (i0 + ii < tq) gemm::detail::round_bf16(qh.row(i0 + ii), d, row, a.scale);
-          else std::fill(row, row + d, std::uint16_t{0});
-        }
+        for (Index ii = 0; ii < BQ; ++ii)
+          gemm::detail::bf16_row(i0 + ii < tq ? qh.row(i0 + ii) : nullptr, d, d,
+                                 reinterpret_cast<std::uint16_t*>(qp) + (r * BQ + ii) * d, a.scale);
       } else {
         for (Index t = 0; t < 2; ++t)
           gemm::detail::pack_a_tile<Kd>(qh, i0 + t * MR, ds, qp + (r * 2 + t) * ds * MR, stage, a.scale);

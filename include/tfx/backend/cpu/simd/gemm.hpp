@@ -120,6 +120,13 @@ inline void round_bf16(const float* src, Index n, std::uint16_t* dst, float scal
   }
   if (n % 2) dst[n] = 0;
 }
+/// A row of `padded` bf16 values: src (n values) times scale, rounded as round_bf16, then zeros; all zeros for a
+/// null src (a row past the end of the matrix).
+inline void bf16_row(const float* src, Index n, Index padded, std::uint16_t* dst, float scale = 1.f) {
+  if (!src) n = 0;
+  else round_bf16(src, n, dst, scale);
+  std::fill(dst + n, dst + padded, std::uint16_t{0});
+}
 /// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of floats (three rounds of AVX-512 shuffles); only the
 /// columns r of dst set in `keep` are written.
 inline void transpose16(const float* src, Index lds, float* dst, Index ldd, __mmask16 keep = 0xffff) {
@@ -545,13 +552,7 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
   auto* a_pack = scratch.take<std::uint16_t>(static_cast<std::size_t>(blocks_m * AM * Kp)).data();
   auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * KC)).data();
   vec::parallel_for(vec::threads_for(ctx, blocks_m), blocks_m * AM, [&](Index r) {
-    std::uint16_t* row = a_pack + r * Kp;
-    if (r < M) {
-      round_bf16(x.row(r), K, row);
-      std::fill(row + K, row + Kp, std::uint16_t{0});
-    } else {
-      std::fill(row, row + Kp, std::uint16_t{0});
-    }
+    bf16_row(r < M ? x.row(r) : nullptr, K, Kp, a_pack + r * Kp);
   });
   vec::parallel_for(nt, blocks.total(), [&](Index gb) {
     amx_configure();
@@ -570,19 +571,7 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
     amx_release();
   }, true);
 }
-#else
-inline constexpr bool available_amx = false;
-// Declared for calls in branches that are discarded where available_amx is false; never defined.
-namespace detail {
-void amx_configure();
-void amx_release();
-void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b, float* c, Index ldc, Index mv,
-               Index nv, bool accumulate);
-}  // namespace detail
-template <class W>
-void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts);
-inline bool amx_active(const Context&) { return false; }
-#endif
+#endif  // AMX
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 namespace detail {
@@ -747,9 +736,18 @@ void product_q8(Context& ctx, Rows<const float> x, std::span<const LinearPart<Q>
 
 #endif  // __AVX512F__
 
-#if !defined(__AVX512F__)
+#if !(defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__linux__))
 inline constexpr bool available_amx = false;
 inline bool amx_active(const Context&) { return false; }
+// Declared for calls in branches that are discarded where available_amx is false; never defined.
+namespace detail {
+void amx_configure();
+void amx_release();
+void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b, float* c, Index ldc, Index mv,
+               Index nv, bool accumulate);
+}  // namespace detail
+template <class W>
+void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts);
 #endif
 
 }  // namespace tfx::cpu::gemm

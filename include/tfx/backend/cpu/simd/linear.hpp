@@ -212,26 +212,23 @@ template <class W>
 bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
 #if defined(__AVX512F__)
   if (x.rows > 4) {
+    // On AMX tiles in bf16 where the CPU has AMX-BF16: bf16 weights, and block-quantized ones dequantized while
+    // packing (faster there than the int8 AVX-512 kernel).
+    if constexpr (narrow_weights<W> && gemm::available_amx)
+      if (ctx.precision == Precision::fast && gemm::amx_active(ctx)) {
+        gemm::product_amx(ctx, x, parts);
+        return true;
+      }
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)  // product_q8 exists only then (a qualified name is looked
                                                      // up even in a discarded if constexpr branch)
     if constexpr (BlockQuantized<W>)
       if (ctx.precision == Precision::fast) {
-        if constexpr (gemm::available_amx)  // AMX tiles in bf16 outrun the int8 AVX-512 kernel
-          if (gemm::amx_active(ctx)) {
-            gemm::product_amx(ctx, x, parts);
-            return true;
-          }
         gemm::product_q8(ctx, x, parts);
         return true;
       }
 #endif
     if constexpr (narrow_weights<W> && gemm::available_bf16)
       if (ctx.precision == Precision::fast) {
-        if constexpr (gemm::available_amx)
-          if (gemm::amx_active(ctx)) {
-            gemm::product_amx(ctx, x, parts);
-            return true;
-          }
         gemm::product<gemm::kind::bf16>(ctx, x, parts);
         return true;
       }
