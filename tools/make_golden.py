@@ -904,6 +904,10 @@ def gen_sdpa():
         # 70 query rows (AMX blocks of 32: two whole and a partial one) of a group of 3, head_dim 64, a chunk after
         # 80 cached positions, a window of 100 that starts inside key tiles, padded keys and a mask
         ("tiled_gqa3_d64_window_padding_mask", 6, 2, 64, 70, 150, True, 100, {"pad": 3, "mask": True}, 39),
+        # 72 query rows of two kv heads (groups of 2) after 528 cached positions: 600 keys, three AMX key tiles of
+        # 256 (the last partial), a window of 300 whose start crosses the first tile boundary between query
+        # blocks, padded keys and a mask
+        ("tiled_gqa2_d64_three_key_tiles", 4, 2, 64, 72, 600, True, 300, {"pad": 3, "mask": True}, 40),
         ("decode_long_cache_split", 4, 1, 64, 2, 700, True, 0, {"alibi": True}, 36),
         # Decode kernel (fewer than 8 query rows, head_dim a multiple of 16): a group of 3 (two heads, then one),
         # head_dim 144 (a second column pass of one vector), a window starting inside a block of 16 keys, padded

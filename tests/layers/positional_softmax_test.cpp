@@ -2,6 +2,12 @@
 #include "tfx/layers/positional.hpp"
 #include "tfx/layers/softmax.hpp"
 
+#include <bit>
+#include <cmath>
+#if defined(__AVX512F__)
+#include "tfx/backend/cpu/simd/softmax.hpp"
+#endif
+
 using namespace tfx;
 
 TEMPLATE_LIST_TEST_CASE("Positional encodings match PyTorch goldens", "[positional][golden]", test::CpuPolicies) {
@@ -55,3 +61,36 @@ TEST_CASE("Softmax rejects a temperature that is not positive", "[softmax][error
   CHECK_THROWS_AS(Softmax<cpu::scalar>(-1.f), tfx::error);
   CHECK_THROWS_AS(Softmax<cpu::scalar>(std::numeric_limits<float>::infinity()), tfx::error);
 }
+
+#if defined(__AVX512F__)
+TEST_CASE("exp_nonpositive (attention's softmax) is within 1.5 ulp of exp in double precision", "[softmax][exp]") {
+  // Every 997th float in (-87.33, -0] (by bit pattern: about 1.1 million, all magnitudes), and some chosen ones.
+  std::vector<float> xs;
+  const std::uint32_t last = std::bit_cast<std::uint32_t>(-87.33f);
+  for (std::uint32_t u = std::bit_cast<std::uint32_t>(-0.f); u < last; u += 997) xs.push_back(std::bit_cast<float>(u));
+  xs.insert(xs.end(), {-87.32f, -1e-30f, -0.5f * std::log(2.f), -std::log(2.f), -1.f, -10.f});
+  while (xs.size() % 16) xs.push_back(-1.f);
+  double worst = 0;
+  float worst_x = 0;
+  for (std::size_t i = 0; i < xs.size(); i += 16) {
+    float e[16];
+    _mm512_storeu_ps(e, cpu::vec::exp_nonpositive(_mm512_loadu_ps(xs.data() + i)));
+    for (std::size_t k = 0; k < 16; ++k) {
+      const double ref = std::exp(static_cast<double>(xs[i + k]));
+      const auto rf = static_cast<float>(ref);
+      const double ulp = std::abs(static_cast<double>(e[k]) - ref) / static_cast<double>(std::nextafter(rf, 2.f) - rf);
+      if (ulp > worst) worst = ulp, worst_x = xs[i + k];
+    }
+  }
+  INFO("worst at x = " << worst_x << " of " << xs.size() << " values");
+  CHECK(worst <= 1.5);
+  const float special[16] = {-std::numeric_limits<float>::infinity(), -87.33f, -100.f, std::numeric_limits<float>::quiet_NaN(), 0.f};
+  float e[16];
+  _mm512_storeu_ps(e, cpu::vec::exp_nonpositive(_mm512_loadu_ps(special)));
+  CHECK(e[0] == 0.f);  // below the smallest normal: 0
+  CHECK(e[1] == 0.f);
+  CHECK(e[2] == 0.f);
+  CHECK(std::isnan(e[3]));
+  CHECK(e[4] == 1.f);
+}
+#endif

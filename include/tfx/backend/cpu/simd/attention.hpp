@@ -28,7 +28,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   static_assert(!Amx || (bf && gemm::available_amx));
   using B = vec::fbatch<A>;
   // Query rows per block (two register tiles, or two AMX tiles of 16 rows), keys per tile.
-  constexpr Index BQ = Amx ? 32 : 2 * MR, BK = 2 * NR, KP = BK / NR;
+  constexpr Index BQ = Amx ? 32 : 2 * MR, BK = Amx ? 8 * NR : 2 * NR, KP = BK / NR;
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
@@ -167,9 +167,12 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
       } else {
         pack_kv(K, V, j0, bk, kp, vp);
       }
+      // AMX: columns of the tile past its last visible key (the causal end of the block) are neither computed nor
+      // read: S, P and the steps of P V stop at we, bk rounded up to whole panels of NR keys.
+      const Index we = Amx ? (bk + NR - 1) / NR * NR : BK;
       if constexpr (Amx) {  // S = (scale Q) K^T
         for (int r = 0; r < group; ++r)
-          for (Index c = 0; c < KP; ++c)
+          for (Index c = 0; c < we / NR; ++c)
             gemm::detail::micro_amx(ds, reinterpret_cast<const std::uint16_t*>(qp) + r * BQ * d, d * 2,
                                     reinterpret_cast<const std::uint32_t*>(kp) + c * ds * NR, sc + r * BQ * BK + c * NR,
                                     BK, BQ, NR, false);
@@ -186,7 +189,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         Index hi = ii >= rows ? 0 : a.causal ? std::clamp<Index>(pos - j0 + 1, 0, bk) : bk;
         const Index lo = a.window > 0 ? std::clamp<Index>(pos - a.window + 1 - j0, 0, hi) : 0;
         std::fill(srow, srow + lo, ninf);
-        std::fill(srow + hi, srow + BK, ninf);
+        std::fill(srow + hi, srow + we, ninf);
         if (!a.key_padding.empty() || !a.mask.empty() || !a.alibi_slopes.empty())
           for (Index jj = lo; jj < hi; ++jj) {
             const Index j = j0 + jj;
@@ -199,7 +202,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
               srow[jj] += a.alibi_slopes[static_cast<std::size_t>(g * group + r)] * static_cast<float>(j - pos);
           }
         B vmax(ninf);
-        for (Index jj = 0; jj < BK; jj += B::size) vmax = xsimd::max(vmax, B::load_unaligned(srow + jj));
+        for (Index jj = 0; jj < we; jj += B::size) vmax = xsimd::max(vmax, B::load_unaligned(srow + jj));
         const float tmax = vec::reduce_max<A>(vmax);
         const float m_new = std::max(m[rr], tmax);
         float* prow = pp + (rr / MR) * BK * MR + rr % MR;
@@ -207,7 +210,7 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         auto* prow16 = reinterpret_cast<std::uint16_t*>(pp) + rr * BK;                        // AMX: rows of bf16
         if (m_new == ninf) {  // nothing visible yet in this row
           if constexpr (Amx)
-            std::fill(prow16, prow16 + BK, std::uint16_t{0});
+            std::fill(prow16, prow16 + we, std::uint16_t{0});
           else if constexpr (bf)
             for (Index jj = 0; jj < BK / 2; ++jj) pw[jj * MR] = 0u;
           else
@@ -216,15 +219,25 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         }
         const float alpha = std::exp(m[rr] - m_new);  // 0 when m was -inf
         m[rr] = m_new;
-        B vsum(0.f);
-        for (Index jj = 0; jj < BK; jj += B::size) {  // BK is a multiple of every vector width
-          const B e = xsimd::exp(B::load_unaligned(srow + jj) - B(m_new));
-          e.store_unaligned(srow + jj);
-          vsum += e;
+        float sum;
+        if constexpr (Amx) {  // P = e^(S - m) rounded to bf16 rows in the same pass
+          __m512 vs = _mm512_setzero_ps();
+          for (Index jj = 0; jj < we; jj += 16) {
+            const __m512 e = vec::exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(srow + jj), _mm512_set1_ps(m_new)));
+            vs = _mm512_add_ps(vs, e);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(prow16 + jj), (__m256i)_mm512_cvtneps_pbh(e));
+          }
+          sum = _mm512_reduce_add_ps(vs);
+        } else {
+          B vsum(0.f);
+          for (Index jj = 0; jj < BK; jj += B::size) {  // BK is a multiple of every vector width
+            const B e = xsimd::exp(B::load_unaligned(srow + jj) - B(m_new));
+            e.store_unaligned(srow + jj);
+            vsum += e;
+          }
+          sum = vec::reduce_sum<A>(vsum);
         }
-        const float sum = vec::reduce_sum<A>(vsum);
         if constexpr (Amx) {
-          gemm::detail::round_bf16(srow, BK, prow16);
         } else if constexpr (bf) {
           alignas(64) std::uint16_t rounded[BK];
           gemm::detail::round_bf16(srow, BK, rounded);
@@ -234,14 +247,15 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         l[rr] = l[rr] * alpha + sum;
         if (alpha != 1.f) {
           float* orow = o + rr * dpan * NR;
-          for (Index k = 0; k < dpan * NR; ++k) orow[k] *= alpha;
+          for (Index k = 0; k < dpan * NR; k += 16)  // NR is a multiple of 16
+            _mm512_storeu_ps(orow + k, _mm512_mul_ps(_mm512_loadu_ps(orow + k), _mm512_set1_ps(alpha)));
         }
       }
       constexpr Index pv = bf ? BK / 2 : BK;  // steps of O += P V: keys, or key pairs
       if constexpr (Amx) {  // O += P V
         for (int r = 0; r < group; ++r)
           for (Index c = 0; c < dpan; ++c)
-            gemm::detail::micro_amx(pv, reinterpret_cast<const std::uint16_t*>(pp) + r * BQ * BK, BK * 2,
+            gemm::detail::micro_amx(we / 2, reinterpret_cast<const std::uint16_t*>(pp) + r * BQ * BK, BK * 2,
                                     reinterpret_cast<const std::uint32_t*>(vp) + c * pv * NR,
                                     o + r * BQ * dpan * NR + c * NR, dpan * NR, BQ, NR, true);
       } else {

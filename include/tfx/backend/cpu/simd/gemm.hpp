@@ -98,18 +98,21 @@ inline std::uint32_t pair_bits(std::uint16_t lo, std::uint16_t hi) {
 /// dst[i] = to_bf16(src[i] * scale).bits for i < n, then a zero when n is odd (the pad of the last k pair):
 /// to_bf16's integer rounding (nearest even, NaN to the canonical quiet NaN), 16 values per step, so every path
 /// that rounds an operand to bf16 gives the same bits. Words of dst are then the k pairs the bf16 kernel multiplies.
+/// The bf16 bits of 16 floats, rounded as to_bf16 does (nearest even, NaN to the canonical quiet NaN).
+inline __m256i bf16_bits(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+                                                         _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_mask_mov_epi32(r, nan, _mm512_set1_epi32(0x7fc00000)), 16));
+}
 inline void round_bf16(const float* src, Index n, std::uint16_t* dst, float scale = 1.f) {
-  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000),
-                qnan = _mm512_set1_epi32(0x7fc00000), bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
   for (Index i = 0; i < n; i += 16) {
     const Index left = std::min<Index>(16, n - i);
     const __mmask16 live = static_cast<__mmask16>((1u << left) - 1u);
     // A whole vector by a plain load: a masked load is not forwarded from the stores that just wrote src.
     const __m512 x = left == 16 ? _mm512_loadu_ps(src + i) : _mm512_maskz_loadu_ps(live, src + i);
-    const __m512i u = _mm512_castps_si512(_mm512_mul_ps(x, _mm512_set1_ps(scale)));
-    const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
-    const __m256i h = _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_mask_mov_epi32(r, nan, qnan), 16));
+    const __m256i h = bf16_bits(_mm512_mul_ps(x, _mm512_set1_ps(scale)));
     if (left == 16) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
     } else {
