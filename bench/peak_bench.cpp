@@ -2,12 +2,14 @@
 //   BM_peak_fma_f32   f32 FMA throughput: independent vfmadd chains in registers, GFLOP/s (2 per lane)
 //   BM_peak_dp_bf16   vdpbf16ps throughput (AVX512-BF16): GFLOP/s counted as 4 per f32 lane (2 products, 2 adds)
 //   BM_peak_vnni_i8   vpdpbusd throughput (AVX512-VNNI): GOP/s counted as 8 per i32 lane (4 products, 4 adds)
+//   BM_peak_amx_bf16  AMX tile unit: tdpbf16ps on tiles already loaded (CPUs with AMX-BF16), GFLOP/s
 //   BM_peak_read      read bandwidth: a sum over a buffer much larger than the caches, GB/s
 // Each runs on TFX_BENCH_THREADS threads (default: all cores), one OpenMP thread per core.
 #include <immintrin.h>
 #include <omp.h>
 
 #include "bench_common.hpp"
+#include "tfx/backend/cpu/simd/gemm.hpp"
 
 using namespace tfx;
 
@@ -77,6 +79,45 @@ void BM_peak_vnni_i8(benchmark::State& s) {
       [](__m512i x) { return static_cast<double>(_mm512_reduce_add_epi32(x)); }, 8.0, "GOP/s");
 }
 BENCHMARK(BM_peak_vnni_i8)->Unit(benchmark::kMillisecond);
+#endif
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__linux__)
+// The AMX tile unit: tdpbf16ps into the four accumulator tiles of gemm's layout from operand tiles already loaded
+// (16 x 16 x 32 multiply-adds each), so only the tile unit's issue rate counts.
+void BM_peak_amx_bf16(benchmark::State& s) {
+  if (!cpu::gemm::detail::amx_permitted()) {
+    s.SkipWithError("the OS does not grant the AMX tile state");
+    return;
+  }
+  const int nt = bench::threads();
+  for (auto _ : s) {
+    run_threads([] {
+      alignas(64) std::uint16_t a[16 * 32];
+      alignas(64) float c[16 * 16];
+      std::fill(a, a + 16 * 32, std::uint16_t{0x3f80});
+      cpu::gemm::detail::amx_configure();
+      _tile_loadd(4, a, 64);
+      _tile_loadd(5, a, 64);
+      _tile_loadd(6, a, 64);
+      _tile_loadd(7, a, 64);
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (long i = 0; i < kIters / 4; ++i) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, c, 64);
+      cpu::gemm::detail::amx_release();
+      return static_cast<double>(c[0]);
+    });
+  }
+  finish(s, 2.0 * 16 * 16 * 32 * kIters * nt, "GFLOP/s");
+}
+BENCHMARK(BM_peak_amx_bf16)->Unit(benchmark::kMillisecond);
 #endif
 
 void BM_peak_read(benchmark::State& s) {

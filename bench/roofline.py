@@ -16,31 +16,33 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# bench/peak_bench.cpp, 2 threads (GFLOP/s, or GOP/s for int8; GB/s). Bandwidth drifts on this machine: the range
-# seen in one session. AMD EPYC Zen 4, 2026-12-05.
-CEILINGS = {"f32 FMA": 233.0, "bf16 dot (vdpbf16ps)": 465.0, "int8 dot (vpdpbusd)": 929.0}
-BANDWIDTH = (30.0, 60.0)
+# bench/peak_bench.cpp, 2 threads (GFLOP/s, or GOP/s for int8; GB/s). Bandwidth drifts on these machines: the
+# range seen in one session. A 2-core Intel Xeon with AMX, 2026-12-05.
+MACHINE = "Intel Xeon with AMX, 2 cores, 2026-12-05"
+CEILINGS = {"f32 FMA": 435.0, "bf16 dot (vdpbf16ps)": 223.0, "int8 dot (vpdpbusd)": 1603.0, "AMX bf16 (tdpbf16ps)": 6100.0}
+BANDWIDTH = (27.6, 30.8)
 
 AI_GEMM_F32 = 2 * 512 * 1024 * 3072 / ((1024 * 3072 + 512 * 1024 + 512 * 3072) * 4)
+AI_GEMM_BF16 = 2 * 512 * 1024 * 3072 / (1024 * 3072 * 2 + (512 * 1024 + 512 * 3072) * 4)
 # name, FLOP (or int8 OP) per byte, achieved GFLOP/s (label offsets are set in LABEL_OFFSET)
 KERNELS = [
-    ("GEMM f32 512x1024x3072", AI_GEMM_F32, 163.0),
-    ("Eigen f32 GEMM (same shape)", AI_GEMM_F32, 167.0),
-    ("GEMM bf16 (fast)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 2 + (512 * 1024 + 512 * 3072) * 4), 315.0),
-    ("GEMM q8_0 (int8)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 1.125 + (512 * 1024 + 512 * 3072) * 4), 519.0),
-    ("GEMM q4_0 (int8)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 0.5625 + (512 * 1024 + 512 * 3072) * 4), 500.0),
-    ("attention prefill 2048, f32", 2048 / 8.0, 142.0),
-    ("decode Linear f32", 2 / 4.0, 2 / 4.0 * 28.0),
-    ("decode Linear bf16", 2 / 2.0, 2 / 2.0 * 31.0),
-    ("decode Linear q8_0", 2 / 1.125, 2 / 1.125 * 34.0),
-    ("decode Linear q4_0", 2 / 0.5625, 2 / 0.5625 * 35.0),
-    ("decode attention, 4096 keys f32", 1.0, 32.0),
+    ("GEMM f32 512x1024x3072", AI_GEMM_F32, 299.0),
+    ("GEMM bf16 (fast), AVX512-BF16", AI_GEMM_BF16, 214.0),
+    ("GEMM bf16 (fast), AMX", AI_GEMM_BF16, 1510.0),
+    ("oneDNN bf16 matmul (same shape)", AI_GEMM_BF16, 1690.0),
+    ("GEMM q8_0 on AMX (bf16)", 2 * 512 * 1024 * 3072 / (1024 * 3072 * 1.125 + (512 * 1024 + 512 * 3072) * 4), 1390.0),
+    ("attention prefill 2048, bf16 cache, AMX", 2048 / 4.0, 902.0),
+    # Decode in the model (tfx bench tg128, the same-run table): weight bytes per token x tokens/s. The decode
+    # products' own benchmark (BM_linear_decode_dram, 256 MB of weights) stays inside this CPU's 480 MB L3.
+    ("decode step f32 (12.0 tok/s)", 2 / 4.0, 2 / 4.0 * 1.89 * 12.0),
+    ("decode step bf16 (22.2 tok/s)", 2 / 2.0, 2 / 2.0 * 0.946 * 22.2),
+    ("decode step q8_0 (41.7 tok/s)", 2 / 1.125, 2 / 1.125 * 0.532 * 41.7),
+    ("decode step q4_0 (66.3 tok/s)", 2 / 0.5625, 2 / 0.5625 * 0.266 * 66.3),
 ]
 
-
-LABEL_OFFSET = {"Eigen f32 GEMM (same shape)": (-150, 4), "GEMM f32 512x1024x3072": (-140, -10),
-                "GEMM q4_0 (int8)": (5, -10), "GEMM q8_0 (int8)": (-100, 4), "attention prefill 2048, f32": (-60, -14),
-                "decode attention, 4096 keys f32": (5, -10)}
+LABEL_OFFSET = {"oneDNN bf16 matmul (same shape)": (-190, 10), "GEMM bf16 (fast), AMX": (5, -12),
+                "GEMM q8_0 on AMX (bf16)": (-130, -12), "attention prefill 2048, bf16 cache, AMX": (-120, -14),
+                "GEMM bf16 (fast), AVX512-BF16": (5, -10)}
 
 
 def main():
@@ -49,18 +51,18 @@ def main():
     xs = [2 ** (i / 4) for i in range(-8, 41)]
     for bw, style in zip(BANDWIDTH, (":", "-")):
         for name, peak in CEILINGS.items():
-            ax.plot(xs, [min(peak, bw * x) for x in xs], style, color="grey" if "f32" in name else "tab:green" if "int8" in name else "black", lw=1)
+            ax.plot(xs, [min(peak, bw * x) for x in xs], style, color="grey" if "f32" in name else "tab:green" if "int8" in name else "tab:orange" if "AMX" in name else "black", lw=1)
     for name, peak in CEILINGS.items():
         ax.text(xs[-1], peak * 1.05, name + (" %.0f GOP/s" if "int8" in name else " %.0f GFLOP/s") % peak, ha="right", va="bottom", fontsize=8)
     ax.text(0.3, 0.3 * BANDWIDTH[1] * 1.15, "read %.0f-%.0f GB/s" % BANDWIDTH, rotation=33, fontsize=8)
     for name, ai, perf in KERNELS:
-        ax.plot([ai], [perf], "o", color="tab:red" if "Eigen" in name else "tab:blue")
+        ax.plot([ai], [perf], "o", color="tab:red" if "oneDNN" in name or "Eigen" in name else "tab:blue")
         ax.annotate(name, (ai, perf), textcoords="offset points", xytext=LABEL_OFFSET.get(name, (5, 4)), fontsize=7)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xlabel("arithmetic intensity (FLOP / byte of memory traffic)")
     ax.set_ylabel("GFLOP/s, int8: GOP/s (2 threads)")
-    ax.set_title("tfx kernels on this machine's roofline (AMD EPYC Zen 4, 2 cores, 2026-12-05)")
+    ax.set_title("tfx kernels on this machine's roofline (%s)" % MACHINE)
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -19,7 +19,8 @@ namespace tfx::cpu {
 /// with vdpbf16ps, f32 accumulation, as PyTorch's bf16 attention does: the scaled Q rounded once, K pairs along
 /// head_dim as stored, P rounded per tile and V pairs along keys; the softmax itself stays f32.
 /// Amx (with Kd = kind::bf16, head_dim a multiple of 32): the same operands and roundings on AMX tiles: blocks of
-/// 32 query rows, Q and P as rows of bf16 (A tiles), the packed K^T and V pairs as B tiles, gemm's micro_amx.
+/// 32 query rows and tiles of 256 keys, Q and P as rows of bf16 (A tiles), the packed K^T and V pairs as B tiles,
+/// gemm's micro_amx; P made in one pass (exp_nonpositive, vcvtneps2bf16).
 template <class A, class KT, gemm::kind Kd = gemm::kind::f32, bool Amx = false>
 void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
   using gemm::MR;
