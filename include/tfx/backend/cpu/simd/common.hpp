@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -95,6 +96,40 @@ inline void parallel_for(int nt, Index n, F&& body, bool dynamic = false) {
   } else {
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (Index i = 0; i < n; ++i) body(i);
+  }
+}
+
+/// Runs body(i) for i in [0, n) on nt OpenMP threads: each thread walks its own contiguous share in chunks, then
+/// helps with what is left of the others' shares (taking chunks from the same counters). For memory-bound loops
+/// (decode streams every weight row once): each thread keeps one sequential stream, as a static schedule does, but
+/// a thread whose share streamed faster does not wait at the end for the other.
+template <class F>
+inline void parallel_for_shared_tail(int nt, Index n, Index chunk, F&& body) {
+  if (nt <= 1) {
+    for (Index i = 0; i < n; ++i) body(i);
+    return;
+  }
+  struct alignas(64) Share {
+    std::atomic<Index> next;
+    Index end;
+  };
+  std::array<Share, 64> shares;
+  nt = std::min(nt, 64);
+  for (int t = 0; t < nt; ++t) {
+    shares[static_cast<std::size_t>(t)].next.store(n * t / nt, std::memory_order_relaxed);
+    shares[static_cast<std::size_t>(t)].end = n * (t + 1) / nt;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    for (int k = 0; k < nt; ++k) {
+      Share& s = shares[static_cast<std::size_t>((t + k) % nt)];
+      for (;;) {
+        const Index i0 = s.next.fetch_add(chunk, std::memory_order_relaxed);
+        if (i0 >= s.end) break;
+        for (Index i = i0; i < std::min(s.end, i0 + chunk); ++i) body(i);
+      }
+    }
   }
 }
 

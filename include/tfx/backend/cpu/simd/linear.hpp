@@ -412,7 +412,8 @@ void decode_rows(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
   const int nt = vec::threads_for(ctx, ranges.total() / 64);
   ScratchScope scratch(ctx.scratch);
   const RowDecoder<A, W> d(scratch, ctx, x, nt);
-  vec::parallel_for(nt, ranges.total(), [&](Index i) {
+  // Each thread streams its own share of the rows, then helps finish the others': chunks of 16 rows.
+  vec::parallel_for_shared_tail(nt, ranges.total(), 16, [&](Index i) {
     const std::size_t p = ranges.part_of(i);
     const LinearPart<W>& part = parts[p];
     const Index o = i - ranges.first[p];
