@@ -238,13 +238,13 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           }
           sum = vec::reduce_sum<A>(vsum);
         }
-        if constexpr (Amx) {
-        } else if constexpr (bf) {
+        if constexpr (!Amx && bf) {  // (AMX wrote its P rows above)
           alignas(64) std::uint16_t rounded[BK];
           gemm::detail::round_bf16(srow, BK, rounded);
           for (Index jj = 0; jj < BK / 2; ++jj) std::memcpy(pw + jj * MR, rounded + 2 * jj, sizeof(std::uint32_t));
-        } else
+        } else if constexpr (!Amx) {
           for (Index jj = 0; jj < BK; ++jj) prow[jj * MR] = srow[jj];
+        }
         l[rr] = l[rr] * alpha + sum;
         if (alpha != 1.f) {
           float* orow = o + rr * dpan * NR;

@@ -95,9 +95,6 @@ namespace detail {
 inline std::uint32_t pair_bits(std::uint16_t lo, std::uint16_t hi) {
   return static_cast<std::uint32_t>(lo) | (static_cast<std::uint32_t>(hi) << 16);
 }
-/// dst[i] = to_bf16(src[i] * scale).bits for i < n, then a zero when n is odd (the pad of the last k pair):
-/// to_bf16's integer rounding (nearest even, NaN to the canonical quiet NaN), 16 values per step, so every path
-/// that rounds an operand to bf16 gives the same bits. Words of dst are then the k pairs the bf16 kernel multiplies.
 /// The bf16 bits of 16 floats, rounded as to_bf16 does (nearest even, NaN to the canonical quiet NaN).
 inline __m256i bf16_bits(__m512 x) {
   const __m512i u = _mm512_castps_si512(x);
@@ -106,6 +103,9 @@ inline __m256i bf16_bits(__m512 x) {
   const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
   return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_mask_mov_epi32(r, nan, _mm512_set1_epi32(0x7fc00000)), 16));
 }
+/// dst[i] = to_bf16(src[i] * scale).bits for i < n, then a zero when n is odd (the pad of the last k pair):
+/// to_bf16's integer rounding (nearest even, NaN to the canonical quiet NaN), 16 values per step, so every path
+/// that rounds an operand to bf16 gives the same bits. Words of dst are then the k pairs the bf16 kernel multiplies.
 inline void round_bf16(const float* src, Index n, std::uint16_t* dst, float scale = 1.f) {
   for (Index i = 0; i < n; i += 16) {
     const Index left = std::min<Index>(16, n - i);
