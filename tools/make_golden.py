@@ -463,6 +463,10 @@ def gen_linear():
         # partial one; three k blocks of 512, 512 and 76 (38 pairs in tiles of 16: a zero-padded last tile); three
         # whole panels of 32 columns
         ("packed_bf16_row_blocks", 70, 1100, 96, True, "bf16", 18),
+        # AMX windows of 3072 reduction steps: a whole window (six k blocks of 512, its weights packed at once) and a
+        # second of 229 (odd: a zero-padded last pair and tile) added into Y; one whole and one partial block of 32
+        # rows; two whole panels and one of 6 columns
+        ("packed_bf16_two_windows", 40, 3301, 70, True, "bf16", 19),
         # decode (up to 4 rows) with bf16 weights: 16-pair vector steps, a masked tail and an odd last element
         ("decode_bf16_odd_k", 3, 1031, 70, True, "bf16", 15),
         ("decode_bf16_one_row", 1, 64, 33, False, "bf16", 16),

@@ -175,8 +175,8 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
         for (int r = 0; r < group; ++r)
           for (Index c = 0; c < we / NR; ++c)
             gemm::detail::micro_amx(ds, reinterpret_cast<const std::uint16_t*>(qp) + r * BQ * d, d * 2,
-                                    reinterpret_cast<const std::uint32_t*>(kp) + c * ds * NR, sc + r * BQ * BK + c * NR,
-                                    BK, BQ, NR, false);
+                                    reinterpret_cast<const std::uint32_t*>(kp) + c * ds * NR, nullptr, 0,
+                                    sc + r * BQ * BK + c * NR, BK, BQ, NR);
       } else {
         for (Index t = 0; t < 2 * group; ++t)
           for (Index c = 0; c < KP; ++c)
@@ -258,7 +258,8 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
           for (Index c = 0; c < dpan; ++c)
             gemm::detail::micro_amx(we / 2, reinterpret_cast<const std::uint16_t*>(pp) + r * BQ * BK, BK * 2,
                                     reinterpret_cast<const std::uint32_t*>(vp) + c * pv * NR,
-                                    o + r * BQ * dpan * NR + c * NR, dpan * NR, BQ, NR, true);
+                                    o + r * BQ * dpan * NR + c * NR, dpan * NR, o + r * BQ * dpan * NR + c * NR,
+                                    dpan * NR, BQ, NR);
       } else {
         for (Index t = 0; t < 2 * group; ++t)
           for (Index c = 0; c < dpan; ++c)

@@ -218,9 +218,11 @@ inline const float* column_f32(const Q& w, Index n, Index k0, Index kc, float* b
 /// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each (columns
 /// past n0 + nb are zeros). Two formats take a shortcut: f32 [out, in] rows are transposed 16 x 16 in registers,
 /// and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies. bf16 panels may be
-/// given more steps than the block has (`panel_steps`, the AMX kernel's whole tiles): the extra steps are zeros.
+/// given more steps than the block has (`panel_steps`, the AMX kernel's whole tiles): the extra steps are zeros; and
+/// a panel pitch (`panel_pitch` steps from one panel to the next, the AMX kernel's panels over the whole reduction).
 template <kind Kd, class W>
-inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst, Index panel_steps = 0) {
+inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst, Index panel_steps = 0,
+                         Index panel_pitch = 0) {
   const Index panels = (nb + NR - 1) / NR;
   float buf[2 * KC];  // one column's values as f32 (kc <= 2 * KC)
   if constexpr (Kd == kind::f32) {
@@ -254,7 +256,7 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
     auto* d = static_cast<std::uint32_t*>(dst);
     const Index steps = (kc + 1) / 2, full = kc / 2, stride = std::max(steps, panel_steps);
     for (Index p = 0; p < panels; ++p) {
-      std::uint32_t* panel = d + p * stride * NR;
+      std::uint32_t* panel = d + p * (panel_pitch ? panel_pitch : stride) * NR;
       std::fill(panel + steps * NR, panel + stride * NR, 0u);
       if constexpr (BlockQuantized<W>) {
         // Whole panels over whole blocks: a block of a column is dequantized 32 values at a time (q * d in f32, as
@@ -487,26 +489,29 @@ inline void amx_configure() {
 }
 inline void amx_release() { _tile_release(); }
 
-/// C[mv, nv] (+)= A . B-panel for a block of AM rows and NR columns: A rows of bf16 (k-contiguous, `lda` bytes
-/// apart, zero padded), the panel [steps][NR] k-pair words, steps a multiple of 16. A partial block (mv < AM or
-/// nv < NR) goes through a buffer.
+/// C[mv, nv] = C_in + A . B-panel for a block of AM rows and NR columns (C_in zero where c_in is null; c_in may be
+/// c): A rows of bf16 (`lda` bytes apart, zero padded; the tile of the next 32 k values `a_step` bytes on: 64 for
+/// k-contiguous rows, AM * 64 for product_amx's tiles stored whole), the panel [steps][NR] k-pair words, steps a
+/// multiple of 16. A partial block (mv < AM or nv < NR) goes through a buffer.
 [[gnu::noinline]] inline void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b,
-                                        float* c, Index ldc, Index mv, Index nv, bool accumulate) {
+                                        const float* c_in, Index ld_in, float* c, Index ldc, Index mv, Index nv,
+                                        Index a_step = 64) {
   alignas(64) float part[AM * NR];
   const bool whole = mv == AM && nv == NR;
   float* cc = c;
   Index ldcc = ldc;
   if (!whole) {
     for (Index m = 0; m < AM; ++m)
-      for (Index n = 0; n < NR; ++n) part[m * NR + n] = accumulate && m < mv && n < nv ? c[m * ldc + n] : 0.f;
-    cc = part, ldcc = NR;
+      for (Index n = 0; n < NR; ++n) part[m * NR + n] = c_in && m < mv && n < nv ? c_in[m * ld_in + n] : 0.f;
+    cc = part, ldcc = NR, c_in = part, ld_in = NR;
   }
   const auto cs = static_cast<int>(ldcc * sizeof(float));
-  if (accumulate || !whole) {
-    _tile_loadd(0, cc, cs);
-    _tile_loadd(1, cc + 16, cs);
-    _tile_loadd(2, cc + 16 * ldcc, cs);
-    _tile_loadd(3, cc + 16 * ldcc + 16, cs);
+  if (c_in) {
+    const auto ins = static_cast<int>(ld_in * sizeof(float));
+    _tile_loadd(0, c_in, ins);
+    _tile_loadd(1, c_in + 16, ins);
+    _tile_loadd(2, c_in + 16 * ld_in, ins);
+    _tile_loadd(3, c_in + 16 * ld_in + 16, ins);
   } else {
     _tile_zero(0);
     _tile_zero(1);
@@ -515,9 +520,9 @@ inline void amx_release() { _tile_release(); }
   }
   const auto* a0 = reinterpret_cast<const char*>(a);
   const char* a1 = a0 + 16 * lda;
-  for (Index s = 0; s < steps; s += 16) {
-    _tile_loadd(4, a0 + 4 * s, static_cast<int>(lda));
-    _tile_loadd(5, a1 + 4 * s, static_cast<int>(lda));
+  for (Index s = 0; s < steps; s += 16, a0 += a_step, a1 += a_step) {
+    _tile_loadd(4, a0, static_cast<int>(lda));
+    _tile_loadd(5, a1, static_cast<int>(lda));
     _tile_loadd(6, b + s * NR, NR * 4);
     _tile_loadd(7, b + s * NR + 16, NR * 4);
     _tile_dpbf16ps(0, 4, 6);
@@ -539,36 +544,62 @@ inline void amx_release() { _tile_release(); }
 inline bool amx_active(const Context& ctx) { return ctx.amx && detail::amx_permitted(); }
 
 /// product<kind::bf16> on AMX tiles (the same operands: activations rounded to bf16 once, bf16 weights, f32
-/// sums): X is rounded into rows of bf16 padded to whole tiles, weight blocks are packed into the bf16 panels of
-/// product() (whole tiles of 16 k pairs, zero padded), and each 32 x 32 block of Y is four tile accumulators fed by
-/// tdpbf16ps (16 x 16 x 32 products an instruction). Blocks of KC k pairs: Y is loaded back into the tiles after the
-/// first. Needs amx_permitted().
+/// sums). X is rounded to bf16 and stored as whole A tiles ([row block][K / 32][32 rows][32 k]: a tile load reads
+/// 1 KB in a row; k-contiguous rows of a long K fall into the same few cache sets). Per block of output columns a
+/// thread packs the weights of a window of up to KW reduction steps into the bf16 panels of product() (whole tiles
+/// of 16 k pairs, zero padded; 1 MB at most, so they stay in L2), then for each block of 32 rows runs the window in
+/// chunks of KC k pairs (A's chunk stays in L1 while the panels stream from L2). Each 32 x 32 block of Y is four
+/// tile accumulators fed by tdpbf16ps (16 x 16 x 32 products an instruction); between the chunks of a window they
+/// go through a staging block in L1, and only the last chunk stores them to Y: tiles stored into Y and loaded back
+/// per chunk (16 rows thousands of bytes apart each time) took a quarter of the product's time. Needs
+/// amx_permitted().
 template <class W>
 void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
   using namespace detail;
   const Index M = x.rows, K = x.cols;
-  const Index Kp = (K + AK - 1) / AK * AK, blocks_m = (M + AM - 1) / AM, kc_max = 2 * KC;
+  constexpr Index KW = 8 * KC;  // reduction steps per packed window (a multiple of 2 * KC; 4 and 12 measured alike)
+  const Index Kp = (K + AK - 1) / AK * AK, ktiles = Kp / AK, blocks_m = (M + AM - 1) / AM, kc_max = 2 * KC;
+  const Index pitch = std::min(Kp, KW) / 2;  // k pairs per packed panel
   const ColumnBlocks<W> blocks(ctx, parts);
   const int nt = vec::threads_for(ctx, blocks.total());
 
   ScratchScope scratch(ctx.scratch);
   auto* a_pack = scratch.take<std::uint16_t>(static_cast<std::size_t>(blocks_m * AM * Kp)).data();
-  auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * KC)).data();
+  auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * pitch)).data();
+  auto* c_stage = scratch.take<float>(static_cast<std::size_t>(nt * AM * NB)).data();  // sums between k blocks
+  auto* a_rows = scratch.take<std::uint16_t>(static_cast<std::size_t>(vec::threads_for(ctx, blocks_m) * Kp)).data();
   vec::parallel_for(vec::threads_for(ctx, blocks_m), blocks_m * AM, [&](Index r) {
-    bf16_row(r < M ? x.row(r) : nullptr, K, Kp, a_pack + r * Kp);
+    std::uint16_t* row = a_rows + omp_get_thread_num() * Kp;
+    bf16_row(r < M ? x.row(r) : nullptr, K, Kp, row);
+    std::uint16_t* tiles = a_pack + (r / AM) * AM * Kp + (r % AM) * AK;
+    for (Index kt = 0; kt < ktiles; ++kt) std::memcpy(tiles + kt * AM * AK, row + kt * AK, AK * sizeof(std::uint16_t));
   });
   vec::parallel_for(nt, blocks.total(), [&](Index gb) {
     amx_configure();
     const auto [p, n0, nb] = blocks.block(gb);
     const Rows<float> y = parts[p].y;
-    std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * KC;
-    for (Index k0 = 0; k0 < K; k0 += kc_max) {
-      const Index kc = std::min(kc_max, K - k0), steps = ((kc + 1) / 2 + 15) / 16 * 16;
-      pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp, steps);
+    std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * pitch;
+    float* cs = c_stage + omp_get_thread_num() * AM * NB;
+    for (Index w0 = 0; w0 < K; w0 += KW) {
+      const Index w1 = std::min(K, w0 + KW);
+      for (Index k0 = w0; k0 < w1; k0 += kc_max) {
+        const Index kc = std::min(kc_max, w1 - k0);
+        pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp + (k0 - w0) / 2 * NR, ((kc + 1) / 2 + 15) / 16 * 16,
+                                 pitch);
+      }
       for (Index t = 0; t < blocks_m; ++t)
-        for (Index j = 0; j < nb; j += NR)
-          micro_amx(steps, a_pack + t * AM * Kp + k0, Kp * 2, bp + (j / NR) * steps * NR, &y(t * AM, n0 + j), y.ld,
-                    std::min(AM, M - t * AM), std::min(NR, nb - j), k0 > 0);
+        for (Index k0 = w0; k0 < w1; k0 += kc_max) {
+          // The first k block of a window starts from zero (or Y, after the first window), the last one writes Y;
+          // the sums between them stay in the staging block.
+          const bool first = k0 == w0, last = k0 + kc_max >= w1;
+          const Index steps = ((std::min(kc_max, w1 - k0) + 1) / 2 + 15) / 16 * 16;
+          for (Index j = 0; j < nb; j += NR) {
+            float* yb = &y(t * AM, n0 + j);
+            micro_amx(steps, a_pack + t * AM * Kp + k0 * AM, AK * 2, bp + (j / NR) * pitch * NR + (k0 - w0) / 2 * NR,
+                      first ? (w0 == 0 ? nullptr : yb) : cs + j, first ? y.ld : NB, last ? yb : cs + j,
+                      last ? y.ld : NB, std::min(AM, M - t * AM), std::min(NR, nb - j), AM * AK * 2);
+          }
+        }
     }
     add_bias(parts[p].bias, y, n0, nb);
     amx_release();
@@ -746,8 +777,8 @@ inline bool amx_active(const Context&) { return false; }
 namespace detail {
 void amx_configure();
 void amx_release();
-void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b, float* c, Index ldc, Index mv,
-               Index nv, bool accumulate);
+void micro_amx(Index steps, const std::uint16_t* a, Index lda, const std::uint32_t* b, const float* c_in, Index ld_in,
+               float* c, Index ldc, Index mv, Index nv, Index a_step = 64);
 }  // namespace detail
 template <class W>
 void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts);
