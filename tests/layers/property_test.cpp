@@ -1,6 +1,9 @@
 // cpu::simd against cpu::scalar on awkward sizes (1, 3, 17, 127, 129, 4097: not multiples of any vector width)
 // and random data. The PyTorch goldens fix the semantics; these catch tail-loop and blocking bugs.
+#include <atomic>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "support/golden.hpp"
 #include "tfx/layers.hpp"
@@ -206,4 +209,24 @@ TEST_CASE("A product group gives each product's own result, bit for bit", "[cove
   };
   run(float{});
   run(bf16{});
+}
+
+TEST_CASE("parallel_for_shared_tail runs every index once and hands a slow share's rest to the other thread",
+          "[threads]") {
+  // Thread 0 blocks in its first index until thread 1 has run an index of thread 0's share (at most 10 s): only
+  // the shared tail lets that happen, so without it the wait times out and the check fails.
+  constexpr tfx::Index n = 64, chunk = 4;
+  std::array<std::atomic<int>, n> runs{}, by{};
+  std::atomic<bool> stolen{false};
+  cpu::vec::parallel_for_shared_tail(2, n, chunk, [&](tfx::Index i) {
+    const int t = omp_get_thread_num();
+    runs[static_cast<std::size_t>(i)] += 1;
+    by[static_cast<std::size_t>(i)] = t;
+    if (t == 1 && i < n / 2) stolen = true;
+    if (t == 0 && i == 0)
+      for (int w = 0; w < 10000 && !stolen; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  for (tfx::Index i = 0; i < n; ++i) REQUIRE(runs[static_cast<std::size_t>(i)] == 1);
+  CHECK(stolen);
+  CHECK(by[n / 2] == 1);  // thread 1 starts with its own share (thread 0 cannot take it while it waits)
 }

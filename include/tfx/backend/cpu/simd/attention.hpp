@@ -252,19 +252,19 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
             _mm512_storeu_ps(orow + k, _mm512_mul_ps(_mm512_loadu_ps(orow + k), _mm512_set1_ps(alpha)));
         }
       }
-      constexpr Index pv = bf ? BK / 2 : BK;  // steps of O += P V: keys, or key pairs
+      constexpr Index v_steps = bf ? BK / 2 : BK;  // steps of a packed V panel: keys, or key pairs
       if constexpr (Amx) {  // O += P V
         for (int r = 0; r < group; ++r)
           for (Index c = 0; c < dpan; ++c)
             gemm::detail::micro_amx(we / 2, reinterpret_cast<const std::uint16_t*>(pp) + r * BQ * BK, BK * 2,
-                                    reinterpret_cast<const std::uint32_t*>(vp) + c * pv * NR,
+                                    reinterpret_cast<const std::uint32_t*>(vp) + c * v_steps * NR,
                                     o + r * BQ * dpan * NR + c * NR, dpan * NR, o + r * BQ * dpan * NR + c * NR,
                                     dpan * NR, BQ, NR);
       } else {
         for (Index t = 0; t < 2 * group; ++t)
           for (Index c = 0; c < dpan; ++c)
-            gemm::detail::micro<Kd>(pv, pp + t * pv * MR, vp + c * pv * NR, o + t * MR * dpan * NR + c * NR, dpan * NR,
-                                    MR, NR, true);
+            gemm::detail::micro<Kd>(v_steps, pp + t * v_steps * MR, vp + c * v_steps * NR,
+                                    o + t * MR * dpan * NR + c * NR, dpan * NR, MR, NR, true);
       }
     }
     for (Index rr = 0; rr < R; ++rr) {

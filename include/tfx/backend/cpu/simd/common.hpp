@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 
 #include "tfx/backend/cpu/simd/diagnostics.hpp"
@@ -113,17 +114,19 @@ inline void parallel_for_shared_tail(int nt, Index n, Index chunk, F&& body) {
     std::atomic<Index> next;
     Index end;
   };
-  std::array<Share, 64> shares;
-  nt = std::min(nt, 64);
+  std::array<Share, 16> local;  // no allocation for teams of up to 16 (a decode step runs this loop many times)
+  std::unique_ptr<Share[]> heap;
+  Share* shares = local.data();
+  if (nt > static_cast<int>(local.size())) shares = (heap = std::make_unique<Share[]>(static_cast<std::size_t>(nt))).get();
   for (int t = 0; t < nt; ++t) {
-    shares[static_cast<std::size_t>(t)].next.store(n * t / nt, std::memory_order_relaxed);
-    shares[static_cast<std::size_t>(t)].end = n * (t + 1) / nt;
+    shares[t].next.store(n * t / nt, std::memory_order_relaxed);
+    shares[t].end = n * (t + 1) / nt;
   }
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num();
     for (int k = 0; k < nt; ++k) {
-      Share& s = shares[static_cast<std::size_t>((t + k) % nt)];
+      Share& s = shares[(t + k) % nt];
       for (;;) {
         const Index i0 = s.next.fetch_add(chunk, std::memory_order_relaxed);
         if (i0 >= s.end) break;

@@ -412,6 +412,46 @@ struct ColumnBlocks {
   }
 };
 
+/// Part `part` of `parts` of the weights pack_b_block(w, n0, nb, k0, kc) reads, asked into L2 (prefetcht1) while the
+/// block before it computes, so that packing reads cached lines rather than memory (a prefill reads every weight
+/// from memory once per product, and packing alone does not overlap that with arithmetic). Only layouts whose
+/// reduction range is a run of bytes per output column: [out, in] rows and block-quantized rows.
+template <class W>
+inline void prefetch_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, Index part, Index parts) {
+  const Index per = (nb + parts - 1) / parts, r0 = part * per, r1 = std::min(nb, r0 + per);
+  const auto lines = [](const void* p, std::size_t bytes) {
+    const char* c = static_cast<const char*>(p);
+    for (std::size_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T1);
+  };
+  if constexpr (BlockQuantized<W>) {
+    constexpr Index unit = W::code::per_unit;
+    for (Index r = r0; r < r1; ++r)
+      lines(w.row(n0 + r) + k0 / unit, static_cast<std::size_t>(kc / unit) * sizeof(typename W::value_type));
+  } else if constexpr (W::layout == weight_layout::out_in) {
+    for (Index r = r0; r < r1; ++r)
+      lines(w.m.row(n0 + r) + k0, static_cast<std::size_t>(kc) * sizeof(typename W::element_type));
+  }
+}
+
+/// The weights a thread packs after block gb's reduction range [k0, k0 + step): the next range of the same column
+/// block, or else the first range of block gb + nt (the next one it takes when the threads keep pace, as they do
+/// over blocks of equal width; a wrong guess costs only the bandwidth of the hint).
+template <class W>
+struct NextPack {
+  const W* w = nullptr;
+  Index n0 = 0, nb = 0, k0 = 0, kc = 0;
+  NextPack(const ColumnBlocks<W>& blocks, Index gb, int nt, Index k0_, Index step, Index K) {
+    Index g = gb;
+    if (k0_ + step < K) k0 = k0_ + step;
+    else if ((g = gb + nt) >= blocks.total()) return;
+    const auto b = blocks.block(g);
+    w = blocks.parts[b.part].w, n0 = b.n0, nb = b.nb, kc = std::min(step, K - k0);
+  }
+  void prefetch(Index part, Index parts) const {
+    if (w) prefetch_b_block(*w, n0, nb, k0, kc, part, parts);
+  }
+};
+
 }  // namespace detail
 
 /// y_p = X . W_p^T (+ b_p) for every part p of a group that reads X (one product is a group of one), W a Dense
@@ -447,7 +487,9 @@ void product(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> p
       const Index kc = std::min(kc_max, K - k0);
       const Index steps = (kc + per_step - 1) / per_step;
       detail::pack_b_block<Kd>(w, n0, nb, k0, kc, bp);
+      const detail::NextPack<W> next(blocks, gb, nt, k0, kc_max, K);
       for (Index t = 0; t < tiles; ++t) {
+        next.prefetch(t, tiles);
         const std::uint32_t* at = a_pack + (t * a_steps + k0 / per_step) * MR;
         for (Index j = 0; j < nb; j += NR)
           detail::micro<Kd>(steps, at, bp + (j / NR) * steps * NR, &y(t * MR, n0 + j), y.ld,
@@ -587,7 +629,9 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
         pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp + (k0 - w0) / 2 * NR, ((kc + 1) / 2 + 15) / 16 * 16,
                                  pitch);
       }
-      for (Index t = 0; t < blocks_m; ++t)
+      const NextPack<W> next(blocks, gb, nt, w0, KW, K);
+      for (Index t = 0; t < blocks_m; ++t) {
+        next.prefetch(t, blocks_m);
         for (Index k0 = w0; k0 < w1; k0 += kc_max) {
           // The first k block of a window starts from zero (or Y, after the first window), the last one writes Y;
           // the sums between them stay in the staging block.
@@ -600,6 +644,7 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
                       last ? y.ld : NB, std::min(AM, M - t * AM), std::min(NR, nb - j), AM * AK * 2);
           }
         }
+      }
     }
     add_bias(parts[p].bias, y, n0, nb);
     amx_release();

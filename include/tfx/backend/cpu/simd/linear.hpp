@@ -69,17 +69,21 @@ inline float dot_bf16_rounded(const std::uint16_t* x, const bf16* w, Index n) {
 
 /// An activation row as dot_q8 reads it: its Q8_0 blocks (qx, dx) and corr, -128 * sum(qx) per block, made once
 /// per row.
+/// The sum of one Q8_0 block of activations (the correction terms of the integer dots below, which multiply unsigned
+/// by signed bytes).
+inline std::int32_t block_sum(const std::int8_t* q) {
+  std::int32_t sum = 0;
+  for (Index i = 0; i < Q8_0::block; ++i) sum += q[i];
+  return sum;
+}
+
 struct Q8Activations {
   Index blocks = 0;
   const std::int8_t* qx = nullptr;
   const float* dx = nullptr;
   float* corr = nullptr;  // [blocks]
   void prepare() const {
-    for (Index b = 0; b < blocks; ++b) {
-      std::int32_t sum = 0;
-      for (Index i = 0; i < Q8_0::block; ++i) sum += qx[b * Q8_0::block + i];
-      corr[b] = static_cast<float>(-128 * sum);
-    }
+    for (Index b = 0; b < blocks; ++b) corr[b] = static_cast<float>(-128 * block_sum(qx + b * Q8_0::block));
   }
 };
 
@@ -133,8 +137,7 @@ struct Q4Activations {
   float* dxv8 = nullptr;
   void prepare() const {
     for (Index b = 0; b < blocks; ++b) {
-      std::int32_t sum = 0;
-      for (Index i = 0; i < Q8_0::block; ++i) sum += qx[b * Q8_0::block + i];
+      const std::int32_t sum = block_sum(qx + b * Q8_0::block);
       corr[b] = -8 * sum;
       if (b >= full_blocks)
         for (Index l = 0; l < 8; ++l) {
