@@ -463,10 +463,13 @@ def gen_linear():
         # partial one; three k blocks of 512, 512 and 76 (38 pairs in tiles of 16: a zero-padded last tile); three
         # whole panels of 32 columns
         ("packed_bf16_row_blocks", 70, 1100, 96, True, "bf16", 18),
-        # AMX windows of 3072 reduction steps: a whole window (six k blocks of 512, its weights packed at once) and a
-        # second of 229 (odd: a zero-padded last pair and tile) added into Y; one whole and one partial block of 32
-        # rows; two whole panels and one of 6 columns
+        # AMX windows of k blocks: up to 4 blocks of 32 rows (here one whole, one partial) a window is one k block
+        # of 512, so Y takes seven of them, the last of 229 values (odd: a zero-padded last pair and tile); two whole
+        # panels and one of 6 columns
         ("packed_bf16_two_windows", 40, 3301, 70, True, "bf16", 19),
+        # from 5 blocks of rows a window is 2048 values: four k blocks summed in the staging tiles, then a second
+        # window of 512 + 40 added into Y; four whole blocks of rows and one of 12; one whole panel and one of 8
+        ("packed_bf16_long_prompt", 140, 2600, 40, True, "bf16", 20),
         # decode (up to 4 rows) with bf16 weights: 16-pair vector steps, a masked tail and an odd last element
         ("decode_bf16_odd_k", 3, 1031, 70, True, "bf16", 15),
         ("decode_bf16_one_row", 1, 64, 33, False, "bf16", 16),

@@ -588,20 +588,23 @@ inline bool amx_active(const Context& ctx) { return ctx.amx && detail::amx_permi
 /// product<kind::bf16> on AMX tiles (the same operands: activations rounded to bf16 once, bf16 weights, f32
 /// sums). X is rounded to bf16 and stored as whole A tiles ([row block][K / 32][32 rows][32 k]: a tile load reads
 /// 1 KB in a row; k-contiguous rows of a long K fall into the same few cache sets). Per block of output columns a
-/// thread packs the weights of a window of up to KW reduction steps into the bf16 panels of product() (whole tiles
-/// of 16 k pairs, zero padded; 1 MB at most, so they stay in L2), then for each block of 32 rows runs the window in
-/// chunks of KC k pairs (A's chunk stays in L1 while the panels stream from L2). Each 32 x 32 block of Y is four
-/// tile accumulators fed by tdpbf16ps (16 x 16 x 32 products an instruction); between the chunks of a window they
-/// go through a staging block in L1, and only the last chunk stores them to Y: tiles stored into Y and loaded back
-/// per chunk (16 rows thousands of bytes apart each time) took a quarter of the product's time. Needs
-/// amx_permitted().
+/// thread packs the weights of a window of up to KW reduction steps (one k block for short prompts) into the bf16
+/// panels of product() (whole tiles of 16 k pairs, zero padded; 1 MB at most, so they stay in L2), then for each
+/// block of 32 rows runs the window in chunks of KC k pairs (A's chunk stays in L1 while the panels stream from L2).
+/// Each 32 x 32 block of Y is four tile accumulators fed by tdpbf16ps (16 x 16 x 32 products an instruction);
+/// between the chunks of a window they go through a staging block in L1, and only the last chunk stores them to Y:
+/// tiles stored into Y and loaded back per chunk (16 rows thousands of bytes apart each time) took a quarter of the
+/// product's time. Needs amx_permitted().
 template <class W>
 void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W>> parts) {
   using namespace detail;
   const Index M = x.rows, K = x.cols;
   constexpr Index KW = 8 * KC;  // reduction steps per packed window (a multiple of 2 * KC; 4 and 12 measured alike)
   const Index Kp = (K + AK - 1) / AK * AK, ktiles = Kp / AK, blocks_m = (M + AM - 1) / AM, kc_max = 2 * KC;
-  const Index pitch = std::min(Kp, KW) / 2;  // k pairs per packed panel
+  // Up to 4 blocks of rows (128 tokens) the product is mostly packing, and the window is one k block: a window of
+  // panels and the weight rows streaming past them fill L2 before the few row blocks read it (pp64 -9%).
+  const Index kw = blocks_m <= 4 ? kc_max : KW;
+  const Index pitch = std::min(Kp, kw) / 2;  // k pairs per packed panel
   const ColumnBlocks<W> blocks(ctx, parts);
   const int nt = vec::threads_for(ctx, blocks.total());
 
@@ -622,14 +625,14 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
     const Rows<float> y = parts[p].y;
     std::uint32_t* bp = b_pack + omp_get_thread_num() * NB * pitch;
     float* cs = c_stage + omp_get_thread_num() * AM * NB;
-    for (Index w0 = 0; w0 < K; w0 += KW) {
-      const Index w1 = std::min(K, w0 + KW);
+    for (Index w0 = 0; w0 < K; w0 += kw) {
+      const Index w1 = std::min(K, w0 + kw);
       for (Index k0 = w0; k0 < w1; k0 += kc_max) {
         const Index kc = std::min(kc_max, w1 - k0);
         pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp + (k0 - w0) / 2 * NR, ((kc + 1) / 2 + 15) / 16 * 16,
                                  pitch);
       }
-      const NextPack<W> next(blocks, gb, nt, w0, KW, K);
+      const NextPack<W> next(blocks, gb, nt, w0, kw, K);
       for (Index t = 0; t < blocks_m; ++t) {
         next.prefetch(t, blocks_m);
         for (Index k0 = w0; k0 < w1; k0 += kc_max) {
