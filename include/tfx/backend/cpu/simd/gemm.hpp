@@ -612,12 +612,10 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
   auto* a_pack = scratch.take<std::uint16_t>(static_cast<std::size_t>(blocks_m * AM * Kp)).data();
   auto* b_pack = scratch.take<std::uint32_t>(static_cast<std::size_t>(nt * NB * pitch)).data();
   auto* c_stage = scratch.take<float>(static_cast<std::size_t>(nt * AM * NB)).data();  // sums between k blocks
-  auto* a_rows = scratch.take<std::uint16_t>(static_cast<std::size_t>(vec::threads_for(ctx, blocks_m) * Kp)).data();
   vec::parallel_for(vec::threads_for(ctx, blocks_m), blocks_m * AM, [&](Index r) {
-    std::uint16_t* row = a_rows + omp_get_thread_num() * Kp;
-    bf16_row(r < M ? x.row(r) : nullptr, K, Kp, row);
     std::uint16_t* tiles = a_pack + (r / AM) * AM * Kp + (r % AM) * AK;
-    for (Index kt = 0; kt < ktiles; ++kt) std::memcpy(tiles + kt * AM * AK, row + kt * AK, AK * sizeof(std::uint16_t));
+    for (Index kt = 0; kt < ktiles; ++kt)  // each 32 values of the row rounded straight into its tile
+      bf16_row(r < M ? x.row(r) + kt * AK : nullptr, std::min(AK, K - kt * AK), AK, tiles + kt * AM * AK);
   });
   vec::parallel_for(nt, blocks.total(), [&](Index gb) {
     amx_configure();
@@ -629,7 +627,7 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
       const Index w1 = std::min(K, w0 + kw);
       for (Index k0 = w0; k0 < w1; k0 += kc_max) {
         const Index kc = std::min(kc_max, w1 - k0);
-        pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp + (k0 - w0) / 2 * NR, ((kc + 1) / 2 + 15) / 16 * 16,
+        pack_b_block<kind::bf16>(*parts[p].w, n0, nb, k0, kc, bp + (k0 - w0) / 2 * NR, staged_words((kc + 1) / 2),
                                  pitch);
       }
       const NextPack<W> next(blocks, gb, nt, w0, kw, K);
@@ -639,7 +637,7 @@ void product_amx(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
           // The first k block of a window starts from zero (or Y, after the first window), the last one writes Y;
           // the sums between them stay in the staging block.
           const bool first = k0 == w0, last = k0 + kc_max >= w1;
-          const Index steps = ((std::min(kc_max, w1 - k0) + 1) / 2 + 15) / 16 * 16;
+          const Index steps = staged_words((std::min(kc_max, w1 - k0) + 1) / 2);
           for (Index j = 0; j < nb; j += NR) {
             float* yb = &y(t * AM, n0 + j);
             micro_amx(steps, a_pack + t * AM * Kp + k0 * AM, AK * 2, bp + (j / NR) * pitch * NR + (k0 - w0) / 2 * NR,
