@@ -805,7 +805,7 @@ int cmd_bench(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     std::fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
@@ -828,6 +828,15 @@ int main(int argc, char** argv) {
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");
+    for (int i = 2; i < argc; ++i) {  // `tfx COMMAND [...] --help`: the usage (it lists every command's options)
+      const std::string a = argv[i];
+      if (a == "--help" || a == "-h") {
+        std::fputs(usage, stdout);
+        return 0;
+      }
+      const auto opt = a.rfind("--", 0) == 0 ? it->second.find(a.substr(2)) : it->second.end();
+      if (opt != it->second.end() && opt->second) ++i;  // an option's value (a prompt may be "--help")
+    }
     const Options o(argc, argv, it->second,
                     cmd == "embed" || cmd == "translate" ? std::set<std::string>{"text"} : std::set<std::string>{});
     if (cmd == "generate") return cmd_generate(o);

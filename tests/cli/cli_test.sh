@@ -122,6 +122,14 @@ scenario_no_arguments_prints_usage() {
   run --help
   [ "$rc" -eq 0 ] || fail "tfx --help: exit status $rc"
   grep -q '^usage: tfx COMMAND' "$work/stdout" || fail "tfx --help: no usage on stdout"
+  run bench --model "$model" --help
+  [ "$rc" -eq 0 ] || fail "tfx bench --help: exit status $rc"
+  grep -q '^usage: tfx COMMAND' "$work/stdout" || fail "tfx bench --help: no usage on stdout"
+  run help
+  [ "$rc" -eq 0 ] || fail "tfx help: exit status $rc"
+  grep -q '^usage: tfx COMMAND' "$work/stdout" || fail "tfx help: no usage on stdout"
+  # a value that reads like --help is a value
+  expect_error "unknown option --frob for 'tokenize'" tokenize --model "$model" --text --help --frob
 }
 scenario_unknown_command() { expect_error "unknown command 'frobnicate'" frobnicate --model "$model"; }
 scenario_command_missing() { expect_error "unknown command '--model'" --model "$model"; }
