@@ -93,10 +93,15 @@ options of generate, logits and bench:
 /// --key value options (flags have no value), each validated when read.
 class Options {
  public:
-  /// known: name -> takes a value; `repeatable` options may be given several times (all()).
+  /// known: name -> takes a value; `repeatable` options may be given several times (all()). `--help` or `-h`
+  /// where an option may stand ends the parse with help() set (an option's value that reads "--help" is a value).
   Options(int argc, char** argv, const std::map<std::string, bool>& known, const std::set<std::string>& repeatable = {}) {
     for (int i = 2; i < argc; ++i) {
       std::string a = argv[i];
+      if (a == "--help" || a == "-h") {
+        help_ = true;
+        return;
+      }
       if (a.rfind("--", 0) != 0) fail("unexpected argument '", a, "' (options start with --)");
       a = a.substr(2);
       auto it = known.find(a);
@@ -117,6 +122,7 @@ class Options {
     return it == lists_.end() ? std::vector<std::string>{} : it->second;
   }
   bool has(const std::string& k) const { return values_.count(k) != 0; }
+  bool help() const { return help_; }
   std::string str(const std::string& k) const {
     if (!has(k)) fail("missing option --", k);
     return values_.at(k);
@@ -135,6 +141,7 @@ class Options {
  private:
   std::map<std::string, std::string> values_;
   std::map<std::string, std::vector<std::string>> lists_;
+  bool help_ = false;
 };
 
 /// Calls item(text, index) for each comma-separated item of s (an empty item included, so it can be rejected).
@@ -828,17 +835,12 @@ int main(int argc, char** argv) {
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");
-    for (int i = 2; i < argc; ++i) {  // `tfx COMMAND [...] --help`: the usage (it lists every command's options)
-      const std::string a = argv[i];
-      if (a == "--help" || a == "-h") {
-        std::fputs(usage, stdout);
-        return 0;
-      }
-      const auto opt = a.rfind("--", 0) == 0 ? it->second.find(a.substr(2)) : it->second.end();
-      if (opt != it->second.end() && opt->second) ++i;  // an option's value (a prompt may be "--help")
-    }
     const Options o(argc, argv, it->second,
                     cmd == "embed" || cmd == "translate" ? std::set<std::string>{"text"} : std::set<std::string>{});
+    if (o.help()) {  // `tfx COMMAND [...] --help`: the usage (it lists every command's options)
+      std::fputs(usage, stdout);
+      return 0;
+    }
     if (cmd == "generate") return cmd_generate(o);
     if (cmd == "logits") return cmd_logits(o);
     if (cmd == "tokenize") return cmd_tokenize(o);

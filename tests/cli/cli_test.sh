@@ -130,6 +130,10 @@ scenario_no_arguments_prints_usage() {
   grep -q '^usage: tfx COMMAND' "$work/stdout" || fail "tfx help: no usage on stdout"
   # a value that reads like --help is a value
   expect_error "unknown option --frob for 'tokenize'" tokenize --model "$model" --text --help --frob
+  # options are read in order: an unknown one before --help is reported, --help stops the reading
+  expect_error "unknown option --frob for 'bench'" bench --frob --help
+  run bench --help --frob
+  [ "$rc" -eq 0 ] || fail "tfx bench --help --frob: exit status $rc"
 }
 scenario_unknown_command() { expect_error "unknown command 'frobnicate'" frobnicate --model "$model"; }
 scenario_command_missing() { expect_error "unknown command '--model'" --model "$model"; }

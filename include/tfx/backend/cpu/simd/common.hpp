@@ -37,13 +37,30 @@ inline float reduce_max(fbatch<A> b) {
   return *std::max_element(lanes, lanes + fbatch<A>::size);
 }
 
-/// sum_i a[i] * b[i] in f32 with vector accumulators.
+/// Decode streams each weight row once from memory. Its dot products request the line this many bytes ahead of
+/// the one they read into L2 as they go (one request per 64 bytes read, interleaved with the loads): the rows of a
+/// matrix are contiguous, so the requests run on into the next rows of the thread's share and keep more lines in
+/// flight than the hardware prefetcher does. On a 2-core Xeon a model-shaped BF16 decode loop read 27-29 GB/s this
+/// way against 24-25 GB/s with each whole row requested 8 rows ahead (bursts of 32 requests that fill the line
+/// buffers the loads then wait for) and 22 GB/s with no requests. In the model 4-16 KB measured alike, 2 KB about
+/// 4% and 1 KB 13% slower (BF16 tg64); prefetcht0 instead of prefetcht1 measured 20% slower in the loop.
+inline constexpr Index stream_ahead = 8192;
+
+/// Requests the line `ahead` bytes past p into L2 when ahead is not 0: a hint, which never faults and cannot
+/// change a result.
+inline void prefetch_ahead(const void* p, Index ahead) {
+  if (ahead) __builtin_prefetch(static_cast<const char*>(p) + ahead, 0, 2);
+}
+
+/// sum_i a[i] * b[i] in f32 with vector accumulators. `ahead` (bytes, 0: none) requests b's lines that far on as
+/// they are read: decode passes stream_ahead for a weight row b read once from memory.
 template <class A>
-inline float dot(const float* a, const float* b, Index n) {
-  constexpr Index W = fbatch<A>::size;
+inline float dot(const float* a, const float* b, Index n, Index ahead = 0) {
+  constexpr Index W = fbatch<A>::size, lines = (2 * W * Index{sizeof(float)} + 63) / 64;
   fbatch<A> acc0(0.f), acc1(0.f);
   Index i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
+    for (Index l = 0; l < lines; ++l) prefetch_ahead(b + i + l * 16, ahead);
     acc0 = xsimd::fma(fbatch<A>::load_unaligned(a + i), fbatch<A>::load_unaligned(b + i), acc0);
     acc1 = xsimd::fma(fbatch<A>::load_unaligned(a + i + W), fbatch<A>::load_unaligned(b + i + W), acc1);
   }
@@ -63,19 +80,27 @@ inline void axpy(float alpha, const float* x, float* y, Index n) {
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
-/// Widens n storage values to f32 (a plain loop the compiler vectorises; identity copy for float).
+/// Widens n storage values to f32 (a plain loop the compiler vectorises; identity copy for float). `ahead`: as
+/// dot's, for src.
 template <class T>
-inline void to_f32(const T* src, float* dst, Index n) {
-  for (Index i = 0; i < n; ++i) dst[i] = to_float(src[i]);
+inline void to_f32(const T* src, float* dst, Index n, Index ahead = 0) {
+  constexpr Index line = 64 / Index{sizeof(T)};
+  Index i = 0;
+  if (ahead)
+    for (; i + line <= n; i += line) {
+      prefetch_ahead(src + i, ahead);
+      for (Index j = i; j < i + line; ++j) dst[j] = to_float(src[j]);
+    }
+  for (; i < n; ++i) dst[i] = to_float(src[i]);
 }
 
-/// A pointer to n f32 values of src: src itself for float, else widened into `buf`.
+/// A pointer to n f32 values of src: src itself for float, else widened into `buf` (`ahead`: as to_f32's).
 template <class T>
-inline const float* as_f32(const T* src, float* buf, Index n) {
+inline const float* as_f32(const T* src, float* buf, Index n, Index ahead = 0) {
   if constexpr (std::is_same_v<T, float>) {
     return src;
   } else {
-    to_f32(src, buf, n);
+    to_f32(src, buf, n, ahead);
     return buf;
   }
 }

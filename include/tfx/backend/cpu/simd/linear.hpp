@@ -18,39 +18,6 @@ namespace tfx::cpu {
 /// AVX-512, output columns are split into blocks over the threads and each block is one Eigen product (bf16/f16
 /// weights widened block by block into per-thread scratch, so the whole matrix is never copied).
 namespace vec {
-/// Decode streams each weight row once from memory. Its dot products request the line this many bytes ahead of
-/// the one they read into L2 as they go (one request per 64 bytes read, interleaved with the loads): the rows of a
-/// matrix are contiguous, so the requests run on into the next rows of the thread's share and keep more lines in
-/// flight than the hardware prefetcher does. On a 2-core Xeon a model-shaped BF16 decode loop read 27-29 GB/s this
-/// way against 24-25 GB/s with each whole row requested 8 rows ahead (bursts of 32 requests that fill the line
-/// buffers the loads then wait for) and 22 GB/s with no requests. In the model 4-16 KB measured alike, 2 KB about
-/// 4% and 1 KB 13% slower (BF16 tg64); prefetcht0 instead of prefetcht1 measured 20% slower in the loop.
-inline constexpr Index stream_ahead = 8192;
-
-/// Requests the line `ahead` bytes past p into L2 when ahead is not 0: a hint, which never faults and cannot
-/// change a result.
-inline void prefetch_ahead(const void* p, Index ahead) {
-  if (ahead) __builtin_prefetch(static_cast<const char*>(p) + ahead, 0, 2);
-}
-
-/// sum_i x[i] * w[i] for an f32 weight row w, requesting w's lines `ahead` bytes on (see stream_ahead; 0: none).
-template <class A>
-inline float dot_stream(const float* x, const float* w, Index n, Index ahead) {
-  using B = fbatch<A>;
-  constexpr Index W = B::size, lines = (2 * W * Index{sizeof(float)} + 63) / 64;
-  B acc0(0.f), acc1(0.f);
-  Index i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    for (Index l = 0; l < lines; ++l) prefetch_ahead(w + i + l * 16, ahead);
-    acc0 = xsimd::fma(B::load_unaligned(x + i), B::load_unaligned(w + i), acc0);
-    acc1 = xsimd::fma(B::load_unaligned(x + i + W), B::load_unaligned(w + i + W), acc1);
-  }
-  for (; i + W <= n; i += W) acc0 = xsimd::fma(B::load_unaligned(x + i), B::load_unaligned(w + i), acc0);
-  float s = reduce_sum<A>(acc0 + acc1);
-  for (; i < n; ++i) s += x[i] * w[i];
-  return s;
-}
-
 /// sum_i x[i] * w[i] for bf16 w, two elements per 32-bit lane: the low half of each lane is element 2j, the high
 /// half 2j+1, so `lane << 16` and `lane & 0xffff0000` are those two values as f32 with no conversion step. x comes
 /// pre-split into its even and odd elements (done once per input row, reused for every output row).
@@ -208,7 +175,7 @@ inline float dot_q4(const Q4Activations& a, const std::uint8_t* qw, const f16* d
     const std::uint8_t* w = qw + b * 16;
     const std::int8_t* x = a.xi + b * 32;
     for (int c = 0; c < 4; ++c) prefetch_ahead(w + c * 64, ahead);
-    prefetch_ahead(dw + b, ahead / 8);
+    if (b % 32 == 0) prefetch_ahead(dw + b, ahead / 8);  // 32 blocks' scales: one line
     const auto nib = [&](int c) {
       const __m512i l = _mm512_loadu_si512(w + c / 2 * 64);
       return _mm512_and_si512(c % 2 ? _mm512_srli_epi16(l, 4) : l, low);
@@ -366,9 +333,9 @@ struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
                                   r == 0 ? vec::stream_ahead : 0);
     } else if constexpr (std::is_same_v<T, float>) {
       for (Index r = 0; r < x.rows; ++r)
-        out[r] = vec::dot_stream<A>(x.row(r), w.m.row(o), k, r == 0 ? vec::stream_ahead : 0);
+        out[r] = vec::dot<A>(x.row(r), w.m.row(o), k, r == 0 ? vec::stream_ahead : 0);
     } else {
-      const float* wr = vec::as_f32(w.m.row(o), rows + slot * k, k);
+      const float* wr = vec::as_f32(w.m.row(o), rows + slot * k, k, vec::stream_ahead);
       for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot<A>(x.row(r), wr, k);
     }
   }
@@ -441,27 +408,6 @@ struct RowDecoder<A, BlockQuant<Code>> {
   }
 };
 
-/// Asks for the stored row o + ahead of a dense [out, in] weight of a type whose decode dot product does not
-/// request its lines as it goes (f16, widened row by row) to be brought into L2. Not for block-quantized rows,
-/// where the same requests measured 4-7% slower.
-template <class W>
-inline void prefetch_row(const W& w, Index o, Index ahead) {
-#if defined(__AVX512F__)
-  if constexpr (!BlockQuantized<W>) {
-    if constexpr (W::layout == weight_layout::out_in && !std::is_same_v<typename W::element_type, float> &&
-                  !std::is_same_v<typename W::element_type, bf16>) {
-      const Index r = o + ahead;
-      if (r >= w.out_features()) return;
-      const auto* p = reinterpret_cast<const char*>(w.m.row(r));
-      const Index bytes = w.m.cols * static_cast<Index>(sizeof(typename W::element_type));
-      for (Index b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
-    }
-  }
-#else
-  (void)w, (void)o, (void)ahead;
-#endif
-}
-
 /// Decode of a group of products that read the same input: one parallel loop over all their output rows (one
 /// OpenMP region instead of one per matrix; q/k/v and gate/up are such groups), the input prepared once.
 template <class A, class W>
@@ -476,7 +422,6 @@ void decode_rows(Context& ctx, Rows<const float> x, std::span<const LinearPart<W
     const LinearPart<W>& part = parts[p];
     const Index o = i - ranges.first[p];
     float out[max_decode_rows];
-    prefetch_row(*part.w, o, 8);
     d.row(*part.w, o, out, omp_get_thread_num());
     const float b = part.bias.empty() ? 0.f : part.bias[static_cast<std::size_t>(o)];
     for (Index r = 0; r < x.rows; ++r) part.y(r, o) = out[r] + b;
