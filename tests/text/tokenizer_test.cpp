@@ -497,7 +497,10 @@ TEST_CASE("Split pre-tokenizer: every behavior, with and without invert", "[text
                              vocab + "}}";
     const Tokenizer tok = Tokenizer::from_json(json);
     std::string pieces;
-    for (std::int32_t id : tok.encode(r.text)) pieces += (pieces.empty() ? "" : "|") + tok.id_to_token(id);
+    for (std::int32_t id : tok.encode(r.text)) {
+      if (!pieces.empty()) pieces += '|';
+      pieces += tok.id_to_token(id);
+    }
     INFO(r.kind << " " << r.pattern << " " << r.behavior << " invert=" << r.invert << " text=" << r.text);
     CHECK(pieces == r.pieces);
   }

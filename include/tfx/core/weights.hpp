@@ -177,7 +177,7 @@ struct q4_0_code {
     }
   }
   static void quantize_row(const float* x, Index n, Index stride, std::uint8_t* q, f16* d) {
-    std::vector<std::uint8_t> nib(static_cast<std::size_t>(stride));
+    std::fill(q, q + stride / 2, std::uint8_t{0});
     for (Index b = 0; b < stride / 32; ++b) {
       const Index len = std::clamp<Index>(n - b * 32, 0, 32);
       float amax = 0.f, max = 0.f;
@@ -187,13 +187,10 @@ struct q4_0_code {
       d[b] = to_f16(s);
       for (Index i = 0; i < 32; ++i) {  // min(15, trunc(v + 8.5)), with NaN (from NaN or inf weights) as 0
         const float t = add_rounded(i < len ? x[b * 32 + i] * id : 0.f, 8.5f);
-        nib[static_cast<std::size_t>(b * 32 + i)] = static_cast<std::uint8_t>(t >= 15.f ? 15 : t > 0.f ? static_cast<int>(t) : 0);
+        const int nib = t >= 15.f ? 15 : t > 0.f ? static_cast<int>(t) : 0;
+        const auto [byte, high] = place(b * 32 + i, stride);
+        q[byte] = static_cast<std::uint8_t>(q[byte] | (nib << (high ? 4 : 0)));
       }
-    }
-    for (Index i = 0; i < stride / 2; ++i) q[i] = 0;
-    for (Index i = 0; i < stride; ++i) {
-      const auto [byte, high] = place(i, stride);
-      q[byte] = static_cast<std::uint8_t>(q[byte] | (nib[static_cast<std::size_t>(i)] << (high ? 4 : 0)));
     }
   }
 };
