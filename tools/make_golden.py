@@ -473,6 +473,10 @@ def gen_linear():
         # decode (up to 4 rows) with bf16 weights: 16-pair vector steps, a masked tail and an odd last element
         ("decode_bf16_odd_k", 3, 1031, 70, True, "bf16", 15),
         ("decode_bf16_one_row", 1, 64, 33, False, "bf16", 16),
+        # decode with f16 weights (widened as loaded): 32-value steps, a whole 16-value group and a masked tail of 7
+        # (1047 = 32 x 32 + 16 + 7); one row with K = 40 (one step, a masked tail of 8)
+        ("decode_f16_odd_k", 3, 1047, 70, True, "f16", 21),
+        ("decode_f16_one_row", 1, 40, 33, False, "f16", 22),
     ]
     for name, rows, fin, fout, bias, dtype, s0 in packed:
         x, xj = hashed_values(s0 * 10 + 1, (rows, fin), 2.0)

@@ -134,6 +134,7 @@ scenario_no_arguments_prints_usage() {
   expect_error "unknown option --frob for 'bench'" bench --frob --help
   run bench --help --frob
   [ "$rc" -eq 0 ] || fail "tfx bench --help --frob: exit status $rc"
+  grep -q '^usage: tfx COMMAND' "$work/stdout" || fail "tfx bench --help --frob: no usage on stdout"
 }
 scenario_unknown_command() { expect_error "unknown command 'frobnicate'" frobnicate --model "$model"; }
 scenario_command_missing() { expect_error "unknown command '--model'" --model "$model"; }

@@ -341,12 +341,15 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
         for (int jj = 0; jj < 16; ++jj) rows[jj] = K + std::min(j0 + jj, j_end - 1) * rs;
         // The first head's pass reads the block from memory: it requests the lines of the block two ahead as it
         // goes, spread over the chunks (the next heads find the keys in L2).
-        const char* ahead = reinterpret_cast<const char*>(K + (j0 + 32) * rs);
-        const Index lines = r == 0 && j0 + 48 <= j_end ? 16 * rs * Index{sizeof(KT)} / 64 : 0, per_chunk = (lines + chunks - 1) / chunks;
+        const char* block = reinterpret_cast<const char*>(K + j0 * rs);
+        const Index two_ahead = 32 * rs * Index{sizeof(KT)};
+        const Index lines = r == 0 && j0 + 48 <= j_end ? 16 * rs * Index{sizeof(KT)} / 64 : 0;
+        const Index per_chunk = (lines + chunks - 1) / chunks;
         __m512 acc[16];
         for (auto& v : acc) v = _mm512_setzero_ps();
         for (Index c = 0; c < chunks; ++c) {
-          for (Index l = c * per_chunk; l < std::min(lines, (c + 1) * per_chunk); ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T1);
+          for (Index l = c * per_chunk; l < std::min(lines, (c + 1) * per_chunk); ++l)
+            vec::prefetch_ahead(block + 64 * l, two_ahead);
           const __m512 qv = _mm512_loadu_ps(q + 16 * c);
 #pragma GCC unroll 16
           for (int jj = 0; jj < 16; ++jj) acc[jj] = _mm512_fmadd_ps(qv, detail::load16(rows[jj] + 16 * c), acc[jj]);
@@ -377,14 +380,14 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
         for (int c = 0; c < 8; ++c) o0[c] = o1[c] = _mm512_setzero_ps();
         for (Index j = j_begin; j < j_end; ++j) {
           const KT* v = V + j * rs + c0;
-          // Values stream from memory: the line vec::stream_ahead bytes on is requested per line read.
-          const Index ahead = j + 32 < j_end ? vec::stream_ahead : 0;
           if (masked && p0[j] == 0.f && p1[j] == 0.f) continue;
           const __m512 b0 = _mm512_set1_ps(p0[j]), b1 = _mm512_set1_ps(p1[j]);
 #pragma GCC unroll 8
           for (int c = 0; c < 8; ++c)
             if (c < nc) {
-              if ((16 * c * Index{sizeof(KT)}) % 64 == 0) vec::prefetch_ahead(v + 16 * c, ahead);
+              // Values stream from memory: the line vec::stream_ahead bytes on is requested per line read
+              // (past the last row it is a hint that goes unused, never a fault).
+              if ((16 * c * Index{sizeof(KT)}) % 64 == 0) vec::prefetch_ahead(v + 16 * c, vec::stream_ahead);
               const __m512 x = detail::load16(v + 16 * c);
               o0[c] = _mm512_fmadd_ps(b0, x, o0[c]);
               if constexpr (Two) o1[c] = _mm512_fmadd_ps(b1, x, o1[c]);

@@ -13,7 +13,7 @@ TFX_VECTOR_CODE_BEGIN
 namespace tfx::cpu {
 
 /// y = x . W^T + b. Up to four rows (decode) use dot products that stream W once (RowDecoder: f32 FMA; bf16 with
-/// vdpbf16ps under Precision::fast, else split into f32 pairs; Q8_0 and Q4_0 with vpdpbusd under fast). More rows (prefill)
+/// vdpbf16ps under Precision::fast, else split into f32 pairs; f16 widened as loaded; Q8_0 and Q4_0 with vpdpbusd under fast). More rows (prefill)
 /// use the packed AVX-512 GEMM (gemm.hpp: bf16 / int8 dot products under Precision::fast); without
 /// AVX-512, output columns are split into blocks over the threads and each block is one Eigen product (bf16/f16
 /// weights widened block by block into per-thread scratch, so the whole matrix is never copied).
@@ -41,6 +41,30 @@ inline float dot_bf16(const float* x_even, const float* x_odd, const bf16* w, In
   if (n % 2) s += x_even[pairs] * to_float(w[n - 1]);
   return s;
 }
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+inline constexpr bool direct_f16 = true;
+/// sum_i x[i] * w[i] for f16 w widened as it is loaded (vcvtph2ps, exact as to_float), f32 accumulation: 32
+/// products (one 64-byte line of w) per step, a masked last group (w is never read past its n values).
+/// `ahead`: as vec::dot's.
+inline float dot_f16(const float* x, const f16* w, Index n, Index ahead) {
+  const auto half16 = [](const f16* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); };
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  Index i = 0;
+  for (; i + 32 <= n; i += 32) {
+    prefetch_ahead(w + i, ahead);
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), half16(w + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), half16(w + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i)), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+#else
+inline constexpr bool direct_f16 = false;  // f16 rows are widened into a buffer, then vec::dot
+#endif
 
 /// sum_i x[i] * w[i] for x already rounded to bf16 (Precision::fast decode), with vdpbf16ps: 32 products per
 /// instruction, f32 accumulation. Pairs of (x, w) words; a partial last group of pairs is a masked load, an odd
@@ -301,7 +325,7 @@ struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
   Index k;
   float* split = nullptr;         // bf16, exact: [rows][2 * half], the even then the odd elements of each input row
   std::uint16_t* rounded = nullptr;  // bf16, fast: [rows][k + 1] the input rounded to bf16 (vdpbf16ps)
-  float* rows = nullptr;          // f16: [slots][k] widened weight rows
+  float* rows = nullptr;          // f16 without AVX-512: [slots][k] widened weight rows
   RowDecoder(ScratchScope& scratch, const Context& ctx, Rows<const float> in, int slots) : x(in), k(in.cols) {
     if constexpr (std::is_same_v<T, bf16>) {
       if (gemm::available_bf16 && ctx.precision == Precision::fast) {
@@ -314,7 +338,7 @@ struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
       split = scratch.floats(static_cast<std::size_t>(x.rows * 2 * half)).data();
       for (Index r = 0; r < x.rows; ++r)
         for (Index i = 0; i < k; ++i) split[r * 2 * half + (i % 2) * half + i / 2] = x(r, i);
-    } else if constexpr (!std::is_same_v<T, float>) {
+    } else if constexpr (!std::is_same_v<T, float> && !vec::direct_f16) {
       rows = scratch.floats(static_cast<std::size_t>(slots * k)).data();
     }
   }
@@ -334,6 +358,9 @@ struct RowDecoder<A, Dense<T, weight_layout::out_in>> {
     } else if constexpr (std::is_same_v<T, float>) {
       for (Index r = 0; r < x.rows; ++r)
         out[r] = vec::dot<A>(x.row(r), w.m.row(o), k, r == 0 ? vec::stream_ahead : 0);
+    } else if constexpr (vec::direct_f16) {
+      for (Index r = 0; r < x.rows; ++r)
+        out[r] = vec::dot_f16(x.row(r), w.m.row(o), k, r == 0 ? vec::stream_ahead : 0);
     } else {
       const float* wr = vec::as_f32(w.m.row(o), rows + slot * k, k, vec::stream_ahead);
       for (Index r = 0; r < x.rows; ++r) out[r] = vec::dot<A>(x.row(r), wr, k);
