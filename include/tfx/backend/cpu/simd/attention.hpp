@@ -307,8 +307,9 @@ inline __m512 sum16(const __m512 (&v)[16]) {
 
 /// Attention for a few query rows (decode), head_dim a multiple of 16, f32 arithmetic over a KV cache of any
 /// storage type (bf16 and f16 widened as read): one work item is (kv head, query row), the `group` query heads that
-/// share the kv head read each key and value row once between them. Scores of 16 keys at a time: one accumulator
-/// per key over head_dim, then a 16-way transpose-add, so no key pays a horizontal sum of its own. O = P V keeps
+/// share the kv head read each key and value row from memory once between them. Scores of two heads in one pass, 8
+/// keys at a time (16 for a lone head): one accumulator per (head, key) over head_dim, then a 16-way transpose-add,
+/// so no key pays a horizontal sum of its own and a key row is loaded once for both heads. O = P V keeps
 /// two heads' outputs (128 columns at a time) in registers across the keys instead of reading and writing them
 /// per key. Same semantics as sdpa_rows (masks, ALiBi, key padding, windows; fully masked rows give zeros, and
 /// keys masked out in every head of a pass are not read).
@@ -332,30 +333,52 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
     const Index j_end = a.causal ? std::min(n, pos + 1) : n;
     const Index j_begin = std::min(j_end, a.window > 0 ? std::max<Index>(0, pos - a.window + 1) : Index{0});
     const bool masked = !a.key_padding.empty() || !a.mask.empty() || !a.alibi_slopes.empty();
-    for (int r = 0; r < group; ++r) {  // S = scale q K^T, 16 keys at a time
-      const int h = g * group + r;
-      const float* q = a.q.row(i) + static_cast<Index>(h) * d;
+    // The cache streams from memory: a pass requests the line vec::stream_ahead bytes past each line it reads,
+    // while that line is still one of the visible rows (rows [j_begin, j_end) of a head are contiguous).
+    const Index row_bytes = rs * Index{sizeof(KT)};
+    const auto ahead_of = [&](Index j) { return (j_end - j) * row_bytes >= vec::stream_ahead ? vec::stream_ahead : 0; };
+    // S = scale q K^T for H heads (1 or 2) in one pass over the keys, 16 / H keys at a time: one accumulator per
+    // (head, key) over head_dim, then the 16-way transpose-add. Two heads share each key row as it is loaded.
+    // Only the pass of the first heads reads the rows from memory and requests the lines ahead, spread over the
+    // chunks (a third and fourth head of a group find the keys in L2).
+    const auto score = [&]<int H>(int r) {
+      constexpr Index KB = 16 / H;
+      const float* q = a.q.row(i) + static_cast<Index>(g * group + r) * d;
       float* sr = s + r * stride;
-      for (Index j0 = j_begin; j0 < j_end; j0 += 16) {
-        const KT* rows[16];  // keys past the end repeat the last one; their lanes are never read
-        for (int jj = 0; jj < 16; ++jj) rows[jj] = K + std::min(j0 + jj, j_end - 1) * rs;
-        // The first head's pass reads the block from memory: it requests the lines of the block two ahead as it
-        // goes, spread over the chunks (the next heads find the keys in L2).
+      const Index lines = r == 0 ? KB * row_bytes / 64 : 0, per_chunk = (lines + chunks - 1) / chunks;
+      for (Index j0 = j_begin; j0 < j_end; j0 += KB) {
+        const KT* rows[KB];  // keys past the end repeat the last one; their lanes are never read
+        for (Index jj = 0; jj < KB; ++jj) rows[jj] = K + std::min(j0 + jj, j_end - 1) * rs;
         const char* block = reinterpret_cast<const char*>(K + j0 * rs);
-        const Index two_ahead = 32 * rs * Index{sizeof(KT)};
-        const Index lines = r == 0 && j0 + 48 <= j_end ? 16 * rs * Index{sizeof(KT)} / 64 : 0;
-        const Index per_chunk = (lines + chunks - 1) / chunks;
+        const Index ahead = ahead_of(j0 + KB);
         __m512 acc[16];
         for (auto& v : acc) v = _mm512_setzero_ps();
         for (Index c = 0; c < chunks; ++c) {
           for (Index l = c * per_chunk; l < std::min(lines, (c + 1) * per_chunk); ++l)
-            vec::prefetch_ahead(block + 64 * l, two_ahead);
-          const __m512 qv = _mm512_loadu_ps(q + 16 * c);
+            vec::prefetch_ahead(block + 64 * l, ahead);
+          __m512 qv[H];
+          for (int h = 0; h < H; ++h) qv[h] = _mm512_loadu_ps(q + h * d + 16 * c);
 #pragma GCC unroll 16
-          for (int jj = 0; jj < 16; ++jj) acc[jj] = _mm512_fmadd_ps(qv, detail::load16(rows[jj] + 16 * c), acc[jj]);
+          for (Index jj = 0; jj < KB; ++jj) {
+            const __m512 x = detail::load16(rows[jj] + 16 * c);
+            for (int h = 0; h < H; ++h) acc[h * KB + jj] = _mm512_fmadd_ps(qv[h], x, acc[h * KB + jj]);
+          }
         }
-        _mm512_storeu_ps(sr + j0, _mm512_mul_ps(detail::sum16(acc), _mm512_set1_ps(a.scale)));
+        const __m512 sum = _mm512_mul_ps(detail::sum16(acc), _mm512_set1_ps(a.scale));
+        if constexpr (H == 1) {
+          _mm512_storeu_ps(sr + j0, sum);
+        } else {  // lanes 0-7: the first head's keys, 8-15: the second's (rows have 16 floats of slack)
+          _mm256_storeu_ps(sr + j0, _mm512_castps512_ps256(sum));
+          _mm256_storeu_ps(sr + stride + j0, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sum), 1)));
+        }
       }
+    };
+    int heads_done = 0;
+    for (; heads_done + 1 < group; heads_done += 2) score.template operator()<2>(heads_done);
+    if (heads_done < group) score.template operator()<1>(heads_done);
+    for (int r = 0; r < group; ++r) {
+      const int h = g * group + r;
+      float* sr = s + r * stride;
       if (masked)
         for (Index j = j_begin; j < j_end; ++j) {
           if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) {
@@ -380,14 +403,13 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
         for (int c = 0; c < 8; ++c) o0[c] = o1[c] = _mm512_setzero_ps();
         for (Index j = j_begin; j < j_end; ++j) {
           const KT* v = V + j * rs + c0;
+          const Index ahead = ahead_of(j + 1);
           if (masked && p0[j] == 0.f && p1[j] == 0.f) continue;
           const __m512 b0 = _mm512_set1_ps(p0[j]), b1 = _mm512_set1_ps(p1[j]);
 #pragma GCC unroll 8
           for (int c = 0; c < 8; ++c)
             if (c < nc) {
-              // Values stream from memory: the line vec::stream_ahead bytes on is requested per line read
-              // (past the last row it is a hint that goes unused, never a fault).
-              if ((16 * c * Index{sizeof(KT)}) % 64 == 0) vec::prefetch_ahead(v + 16 * c, vec::stream_ahead);
+              if ((16 * c * Index{sizeof(KT)}) % 64 == 0) vec::prefetch_ahead(v + 16 * c, ahead);
               const __m512 x = detail::load16(v + 16 * c);
               o0[c] = _mm512_fmadd_ps(b0, x, o0[c]);
               if constexpr (Two) o1[c] = _mm512_fmadd_ps(b1, x, o1[c]);
