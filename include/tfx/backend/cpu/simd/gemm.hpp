@@ -216,8 +216,8 @@ inline const float* column_f32(const Q& w, Index n, Index k0, Index kc, float* b
 }
 
 /// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each (columns
-/// past n0 + nb are zeros). Two formats take a shortcut: f32 [out, in] rows are transposed 16 x 16 in registers,
-/// and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies. bf16 panels may be
+/// past n0 + nb are zeros). Two formats take a shortcut: f32 [out, in] rows are transposed 16 x 16 in registers
+/// (f16 rows too, each 16 x 16 block widened in L1 first), and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies. bf16 panels may be
 /// given more steps than the block has (`panel_steps`, the AMX kernel's whole tiles): the extra steps are zeros; and
 /// a panel pitch (`panel_pitch` steps from one panel to the next, the AMX kernel's panels over the whole reduction).
 template <kind Kd, class W>
@@ -231,13 +231,24 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
       float* panel = d + p * kc * NR;
       for (Index j0 = 0; j0 < NR; j0 += 16) {  // groups of 16 columns
         const Index first = n0 + p * NR + j0, valid = std::clamp<Index>(n0 + nb - first, 0, 16);
-        if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>) {
-          if (valid == 16) {
-            const float* src = w.m.row(first) + k0;
+        if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>> ||
+                      std::is_same_v<W, Dense<f16, weight_layout::out_in>>) {
+          if (valid == 16) {  // 16 rows at a time, 16 x 16 blocks transposed (f16 widened into L1 first)
+            const auto* src = w.m.row(first) + k0;
             Index k = 0;
-            for (; k + 16 <= kc; k += 16) transpose16(src + k, w.m.ld, panel + k * NR + j0, NR);
+            for (; k + 16 <= kc; k += 16) {
+              if constexpr (std::is_same_v<W, Dense<float, weight_layout::out_in>>) {
+                transpose16(src + k, w.m.ld, panel + k * NR + j0, NR);
+              } else {
+                alignas(64) float wide[16 * 16];
+                for (Index jj = 0; jj < 16; ++jj)
+                  _mm512_store_ps(wide + 16 * jj, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                                      reinterpret_cast<const __m256i*>(src + jj * w.m.ld + k))));
+                transpose16(wide, 16, panel + k * NR + j0, NR);
+              }
+            }
             for (; k < kc; ++k)
-              for (Index jj = 0; jj < 16; ++jj) panel[k * NR + j0 + jj] = src[jj * w.m.ld + k];
+              for (Index jj = 0; jj < 16; ++jj) panel[k * NR + j0 + jj] = to_float(src[jj * w.m.ld + k]);
             continue;
           }
         }
