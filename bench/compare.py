@@ -5,12 +5,12 @@ Memory bandwidth on shared machines drifts by tens of percent within minutes, so
 skew a ratio: each round runs every program once per test, the order alternating between rounds, and the table
 gives the median tokens/s of each program, the ratio of the medians, and the range of the per-round ratios.
 
-    python3 bench/compare.py [--rounds 3] [--kinds f32,bf16,q8_0] [--prompt 512] [--gen 128] [--depth 0]
+    python3 bench/compare.py [--rounds 3] [--kinds f32,f16,bf16,q8_0,q4_0] [--prompt 512] [--gen 128] [--depth 0]
                              [--threads 2] [--kv-dtype bf16] [--torch] [--json OUT.json]
 
 Needs: build/release/tools/tfx (cmake --preset release && cmake --build --preset release --target tfx), the
 llama.cpp peer and its GGUF files (../shared/tools/llama-cpp-peer.sh build && ... models), and the Hugging Face
-folders of the same shapes (python3 tools/peer/make_random_hf.py /tmp/qwen3-0.6b-shape-{bf16,f32} {bf16,f32}),
+folders of the same shapes (python3 tools/peer/make_random_hf.py /tmp/qwen3-0.6b-shape-{bf16,f16,f32} {bf16,f16,f32}),
 made on the first run if missing. q8_0 and q4_0 run tfx on the bf16 folder with --quantize q8_0 / q4_0; llama.cpp's
 Q4_0 GGUF is its bf16 GGUF through `llama-quantize --pure` (every matrix Q4_0, as tfx does; built and made on the
 first run if missing). --torch adds Hugging

@@ -4,7 +4,7 @@ that ../shared/tools/llama-cpp-peer.sh makes for llama.cpp, so that `tfx bench` 
 shapes: hidden 1024, 28 layers, 16 heads / 8 kv heads of 128, FFN 3072, vocab 32000, tied embeddings,
 rope theta 1e6, rms eps 1e-6. Weights are N(0, 0.02); norms are 1. No tokenizer (tfx bench needs none).
 
-    python3 tools/peer/make_random_hf.py OUT_DIR [bf16|f32]
+    python3 tools/peer/make_random_hf.py OUT_DIR [bf16|f16|f32]
 
 Needs only numpy (the safetensors file is written by hand).
 """
@@ -26,15 +26,15 @@ def to_bf16_bytes(a):
 
 def main():
     out, kind = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "bf16")
-    assert kind in ("bf16", "f32"), kind
+    assert kind in ("bf16", "f16", "f32"), kind
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(0)
     tensors = []
 
     def add(name, shape, norm=False):
         a = np.ones(shape, np.float32) if norm else rng.standard_normal(shape, dtype=np.float32) * 0.02
-        data = to_bf16_bytes(a) if kind == "bf16" else a.tobytes()
-        tensors.append((name, "BF16" if kind == "bf16" else "F32", list(shape), data))
+        data = {"bf16": to_bf16_bytes, "f16": lambda v: v.astype(np.float16).tobytes(), "f32": np.ndarray.tobytes}[kind](a)
+        tensors.append((name, kind.upper(), list(shape), data))
 
     add("model.embed_tokens.weight", (VOCAB, HIDDEN))
     for i in range(LAYERS):
@@ -68,7 +68,7 @@ def main():
               "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS, "head_dim": HEAD_DIM,
               "hidden_act": "silu", "max_position_embeddings": 40960, "rms_norm_eps": 1e-6, "rope_theta": 1e6,
               "rope_scaling": None, "tie_word_embeddings": True, "attention_bias": False,
-              "torch_dtype": "bfloat16" if kind == "bf16" else "float32", "bos_token_id": 1, "eos_token_id": 2}
+              "torch_dtype": {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}[kind], "bos_token_id": 1, "eos_token_id": 2}
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     print(out, f"{offset / 2**20:.0f} MiB")
