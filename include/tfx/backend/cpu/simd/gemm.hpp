@@ -217,9 +217,10 @@ inline const float* column_f32(const Q& w, Index n, Index k0, Index kc, float* b
 
 /// Packs W columns [n0, n0 + nb) x reduction [k0, k0 + kc) into panels of NR columns, [steps][NR] each (columns
 /// past n0 + nb are zeros). Two formats take a shortcut: f32 [out, in] rows are transposed 16 x 16 in registers
-/// (f16 rows too, each 16 x 16 block widened in L1 first), and a k pair of a bf16 [out, in] row is already the 32-bit word the bf16 kernel multiplies. bf16 panels may be
-/// given more steps than the block has (`panel_steps`, the AMX kernel's whole tiles): the extra steps are zeros; and
-/// a panel pitch (`panel_pitch` steps from one panel to the next, the AMX kernel's panels over the whole reduction).
+/// (f16 rows too, each 16 x 16 block widened in L1 first), and a k pair of a bf16 [out, in] row is already the
+/// 32-bit word the bf16 kernel multiplies. bf16 panels may be given more steps than the block has (`panel_steps`,
+/// the AMX kernel's whole tiles): the extra steps are zeros; and a panel pitch (`panel_pitch` steps from one panel
+/// to the next, the AMX kernel's panels over the whole reduction).
 template <kind Kd, class W>
 inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, void* dst, Index panel_steps = 0,
                          Index panel_pitch = 0) {

@@ -13,10 +13,11 @@ TFX_VECTOR_CODE_BEGIN
 namespace tfx::cpu {
 
 /// y = x . W^T + b. Up to four rows (decode) use dot products that stream W once (RowDecoder: f32 FMA; bf16 with
-/// vdpbf16ps under Precision::fast, else split into f32 pairs; f16 widened as loaded; Q8_0 and Q4_0 with vpdpbusd under fast). More rows (prefill)
-/// use the packed AVX-512 GEMM (gemm.hpp: bf16 / int8 dot products under Precision::fast); without
-/// AVX-512, output columns are split into blocks over the threads and each block is one Eigen product (bf16/f16
-/// weights widened block by block into per-thread scratch, so the whole matrix is never copied).
+/// vdpbf16ps under Precision::fast, else split into f32 pairs; f16 widened as loaded; Q8_0 and Q4_0 with vpdpbusd
+/// under fast). More rows (prefill) use the packed AVX-512 GEMM (gemm.hpp: bf16 / int8 dot products under
+/// Precision::fast); without AVX-512, output columns are split into blocks over the threads and each block is one
+/// Eigen product (bf16/f16 weights widened block by block into per-thread scratch, so the whole matrix is never
+/// copied).
 namespace vec {
 /// sum_i x[i] * w[i] for bf16 w, two elements per 32-bit lane: the low half of each lane is element 2j, the high
 /// half 2j+1, so `lane << 16` and `lane & 0xffff0000` are those two values as f32 with no conversion step. x comes
