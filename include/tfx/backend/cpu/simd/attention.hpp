@@ -280,16 +280,6 @@ void sdpa_tiled(Context& ctx, const SdpaArgs& a) {
 }
 
 namespace detail {
-/// 16 values of a K or V row as f32: f32 as stored, bf16 and f16 widened.
-template <class KT>
-inline __m512 load16(const KT* p) {
-  if constexpr (std::is_same_v<KT, float>)
-    return _mm512_loadu_ps(p);
-  else if constexpr (std::is_same_v<KT, bf16>)
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
-  else
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
 /// Lane j of the result is the sum of the 16 lanes of v[j]: interleaved adds of pairs, then of 128-bit lanes.
 inline __m512 sum16(const __m512 (&v)[16]) {
   __m512 w[8], x[4];
@@ -360,7 +350,7 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
           for (int h = 0; h < H; ++h) qv[h] = _mm512_loadu_ps(q + h * d + 16 * c);
 #pragma GCC unroll 16
           for (Index jj = 0; jj < KB; ++jj) {
-            const __m512 x = detail::load16(rows[jj] + 16 * c);
+            const __m512 x = vec::load16(rows[jj] + 16 * c);
             for (int h = 0; h < H; ++h) acc[h * KB + jj] = _mm512_fmadd_ps(qv[h], x, acc[h * KB + jj]);
           }
         }
@@ -410,7 +400,7 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
           for (int c = 0; c < 8; ++c)
             if (c < nc) {
               if ((16 * c * Index{sizeof(KT)}) % 64 == 0) vec::prefetch_ahead(v + 16 * c, ahead);
-              const __m512 x = detail::load16(v + 16 * c);
+              const __m512 x = vec::load16(v + 16 * c);
               o0[c] = _mm512_fmadd_ps(b0, x, o0[c]);
               if constexpr (Two) o1[c] = _mm512_fmadd_ps(b1, x, o1[c]);
             }

@@ -187,6 +187,19 @@ inline int threads_for_rows(const Context& ctx, Index rows, Index elements, Inde
   return threads_for(ctx, std::min(rows, elements / grain + 1));
 }
 
+#if defined(__AVX512F__)
+/// 16 stored values as f32: f32 as stored, bf16 and f16 widened (exactly, as to_float).
+template <class T>
+inline __m512 load16(const T* p) {
+  if constexpr (std::is_same_v<T, float>)
+    return _mm512_loadu_ps(p);
+  else if constexpr (std::is_same_v<T, bf16>)
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+  else
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+#endif
+
 }  // namespace tfx::cpu::vec
 
 TFX_VECTOR_CODE_END

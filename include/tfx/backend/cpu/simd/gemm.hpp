@@ -242,9 +242,7 @@ inline void pack_b_block(const W& w, Index n0, Index nb, Index k0, Index kc, voi
                 transpose16(src + k, w.m.ld, panel + k * NR + j0, NR);
               } else {
                 alignas(64) float wide[16 * 16];
-                for (Index jj = 0; jj < 16; ++jj)
-                  _mm512_store_ps(wide + 16 * jj, _mm512_cvtph_ps(_mm256_loadu_si256(
-                                                      reinterpret_cast<const __m256i*>(src + jj * w.m.ld + k))));
+                for (Index jj = 0; jj < 16; ++jj) _mm512_store_ps(wide + 16 * jj, vec::load16(src + jj * w.m.ld + k));
                 transpose16(wide, 16, panel + k * NR + j0, NR);
               }
             }

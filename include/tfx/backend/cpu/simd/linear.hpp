@@ -49,13 +49,12 @@ inline constexpr bool direct_f16 = true;
 /// products (one 64-byte line of w) per step, a masked last group (w is never read past its n values).
 /// `ahead`: as vec::dot's.
 inline float dot_f16(const float* x, const f16* w, Index n, Index ahead) {
-  const auto half16 = [](const f16* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); };
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   Index i = 0;
   for (; i + 32 <= n; i += 32) {
     prefetch_ahead(w + i, ahead);
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), half16(w + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), half16(w + i + 16), acc1);
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), load16(w + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), load16(w + i + 16), acc1);
   }
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
