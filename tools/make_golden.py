@@ -925,6 +925,13 @@ def gen_sdpa():
         # keys inside it, a mask and ALiBi; then plain bidirectional MHA.
         ("decode_gqa3_d144_window_padding_mask", 6, 2, 144, 3, 37, True, 33, {"pad": 3, "mask": True, "alibi": True}, 37),
         ("decode_mha_d64_bidirectional", 2, 2, 64, 1, 50, False, 0, {}, 38),
+        # Decode with fewer (kv head, query row) items than threads: the keys are split into parts whose softmaxes
+        # are merged. One kv head, 1100 keys (2-4 parts on 2-4 threads), padded keys and a masked span that covers
+        # whole parts on 3 and 4 threads; a group of 3 (a pair and a lone head) whose window starts mid-cache; a
+        # row with every key masked in every part.
+        ("decode_mqa_split_padding_span", 4, 1, 64, 1, 1100, True, 0, {"pad": 3, "span": (272, 820), "alibi": True}, 41),
+        ("decode_gqa3_d128_split_window", 6, 2, 128, 1, 900, True, 600, {}, 42),
+        ("decode_mqa_split_masked_row", 2, 1, 32, 1, 600, True, 0, {"span": (0, 600)}, 43),  # zeros
     ]
     for name, H, KVH, D, ql, kvl, causal, window, ex, s0 in tiled:
         scale = 1.0 / math.sqrt(D)
@@ -934,6 +941,10 @@ def gen_sdpa():
         v, vj = hashed_values(s0 * 10 + 3, (KVH, kvl, D), 1.0)
         t = {"q": qj, "k": kj, "v": vj}
         mask = None
+        if "span" in ex:
+            mask = torch.zeros(ql, kvl, dtype=torch.float64)
+            mask[:, ex["span"][0]:ex["span"][1]] = -math.inf
+            t["mask"] = T(mask)
         if ex.get("mask"):
             mask, _ = hashed_values(s0 * 10 + 4, (ql, kvl), 1.0)
             mask[:, 5:9] = -math.inf

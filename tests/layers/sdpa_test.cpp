@@ -47,6 +47,14 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
       Matrix<float> out2(q_len, static_cast<tfx::Index>(o.heads) * o.head_dim, -1.f);
       sdpa.forward(ctx, q.view(), kv, out2.view(), x);
       test::require_close(out2, c["out"], test::tol_f32, c.name + " out (output only)");
+      // Other thread counts: with fewer (kv head, query row) items than threads the decode kernel splits each
+      // item's keys into parts and merges their softmaxes (poisoned first, as below).
+      for (const int threads : {1, 3, 4}) {
+        cpu::Context other(threads);
+        std::fill(out2.data(), out2.data() + out2.rows() * out2.cols(), std::numeric_limits<float>::quiet_NaN());
+        sdpa.forward(other, q.view(), kv, out2.view(), x);
+        test::require_close(out2, c["out"], test::tol_f32, c.name + " out, " + std::to_string(threads) + " threads");
+      }
 
       // Keys and values stored as bf16 / f16 (KvCache's narrow types): the kernels read them as stored. Both the
       // row kernel (weights requested) and the tiled or decode one (output only), under Precision::exact.

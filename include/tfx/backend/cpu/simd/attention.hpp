@@ -295,33 +295,49 @@ inline __m512 sum16(const __m512 (&v)[16]) {
 }
 }  // namespace detail
 
+/// The fewest keys a part of a decode item is split into (sdpa_decode): below that a thread's start and the merge
+/// cost more than the keys it would take over.
+inline constexpr Index decode_min_part = 256;
+
 /// Attention for a few query rows (decode), head_dim a multiple of 16, f32 arithmetic over a KV cache of any
 /// storage type (bf16 and f16 widened as read): one work item is (kv head, query row), the `group` query heads that
 /// share the kv head read each key and value row from memory once between them. Scores of two heads in one pass, 8
 /// keys at a time (16 for a lone head): one accumulator per (head, key) over head_dim, then a 16-way transpose-add,
 /// so no key pays a horizontal sum of its own and a key row is loaded once for both heads. O = P V keeps
 /// two heads' outputs (128 columns at a time) in registers across the keys instead of reading and writing them
-/// per key. Same semantics as sdpa_rows (masks, ALiBi, key padding, windows; fully masked rows give zeros, and
-/// keys masked out in every head of a pass are not read).
+/// per key. With fewer items than threads (one kv head, or a few, on many cores) each item's keys are split into
+/// `parts` ranges, each a work item of its own with its own softmax; the parts' outputs are then merged by their
+/// log-sum-exp (flash-decoding). Same semantics as sdpa_rows (masks, ALiBi, key padding, windows; fully masked
+/// rows give zeros, and keys masked out in every head of a pass are not read).
 template <class A, class KT>
 void sdpa_decode(Context& ctx, const SdpaArgs& a) {
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
   const Index items = static_cast<Index>(a.kv.kv_heads) * tq, chunks = d / 16, stride = n + 16;
-  const int nt = vec::threads_for(ctx, std::min<Index>(items, items * group * n * d / 16384 + 1));
+  const Index parts = items >= ctx.threads ? 1 : std::clamp<Index>(n / decode_min_part, 1, (ctx.threads + items - 1) / items);
+  const Index units = items * parts;
+  const int nt = vec::threads_for(ctx, std::min<Index>(units, items * group * n * d / 16384 + 1));
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   ScratchScope scratch(ctx.scratch);
   const Index per = group * stride + group;
   float* sbuf = scratch.floats(static_cast<std::size_t>(nt * per)).data();
-  vec::parallel_for(nt, items, [&](Index it) {
+  // parts > 1: each unit's output [group][d] (normalised within its part) and log-sum-exp [group]
+  float* part_out = parts > 1 ? scratch.floats(static_cast<std::size_t>(units * group * (d + 1))).data() : nullptr;
+  float* part_lse = parts > 1 ? part_out + units * group * d : nullptr;
+  vec::parallel_for(nt, units, [&](Index u) {
+    const Index it = u / parts, part = u % parts;
     const int g = static_cast<int>(it / tq);
     const Index i = it % tq, pos = a.q_offset + i;
     float* s = sbuf + omp_get_thread_num() * per;  // [group][stride]: scores, then probabilities
     float* live = s + group * stride;             // per head: 1 when some key is visible
     const KT* K = a.kv.keys<KT>(g);
     const KT* V = a.kv.values<KT>(g);
-    const Index j_end = a.causal ? std::min(n, pos + 1) : n;
-    const Index j_begin = std::min(j_end, a.window > 0 ? std::max<Index>(0, pos - a.window + 1) : Index{0});
+    // The item's visible keys [first, last), then this part's share of them (cut at multiples of 16 keys).
+    const Index last = a.causal ? std::min(n, pos + 1) : n;
+    const Index first = std::min(last, a.window > 0 ? std::max<Index>(0, pos - a.window + 1) : Index{0});
+    const auto cut = [&](Index p) { return p == parts ? last : first + (last - first) * p / parts / 16 * 16; };
+    const Index j_begin = cut(part), j_end = cut(part + 1);
+    float* out = parts > 1 ? part_out + u * group * d : a.out.row(i) + static_cast<Index>(g * group) * d;
     const bool masked = !a.key_padding.empty() || !a.mask.empty() || !a.alibi_slopes.empty();
     // The cache streams from memory: a pass requests the line vec::stream_ahead bytes past each line it reads,
     // while that line is still one of the visible rows (rows [j_begin, j_end) of a head are contiguous).
@@ -378,7 +394,9 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
           if (!a.mask.empty()) sr[j] += a.mask(i, j);
           if (!a.alibi_slopes.empty()) sr[j] += a.alibi_slopes[static_cast<std::size_t>(h)] * static_cast<float>(j - pos);
         }
-      live[r] = vec::softmax_row<A>(sr + j_begin, j_end - j_begin, 1.f) ? 1.f : 0.f;
+      live[r] = vec::softmax_row<A>(sr + j_begin, j_end - j_begin, 1.f, parts > 1 ? part_lse + u * group + r : nullptr)
+                    ? 1.f
+                    : 0.f;
     }
     // O = P V, 128 columns of one head (Two: of two) at a time. Keys whose probability is 0 in every head of the
     // pass are skipped where masks can make them so, and a head with no visible key writes zeros, as sdpa_rows does
@@ -386,7 +404,7 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
     const auto pv = [&]<bool Two>(int r) {
       const float* p0 = s + r * stride;
       const float* p1 = Two ? p0 + stride : p0;
-      float* out0 = a.out.row(i) + static_cast<Index>(g * group + r) * d;
+      float* out0 = out + static_cast<Index>(r) * d;
       for (Index c0 = 0; c0 < d; c0 += 128) {
         const Index nc = std::min<Index>(8, (d - c0) / 16);
         __m512 o0[8], o1[8];
@@ -415,6 +433,23 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
     for (; r + 1 < group; r += 2) pv.template operator()<true>(r);
     if (r < group) pv.template operator()<false>(r);
   }, true);
+  if (parts == 1) return;
+  // out = sum_p e^(lse_p) out_p / sum_p e^(lse_p), relative to the largest lse; zeros where no part saw a key.
+  for (Index it = 0; it < items; ++it)
+    for (int r = 0; r < group; ++r) {
+      float* dst = a.out.row(it % tq) + static_cast<Index>((it / tq) * group + r) * d;
+      const auto lse = [&](Index p) { return part_lse[(it * parts + p) * group + r]; };
+      float top = ninf, total = 0.f;
+      for (Index p = 0; p < parts; ++p) top = std::max(top, lse(p));
+      std::fill(dst, dst + d, 0.f);
+      if (top == ninf) continue;
+      for (Index p = 0; p < parts; ++p) total += std::exp(lse(p) - top);
+      for (Index p = 0; p < parts; ++p) {
+        const float w = std::exp(lse(p) - top) / total;
+        if (w == 0.f) continue;  // a part with no visible key (its output is zeros)
+        vec::axpy<A>(w, part_out + ((it * parts + p) * group + r) * d, dst, d);
+      }
+    }
 }
 #endif
 

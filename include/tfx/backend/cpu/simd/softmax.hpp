@@ -30,8 +30,10 @@ inline __m512 exp_nonpositive(__m512 x) {
 #endif
 
 /// In-place softmax of n floats scaled by inv_temp: returns false (and writes zeros) for a row with no finite entry.
+/// `lse`, when given, receives log(sum_j exp(s_j * inv_temp)) (-inf for such a row): what merges the softmaxes of
+/// the parts of a longer row.
 template <class A>
-inline bool softmax_row(float* s, Index n, float inv_temp) {
+inline bool softmax_row(float* s, Index n, float inv_temp, float* lse = nullptr) {
   using B = fbatch<A>;
   constexpr Index W = B::size;
   B vmax(-std::numeric_limits<float>::infinity());
@@ -41,6 +43,7 @@ inline bool softmax_row(float* s, Index n, float inv_temp) {
   for (; j < n; ++j) m = std::max(m, s[j]);
   if (m == -std::numeric_limits<float>::infinity()) {
     std::fill(s, s + n, 0.f);
+    if (lse) *lse = m;
     return false;
   }
   const B vm(m), vt(inv_temp);
@@ -52,6 +55,7 @@ inline bool softmax_row(float* s, Index n, float inv_temp) {
   }
   float sum = reduce_sum<A>(acc);
   for (; j < n; ++j) sum += (s[j] = std::exp((s[j] - m) * inv_temp));
+  if (lse) *lse = m * inv_temp + std::log(sum);
   const B vinv(1.f / sum);
   for (j = 0; j + W <= n; j += W) (B::load_unaligned(s + j) * vinv).store_unaligned(s + j);
   for (; j < n; ++j) s[j] /= sum;
