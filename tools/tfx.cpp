@@ -80,6 +80,8 @@ options of generate, logits and bench:
   --precision fast|exact   fast (default): prefill products with bf16 or int8 weights round their activations to
                            bf16 and use bf16 dot products, int8 decode products quantize them to int8 blocks
                            (as PyTorch and llama.cpp do); exact keeps them f32
+  --no-amx                 on CPUs with AMX, run the bf16 and quantized prefill products and the bf16 prefill
+                           attention on the AVX-512 kernels instead of the AMX tiles (also for translate, embed)
   --kv-dtype f32|bf16|f16  how the KV cache stores keys and values (default f32); bf16 or f16 halve the cache's
                            memory and the bandwidth decode spends reading it
   --quantize none|q8_0|q4_0
@@ -219,12 +221,18 @@ bool cuda_option(const Options& o) {
   fail("option --device: '", v, "' is not one of: cpu, cuda");
 }
 
-/// The session's precision option where its context has one (CPU); a GPU context rounds bf16 / f16 products' inputs
-/// to the weights' type, as Precision::fast does, and has no exact mode.
-template <class S>
-void set_precision(S& session, tfx::cpu::Precision p) {
-  if constexpr (requires { session.ctx.precision; }) session.ctx.precision = p;
-  else if (p == tfx::cpu::Precision::exact) fail("option --precision exact: not available with --device cuda");
+/// --precision and --no-amx on a context that has them (CPU); a GPU context rounds bf16 / f16 products' inputs to
+/// the weights' type, as Precision::fast does, and has neither an exact mode nor AMX.
+template <class C>
+void apply_cpu_options(C& ctx, const Options& o) {
+  const auto p = precision_option(o);
+  if constexpr (requires { ctx.precision; }) {
+    ctx.precision = p;
+    ctx.amx = !o.has("no-amx");
+  } else {
+    if (p == tfx::cpu::Precision::exact) fail("option --precision exact: not available with --device cuda");
+    if (o.has("no-amx")) fail("option --no-amx: not available with --device cuda");
+  }
 }
 
 /// Loads the model folder (with quantized matrices if quantize_option says so) and calls f(model).
@@ -303,7 +311,7 @@ int cmd_generate(const Options& o) {
   so.validate();
   const auto max_tokens = o.number<std::int64_t>("max-tokens", 128, 1, 1 << 24);
   const int threads = threads_option(o);
-  const auto precision = precision_option(o);
+  precision_option(o);  // a bad value fails before the model loads
   const auto kv_dtype = kv_dtype_option(o);
   const std::string prompt_text = o.str("prompt");
   if (is_seq2seq(dir)) fail("generate: ", dir.string(), " is an encoder-decoder: run tfx translate");
@@ -325,7 +333,7 @@ int cmd_generate(const Options& o) {
                        static_cast<long long>(n_new), static_cast<long long>(context));
         }
         auto session = model.new_session(static_cast<tfx::Index>(prompt.size()) + n_new, threads, kv_dtype);
-        set_precision(session, precision);
+        apply_cpu_options(session.ctx, o);
         tfx::Sampler sampler(so);
         tfx::TextStream stream(tok);
         std::fputs(prompt_text.c_str(), stdout);
@@ -360,7 +368,7 @@ int seq2seq_logits(const Options& o, const fs::path& dir) {
     check_vocab(source, vocab, "--tokens");
     check_vocab(target, vocab, "--decoder-tokens");
     auto ctx = model.new_context(threads_option(o));
-    ctx.precision = precision_option(o);
+    apply_cpu_options(ctx, o);
     const auto mem = model.encode(ctx, source);
     const auto n = static_cast<tfx::Index>(target.size());
     auto state = model.new_state(n);
@@ -408,7 +416,7 @@ int cmd_translate(const Options& o) {
       so.max_length = model.max_positions();
     }
     auto ctx = model.new_context(threads_option(o));
-    ctx.precision = precision_option(o);
+    apply_cpu_options(ctx, o);
     for (const std::string& text : o.all("text")) {
       const auto src = tok.encode(text);
       check_vocab(src, model.dims().vocab, "--text");
@@ -439,7 +447,7 @@ int cmd_logits(const Options& o) {
   const fs::path out = o.str("out");
   const bool decode = o.has("decode");
   const int threads = threads_option(o);
-  const auto precision = precision_option(o);
+  precision_option(o);  // a bad value fails before the model loads
   const auto kv_dtype = kv_dtype_option(o);
   return with_model(o, dir,
       [&](auto& model) {
@@ -449,7 +457,7 @@ int cmd_logits(const Options& o) {
         if (n > model.info().max_position_embeddings)
           fail("--tokens: ", n, " tokens exceed the model's context of ", model.info().max_position_embeddings);
         auto session = model.new_session(n, threads, kv_dtype);
-        set_precision(session, precision);
+        apply_cpu_options(session.ctx, o);
         tfx::Matrix<float> logits(n, vocab);
         if (decode) {
           for (tfx::Index t = 0; t < n; ++t)
@@ -535,7 +543,7 @@ int cmd_embed(const Options& o) {
     const auto H = enc.hidden();
     tfx::Matrix<float> out(static_cast<tfx::Index>(texts.size()), H);
     auto ctx = enc.new_context(threads);
-    ctx.precision = precision_option(o);
+    apply_cpu_options(ctx, o);
     std::vector<std::size_t> counts(texts.size());
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t first = 0; first < texts.size(); first += static_cast<std::size_t>(batch_size)) {
@@ -705,8 +713,9 @@ std::vector<std::int64_t> count_list(const Options& o, const std::string& k, std
 }
 
 /// The instruction set the kernels were compiled for, with the extensions they use; the GPU for a CUDA model.
+/// The instruction sets the model's kernels use; `amx`: whether the context may use AMX (--no-amx).
 template <class M>
-std::string isa_name() {
+std::string isa_name(bool amx) {
 #ifdef TFX_HAS_CUDA
   if constexpr (std::is_same_v<tfx::space_t<typename M::policy>, tfx::device_space>) return tfx::cuda::raw::device_description(0);
 #endif
@@ -718,7 +727,11 @@ std::string isa_name() {
   s += "+vnni";
 #endif
 #if defined(__AVX512F__)
-  if (tfx::cpu::gemm::amx_active(tfx::cpu::Context{})) s += "+amx";
+  tfx::cpu::Context ctx;
+  ctx.amx = amx;
+  if (tfx::cpu::gemm::amx_active(ctx)) s += "+amx";
+#else
+  (void)amx;
 #endif
   return s;
 }
@@ -762,7 +775,7 @@ int cmd_bench(const Options& o) {
     std::vector<float> logits(static_cast<std::size_t>(vocab));
     const tfx::Rows<float> row(logits.data(), 1, vocab);
     auto session = model.new_session(longest, threads, kv_dtype);
-    set_precision(session, precision);
+    apply_cpu_options(session.ctx, o);
     const auto span_of = [&](std::int64_t first, std::int64_t n) {
       return std::span<const std::int32_t>(tokens.data() + first, static_cast<std::size_t>(n));
     };
@@ -780,7 +793,7 @@ int cmd_bench(const Options& o) {
     if (json) std::printf("[\n");
     else std::printf("model %s | %s weights, quantize %s, precision %s, kv cache %s | threads %d | %s\n",
                      dir.filename().string().c_str(), dtype.c_str(), quant.c_str(), prec,
-                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name<M>().c_str());
+                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name<M>(!o.has("no-amx")).c_str());
     for (std::size_t i = 0; i < tests.size(); ++i) {
       const Test& t = tests[i];
       run(t.n_prompt > 0 ? Test{t.n_prompt, 0, t.depth} : Test{0, 1, t.depth});  // warm-up (scratch, caches)
@@ -795,7 +808,7 @@ int cmd_bench(const Options& o) {
       if (json) {
         const nlohmann::ordered_json j = {
             {"model", dir.filename().string()}, {"model_type", model.info().model_type}, {"dtype", dtype},
-            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name<M>()},
+            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name<M>(!o.has("no-amx"))},
             {"n_prompt", t.n_prompt}, {"n_gen", t.n_gen}, {"n_depth", t.depth}, {"avg_ts", mean}, {"stddev_ts", sd},
             {"samples_ts", samples}};
         std::printf("  %s%s\n", j.dump().c_str(), i + 1 < tests.size() ? "," : "");
@@ -820,18 +833,18 @@ int main(int argc, char** argv) {
   try {
     const std::map<std::string, std::map<std::string, bool>> known = {
         {"generate", {{"model", true}, {"prompt", true}, {"max-tokens", true}, {"temperature", true}, {"top-k", true},
-                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
-        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"device", true}, {"decoder-tokens", true}}},
+                      {"top-p", true}, {"min-p", true}, {"repeat-penalty", true}, {"seed", true}, {"threads", true}, {"precision", true}, {"no-amx", false}, {"quantize", true}, {"kv-dtype", true}, {"device", true}}},
+        {"logits", {{"model", true}, {"tokens", true}, {"out", true}, {"decode", false}, {"threads", true}, {"precision", true}, {"no-amx", false}, {"quantize", true}, {"kv-dtype", true}, {"device", true}, {"decoder-tokens", true}}},
         {"translate", {{"model", true}, {"text", true}, {"num-beams", true}, {"max-tokens", true}, {"length-penalty", true},
-                       {"early-stopping", true}, {"no-repeat-ngram", true}, {"threads", true}, {"precision", true}, {"show-ids", false}}},
+                       {"early-stopping", true}, {"no-repeat-ngram", true}, {"threads", true}, {"precision", true}, {"no-amx", false}, {"show-ids", false}}},
         {"tokenize", {{"model", true}, {"text", true}, {"file", true}, {"add-special-tokens", false}}},
         {"detokenize", {{"model", true}, {"tokens", true}}},
         {"embed", {{"model", true}, {"text", true}, {"file", true}, {"pooling", true}, {"normalize", false},
-                   {"max-length", true}, {"batch-size", true}, {"out", true}, {"threads", true}, {"precision", true}}},
+                   {"max-length", true}, {"batch-size", true}, {"out", true}, {"threads", true}, {"precision", true}, {"no-amx", false}}},
         {"info", {{"model", true}, {"quantize", true}, {"kv-dtype", true}}},
         {"quantize", {{"model", true}, {"out", true}, {"quantize", true}}},
         {"bench", {{"model", true}, {"prompt-tokens", true}, {"gen-tokens", true}, {"depth", true}, {"repetitions", true},
-                   {"threads", true}, {"precision", true}, {"quantize", true}, {"kv-dtype", true}, {"json", false}, {"device", true}}},
+                   {"threads", true}, {"precision", true}, {"no-amx", false}, {"quantize", true}, {"kv-dtype", true}, {"json", false}, {"device", true}}},
     };
     const auto it = known.find(cmd);
     if (it == known.end()) fail("unknown command '", cmd, "' (run tfx --help)");
