@@ -64,12 +64,8 @@ inline float dot_f16(const float* x, const f16* w, Index n, Index ahead) {
 }
 #else
 inline constexpr bool direct_f16 = false;  // RowDecoder widens f16 rows into a buffer, then vec::dot
-/// The same sum, one element at a time (RowDecoder does not call it without AVX-512).
-inline float dot_f16(const float* x, const f16* w, Index n, Index /*ahead*/) {
-  float s = 0.f;
-  for (Index i = 0; i < n; ++i) s += x[i] * to_float(w[i]);
-  return s;
-}
+// Declared for RowDecoder's branch that is discarded without AVX-512; never defined.
+float dot_f16(const float* x, const f16* w, Index n, Index ahead);
 #endif
 
 /// sum_i x[i] * w[i] for x already rounded to bf16 (Precision::fast decode), with vdpbf16ps: 32 products per
