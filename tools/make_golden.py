@@ -928,10 +928,11 @@ def gen_sdpa():
         # Decode with fewer (kv head, query row) items than threads: the keys are split into parts whose softmaxes
         # are merged. One kv head, 1100 keys (2-4 parts on 2-4 threads), padded keys and a masked span that covers
         # whole parts on 3 and 4 threads; a group of 3 (a pair and a lone head) whose window starts mid-cache; a
-        # row with every key masked in every part.
+        # row with every key masked in every part; a window of 1100 keys at the end of 2000 (parts by its length).
         ("decode_mqa_split_padding_span", 4, 1, 64, 1, 1100, True, 0, {"pad": 3, "span": (272, 820), "alibi": True}, 41),
         ("decode_gqa3_d128_split_window", 6, 2, 128, 1, 900, True, 600, {}, 42),
         ("decode_mqa_split_masked_row", 2, 1, 32, 1, 600, True, 0, {"span": (0, 600)}, 43),  # zeros
+        ("decode_mqa_split_window", 2, 1, 64, 1, 2000, True, 1100, {}, 44),  # 2-4 parts of a 1100-key window
     ]
     for name, H, KVH, D, ql, kvl, causal, window, ex, s0 in tiled:
         scale = 1.0 / math.sqrt(D)

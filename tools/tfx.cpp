@@ -712,10 +712,10 @@ std::vector<std::int64_t> count_list(const Options& o, const std::string& k, std
   return out;
 }
 
-/// The instruction set the kernels were compiled for, with the extensions they use; the GPU for a CUDA model.
-/// The instruction sets the model's kernels use; `amx`: whether the context may use AMX (--no-amx).
-template <class M>
-std::string isa_name(bool amx) {
+/// The instruction set the kernels were compiled for, with the extensions they use (AMX where `ctx` runs its
+/// prefill on AMX tiles: the CPU grants them, no --no-amx, --precision fast); the GPU for a CUDA model.
+template <class M, class C>
+std::string isa_name(const C& ctx) {
 #ifdef TFX_HAS_CUDA
   if constexpr (std::is_same_v<tfx::space_t<typename M::policy>, tfx::device_space>) return tfx::cuda::raw::device_description(0);
 #endif
@@ -727,11 +727,10 @@ std::string isa_name(bool amx) {
   s += "+vnni";
 #endif
 #if defined(__AVX512F__)
-  tfx::cpu::Context ctx;
-  ctx.amx = amx;
-  if (tfx::cpu::gemm::amx_active(ctx)) s += "+amx";
+  if constexpr (requires { ctx.amx; })
+    if (tfx::cpu::gemm::amx_active(ctx) && ctx.precision == tfx::cpu::Precision::fast) s += "+amx";
 #else
-  (void)amx;
+  (void)ctx;
 #endif
   return s;
 }
@@ -793,7 +792,7 @@ int cmd_bench(const Options& o) {
     if (json) std::printf("[\n");
     else std::printf("model %s | %s weights, quantize %s, precision %s, kv cache %s | threads %d | %s\n",
                      dir.filename().string().c_str(), dtype.c_str(), quant.c_str(), prec,
-                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name<M>(!o.has("no-amx")).c_str());
+                     std::string(tfx::dtype_name(kv_dtype)).c_str(), threads, isa_name<M>(session.ctx).c_str());
     for (std::size_t i = 0; i < tests.size(); ++i) {
       const Test& t = tests[i];
       run(t.n_prompt > 0 ? Test{t.n_prompt, 0, t.depth} : Test{0, 1, t.depth});  // warm-up (scratch, caches)
@@ -808,7 +807,7 @@ int cmd_bench(const Options& o) {
       if (json) {
         const nlohmann::ordered_json j = {
             {"model", dir.filename().string()}, {"model_type", model.info().model_type}, {"dtype", dtype},
-            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name<M>(!o.has("no-amx"))},
+            {"quantize", quant}, {"precision", prec}, {"kv_dtype", std::string(tfx::dtype_name(kv_dtype))}, {"threads", threads}, {"isa", isa_name<M>(session.ctx)},
             {"n_prompt", t.n_prompt}, {"n_gen", t.n_gen}, {"n_depth", t.depth}, {"avg_ts", mean}, {"stddev_ts", sd},
             {"samples_ts", samples}};
         std::printf("  %s%s\n", j.dump().c_str(), i + 1 < tests.size() ? "," : "");

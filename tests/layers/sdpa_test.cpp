@@ -48,7 +48,11 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention matches PyTorch goldens", "[s
       sdpa.forward(ctx, q.view(), kv, out2.view(), x);
       test::require_close(out2, c["out"], test::tol_f32, c.name + " out (output only)");
       // Other thread counts: with fewer (kv head, query row) items than threads the decode kernel splits each
-      // item's keys into parts and merges their softmaxes (poisoned first, as below).
+      // item's keys into parts and merges their softmaxes (poisoned first, as below). The decode_*split* cases
+      // are sized for 2-4 parts of at least decode_min_part keys.
+#if defined(__AVX512F__)
+      static_assert(cpu::decode_min_part <= 1100 / 4, "decode_mqa_split_* no longer split in 4 parts");
+#endif
       for (const int threads : {1, 3, 4}) {
         cpu::Context other(threads);
         std::fill(out2.data(), out2.data() + out2.rows() * out2.cols(), std::numeric_limits<float>::quiet_NaN());
@@ -125,6 +129,17 @@ TEST_CASE("KvCache appends kv-head-major and refuses to overflow", "[kv_cache][e
   KvCache small(cache.kv_heads(), cache.head_dim(), 2), wrong(1, 5, 8);
   CHECK_THROWS_WITH(small.copy_from(cache), Catch::Contains("holding 3 positions into one of"));
   CHECK_THROWS_AS(wrong.copy_from(cache), tfx::error);
+}
+
+TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention of no query rows writes nothing", "[sdpa]", test::CpuPolicies) {
+  // More threads than (kv head, query row) items, none of them: the decode kernel's split must not divide by 0.
+  cpu::Context ctx(3);
+  const ScaledDotProductAttention<TestType> sdpa(SdpaOptions{2, 1, 16});
+  std::vector<float> kv(16 * 600, 0.5f);
+  Matrix<float> q(0, 32), out(0, 32);
+  const KvView cache{kv.data(), kv.data(), 600, 600 * 16, 1, 16};
+  sdpa.forward(ctx, q.view(), cache, out.view());
+  CHECK(out.rows() == 0);
 }
 
 TEST_CASE("ScaledDotProductAttention rejects bad head counts and shapes", "[sdpa][errors]") {

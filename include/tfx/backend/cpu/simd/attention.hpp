@@ -313,10 +313,18 @@ template <class A, class KT>
 void sdpa_decode(Context& ctx, const SdpaArgs& a) {
   const Index n = a.kv.len, d = a.kv.head_dim, tq = a.q.rows, rs = a.kv.stride();
   const int group = a.heads / a.kv.kv_heads;
-  const Index items = static_cast<Index>(a.kv.kv_heads) * tq, chunks = d / 16, stride = n + 16;
-  const Index parts = items >= ctx.threads ? 1 : std::clamp<Index>(n / decode_min_part, 1, (ctx.threads + items - 1) / items);
+  const Index items = static_cast<Index>(a.kv.kv_heads) * tq, chunks = d / 16;
+  if (items == 0) return;
+  // Threads the work is worth, then parts per item for the threads the items leave idle, each at least
+  // decode_min_part of the keys a query can see (the window, or the cache).
+  const Index work = items * group * n * d / 16384 + 1, worth = std::min<Index>(ctx.threads, work);
+  const Index span = a.window > 0 ? std::min(n, a.window) : n;
+  const Index parts = items >= worth ? 1 : std::clamp<Index>(span / decode_min_part, 1, (worth + items - 1) / items);
   const Index units = items * parts;
-  const int nt = vec::threads_for(ctx, std::min<Index>(units, items * group * n * d / 16384 + 1));
+  const int nt = vec::threads_for(ctx, std::min(units, work));
+  // Scores of a unit's keys from its first: a part has at most n / parts + 16 keys, and a pass stores up to 16
+  // scores past the last.
+  const Index stride = (parts == 1 ? n : n / parts + 16) + 16;
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   ScratchScope scratch(ctx.scratch);
   const Index per = group * stride + group;
@@ -328,7 +336,7 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
     const Index it = u / parts, part = u % parts;
     const int g = static_cast<int>(it / tq);
     const Index i = it % tq, pos = a.q_offset + i;
-    float* s = sbuf + omp_get_thread_num() * per;  // [group][stride]: scores, then probabilities
+    float* s = sbuf + omp_get_thread_num() * per;  // [group][stride]: scores, then probabilities, of keys j_begin..
     float* live = s + group * stride;             // per head: 1 when some key is visible
     const KT* K = a.kv.keys<KT>(g);
     const KT* V = a.kv.values<KT>(g);
@@ -372,10 +380,11 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
         }
         const __m512 sum = _mm512_mul_ps(detail::sum16(acc), _mm512_set1_ps(a.scale));
         if constexpr (H == 1) {
-          _mm512_storeu_ps(sr + j0, sum);
+          _mm512_storeu_ps(sr + (j0 - j_begin), sum);
         } else {  // lanes 0-7: the first head's keys, 8-15: the second's (rows have 16 floats of slack)
-          _mm256_storeu_ps(sr + j0, _mm512_castps512_ps256(sum));
-          _mm256_storeu_ps(sr + stride + j0, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sum), 1)));
+          _mm256_storeu_ps(sr + (j0 - j_begin), _mm512_castps512_ps256(sum));
+          _mm256_storeu_ps(sr + stride + (j0 - j_begin),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sum), 1)));
         }
       }
     };
@@ -387,14 +396,15 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
       float* sr = s + r * stride;
       if (masked)
         for (Index j = j_begin; j < j_end; ++j) {
+          float& v = sr[j - j_begin];
           if (!a.key_padding.empty() && a.key_padding[static_cast<std::size_t>(j)]) {
-            sr[j] = ninf;
+            v = ninf;
             continue;
           }
-          if (!a.mask.empty()) sr[j] += a.mask(i, j);
-          if (!a.alibi_slopes.empty()) sr[j] += a.alibi_slopes[static_cast<std::size_t>(h)] * static_cast<float>(j - pos);
+          if (!a.mask.empty()) v += a.mask(i, j);
+          if (!a.alibi_slopes.empty()) v += a.alibi_slopes[static_cast<std::size_t>(h)] * static_cast<float>(j - pos);
         }
-      live[r] = vec::softmax_row<A>(sr + j_begin, j_end - j_begin, 1.f, parts > 1 ? part_lse + u * group + r : nullptr)
+      live[r] = vec::softmax_row<A>(sr, j_end - j_begin, 1.f, parts > 1 ? part_lse + u * group + r : nullptr)
                     ? 1.f
                     : 0.f;
     }
@@ -412,8 +422,9 @@ void sdpa_decode(Context& ctx, const SdpaArgs& a) {
         for (Index j = j_begin; j < j_end; ++j) {
           const KT* v = V + j * rs + c0;
           const Index ahead = ahead_of(j + 1);
-          if (masked && p0[j] == 0.f && p1[j] == 0.f) continue;
-          const __m512 b0 = _mm512_set1_ps(p0[j]), b1 = _mm512_set1_ps(p1[j]);
+          const Index jr = j - j_begin;
+          if (masked && p0[jr] == 0.f && p1[jr] == 0.f) continue;
+          const __m512 b0 = _mm512_set1_ps(p0[jr]), b1 = _mm512_set1_ps(p1[jr]);
 #pragma GCC unroll 8
           for (int c = 0; c < 8; ++c)
             if (c < nc) {
