@@ -728,7 +728,7 @@ std::string isa_name(const C& ctx) {
 #endif
 #if defined(__AVX512F__)
   if constexpr (requires { ctx.amx; })
-    if (tfx::cpu::gemm::amx_active(ctx) && ctx.precision == tfx::cpu::Precision::fast) s += "+amx";
+    if (tfx::cpu::gemm::amx_active(ctx)) s += "+amx";
 #else
   (void)ctx;
 #endif

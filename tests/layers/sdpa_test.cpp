@@ -138,8 +138,7 @@ TEMPLATE_LIST_TEST_CASE("ScaledDotProductAttention of no query rows writes nothi
   std::vector<float> kv(16 * 600, 0.5f);
   Matrix<float> q(0, 32), out(0, 32);
   const KvView cache{kv.data(), kv.data(), 600, 600 * 16, 1, 16};
-  sdpa.forward(ctx, q.view(), cache, out.view());
-  CHECK(out.rows() == 0);
+  CHECK_NOTHROW(sdpa.forward(ctx, q.view(), cache, out.view()));
 }
 
 TEST_CASE("ScaledDotProductAttention rejects bad head counts and shapes", "[sdpa][errors]") {

@@ -592,8 +592,10 @@ inline void amx_release() { _tile_release(); }
 }  // namespace detail
 
 /// Whether fast bf16 products (and bf16 prefill attention) run on AMX tiles in this context: AMX-BF16 in the build,
-/// the tile state granted by the OS, and Context::amx on.
-inline bool amx_active(const Context& ctx) { return ctx.amx && detail::amx_permitted(); }
+/// the tile state granted by the OS, Context::amx on and Precision::fast (exact products never round to bf16).
+inline bool amx_active(const Context& ctx) {
+  return ctx.amx && ctx.precision == Precision::fast && detail::amx_permitted();
+}
 
 /// product<kind::bf16> on AMX tiles (the same operands: activations rounded to bf16 once, bf16 weights, f32
 /// sums). X is rounded to bf16 and stored as whole A tiles ([row block][K / 32][32 rows][32 k]: a tile load reads

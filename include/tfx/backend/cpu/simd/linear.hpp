@@ -285,7 +285,7 @@ bool packed_product(Context& ctx, Rows<const float> x, std::span<const LinearPar
     // On AMX tiles in bf16 where the CPU has AMX-BF16: bf16 weights, and block-quantized ones dequantized while
     // packing (faster there than the int8 AVX-512 kernel).
     if constexpr (narrow_weights<W> && gemm::available_amx)
-      if (ctx.precision == Precision::fast && gemm::amx_active(ctx)) {
+      if (gemm::amx_active(ctx)) {
         gemm::product_amx(ctx, x, parts);
         return true;
       }
